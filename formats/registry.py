@@ -1,0 +1,182 @@
+"""Preset names and the parser of generic format names.
+
+A preset is just a named description object.  ``get`` is case-insensitive and
+also understands generic names:
+
+=================== =============================================================
+``intN``/``uintN``  N-bit two's complement / unsigned integer, N = 2..32
+``fpN_eXmY[sfx]``   ExMy minifloat with N = 1 + X + Y bits; ``sfx`` picks the
+                    special values: ``fn``, ``fnuz``, ``ieee``, ``fin`` (every
+                    code finite); without one, formats under 8 bits are ``fin``
+                    (the OCP FP4/FP6 convention) and wider ones ``ieee``; an
+                    optional ``_bB`` sets the bias (``fp8_e4m3_b9``)
+``positN_E``        posit(N, E), N = 2..32, E = 0..4
+``mx<element>``     OCP MX block of 32 over any element preset (``mxfp8_e4m3``)
+=================== =============================================================
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+
+__all__ = ["get", "names", "register"]
+
+_FACTORIES: dict = {}
+
+
+def register(name: str, factory) -> None:
+    """Add a preset: ``factory()`` builds its description object."""
+    key = name.lower()
+    if key in _FACTORIES:
+        raise ValueError(f"format preset {name!r} is already registered")
+    _FACTORIES[key] = factory
+
+
+def names() -> list[str]:
+    """Every preset name, sorted."""
+    return sorted(_FACTORIES)
+
+
+def _mf(e, m, special="ieee", **kw):
+    def make(label):
+        from .minifloat import Minifloat
+
+        return Minifloat(e, m, special=special, label=label, **kw)
+
+    return make
+
+
+def _int(n, signed=True):
+    def make(label):
+        from .integer import Integer
+
+        return Integer(n, signed, label=label)
+
+    return make
+
+
+def _posit(n, es):
+    def make(label):
+        from .posit import Posit
+
+        return Posit(n, es, label=label)
+
+    return make
+
+
+def _mx(element):
+    def make(label):
+        from .block import mx
+
+        return mx(element, block=32, label=label)
+
+    return make
+
+
+def _nvfp4(label):
+    from .block import nvfp4
+
+    return nvfp4(label=label)
+
+
+def _nf4(label):
+    from .codebook import NF4_VALUES, Codebook
+
+    return Codebook(NF4_VALUES, label=label)
+
+
+_PRESETS = {
+    "fp4_e2m1": _mf(2, 1, "none"),
+    "fp6_e2m3": _mf(2, 3, "none"),
+    "fp6_e3m2": _mf(3, 2, "none"),
+    "fp8_e4m3": _mf(4, 3, "fn"),
+    "fp8_e5m2": _mf(5, 2, "ieee"),
+    "fp8_e4m3fnuz": _mf(4, 3, "fnuz"),
+    "fp8_e5m2fnuz": _mf(5, 2, "fnuz"),
+    "fp16": _mf(5, 10, "ieee"),
+    "bf16": _mf(8, 7, "ieee"),
+    "fp32": _mf(8, 23, "ieee"),
+    "e8m0": _mf(8, 0, "fn", bias=127, signed=False, zero=False, subnormals=False),
+    "ue4m3": _mf(4, 3, "fn", signed=False),
+    "posit4_1": _posit(4, 1),
+    "posit8_0": _posit(8, 0),
+    "posit16_1": _posit(16, 1),
+    "posit8_2": _posit(8, 2),
+    "posit16_2": _posit(16, 2),
+    "posit32_2": _posit(32, 2),
+    "mxfp8_e4m3": _mx("fp8_e4m3"),
+    "mxfp8_e5m2": _mx("fp8_e5m2"),
+    "mxfp6_e2m3": _mx("fp6_e2m3"),
+    "mxfp6_e3m2": _mx("fp6_e3m2"),
+    "mxfp4": _mx("fp4_e2m1"),
+    "mxint8": _mx("int8"),
+    "nvfp4": _nvfp4,
+    "nf4": _nf4,
+}
+for _bits in (2, 3, 4, 5, 6, 7, 8, 16, 32):
+    _PRESETS[f"int{_bits}"] = _int(_bits)
+    _PRESETS[f"uint{_bits}"] = _int(_bits, signed=False)
+
+for _name, _make in _PRESETS.items():
+    register(_name, functools.partial(_make, _name))
+
+_INT_RE = re.compile(r"^(u?)int(\d+)$")
+_FP_RE = re.compile(r"^fp(\d+)_e(\d+)m(\d+)(fnuz|fn|ieee|fin)?(?:_b(-?\d+))?$")
+_POSIT_RE = re.compile(r"^posit(\d+)_(\d+)$")
+
+
+def _parse(key: str):
+    if m := _INT_RE.match(key):
+        from .integer import Integer
+
+        return Integer(int(m.group(2)), signed=not m.group(1), label=key)
+    if m := _FP_RE.match(key):
+        from .minifloat import Minifloat
+
+        n, e, mb = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if n != 1 + e + mb:
+            raise KeyError(f"format name {key!r}: fp{n} needs 1 + e + m = {n} bits, got 1 + {e} + {mb}")
+        sfx = m.group(4) or ("ieee" if n >= 8 else "fin")
+        special = {"fin": "none"}.get(sfx, sfx)
+        bias = int(m.group(5)) if m.group(5) is not None else None
+        return Minifloat(e, mb, bias=bias, special=special, label=key)
+    if m := _POSIT_RE.match(key):
+        from .posit import Posit
+
+        return Posit(int(m.group(1)), int(m.group(2)), label=key)
+    if key.startswith("mx") and len(key) > 2:
+        from .block import mx
+
+        return mx(key[2:], block=32, label=key)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _get(key: str):
+    if key in _FACTORIES:
+        return _FACTORIES[key]()
+    try:
+        fmt = _parse(key)
+    except ValueError as err:
+        raise KeyError(f"format name {key!r}: {err}") from None
+    if fmt is None:
+        close = difflib.get_close_matches(key, names(), n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(
+            f"unknown format {key!r}{hint} Known presets: {', '.join(names())}; generic names: "
+            f"intN, uintN, fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, mx<element>"
+        )
+    return fmt
+
+
+def get(name):
+    """The format called ``name`` (case-insensitive); a format object is returned as is.
+
+    Raises KeyError naming close matches for an unknown name.
+    """
+    if not isinstance(name, str):
+        if hasattr(name, "encode") and hasattr(name, "decode"):
+            return name
+        raise TypeError(f"format name must be a string, got {type(name).__name__}")
+    return _get(name.strip().lower())
