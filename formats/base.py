@@ -60,7 +60,7 @@ def as_float_array(x, who: str) -> np.ndarray:
         raise TypeError(
             f"{who}: input must be real numbers (float16/32/64 or integers), got dtype {arr.dtype}"
         )
-    return np.ascontiguousarray(arr)
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 
 @njit(parallel=True, cache=True)
@@ -210,12 +210,12 @@ class ScalarFormat:
         if arr.size:
             if arr.dtype.kind == "i" and arr.min() < 0:
                 raise ValueError(f"{self.name}: negative code {int(arr.min())}")
-            top = int(_max_code(np.ascontiguousarray(arr).reshape(-1)))
+            top = int(_max_code(arr.reshape(-1)))
             if top >> self.bits:
                 raise ValueError(
                     f"{self.name}: code {top:#x} does not fit in {self.bits} bits"
                 )
-        return np.ascontiguousarray(arr)
+        return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
     def decode(self, codes) -> np.ndarray:
         """Exact float64 value of every code (NaN for NaN/NaR codes)."""

@@ -17,7 +17,6 @@ import math
 import numpy as np
 from numba import njit
 
-from .rounding import round_up
 
 # input classes
 ZERO = 0
@@ -26,7 +25,7 @@ INF = 2
 NAN = 3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bit_length(v):
     """Number of bits needed for the unsigned integer ``v`` (0 for 0)."""
     n = 0
@@ -36,7 +35,7 @@ def bit_length(v):
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def split(b, mbits_in, ebits_in):
     """Decompose the raw bits ``b`` (uint64) of a binary float with the given field widths.
 
@@ -65,7 +64,7 @@ def split(b, mbits_in, ebits_in):
     return neg, FINITE, sig, ex - mbits_in, ex
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def round_at(sig, lsb, q, mode, negative, u):
     """Round ``sig * 2**lsb`` to an integer multiple ``m`` of ``2**q``; returns ``(m, inexact)``.
 
@@ -77,30 +76,43 @@ def round_at(sig, lsb, q, mode, negative, u):
     return round_at_code(sig, lsb, q, mode, negative, u, False)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def round_at_code(sig, lsb, q, mode, negative, u, offset_odd):
-    """:func:`round_at` for a code equal to ``m + offset``; ``offset_odd`` is the offset's parity."""
+    """:func:`round_at` for a code equal to ``m + offset``; ``offset_odd`` is the offset's parity.
+
+    Branch-free on the data: the rounding is ``(sig + bias) >> shift`` with a bias
+    chosen by the mode (the classic add-half-minus-one-plus-lsb trick for rne).
+    """
     shift = q - lsb
     if shift <= 0:
         return sig << np.uint64(-shift), False
-    if shift >= 64:
-        m = np.uint64(0)
-        gt = False
-        eq = False
-        t = math.ldexp(float(sig), -int(shift)) if shift < 1100 else 0.0
+    if shift >= 63:
+        # everything is below half a quantum (sig < 2**54): only directed/stochastic can step up
+        t = 0.0
+        if mode == 5 and shift < 1100:
+            t = math.ldexp(float(sig), -int(shift))
+        up = (mode == 3 and not negative) or (mode == 4 and negative) or (mode == 5 and u < t)
+        return np.uint64(1) if up else np.uint64(0), True
+    ush = np.uint64(shift)
+    one = np.uint64(1)
+    mask = (one << ush) - one
+    rem = sig & mask
+    trunc = sig >> ush
+    if mode == 0:  # rne: ties to the even code
+        odd = np.uint64(1) if ((trunc & one) == one) != offset_odd else np.uint64(0)
+        bias = (mask >> one) + odd
+    elif mode == 1:  # rna
+        bias = (mask >> one) + one
+    elif mode == 2:
+        bias = np.uint64(0)
+    elif mode == 3:
+        bias = np.uint64(0) if negative else mask
+    elif mode == 4:
+        bias = mask if negative else np.uint64(0)
     else:
-        m = sig >> np.uint64(shift)
-        rem = sig & ((np.uint64(1) << np.uint64(shift)) - np.uint64(1))
-        if rem == np.uint64(0):
-            return m, False
-        half = np.uint64(1) << np.uint64(shift - 1)
-        gt = rem > half
-        eq = rem == half
         t = math.ldexp(float(rem), -int(shift))
-    odd = ((m & np.uint64(1)) == np.uint64(1)) != offset_odd
-    if round_up(mode, negative, odd, gt, eq, True, t, u):
-        m += np.uint64(1)
-    return m, True
+        bias = mask if u < t else np.uint64(0)
+    return (sig + bias) >> ush, rem != np.uint64(0)
 
 
 def float_bits(x: np.ndarray):

@@ -28,7 +28,7 @@ from .rounding import Overflow, draw32_keyed, seed_key
 __all__ = ["Integer", "integer"]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _encode_one(b, mbits_in, ebits_in, nbits, signed, mode, ovf, nan_code, u):
     neg, cls, sig, lsb, ex = B.split(b, mbits_in, ebits_in)
     if signed:

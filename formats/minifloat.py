@@ -50,7 +50,7 @@ __all__ = ["Minifloat", "minifloat"]
 SPECIALS = ("ieee", "fn", "fnuz", "none")
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _encode_one(b, mbits_in, ebits_in, e, m, bias, signed, subnormals, zero,
                 max_mag, inf_mag, nan_code, fnuz, mode, ovf, u):
     neg, cls, sig, lsb, ex = B.split(b, mbits_in, ebits_in)

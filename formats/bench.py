@@ -1,0 +1,172 @@
+"""Throughput of encode/decode against ml_dtypes and softposit, written to reports/.
+
+``python -m formats.bench [--n 16777216] [--out reports/formats_bench.md]``
+
+Encodes and decodes ``n`` float32 values (normal, spread over the format's
+range) for fp4_e2m1, fp8_e4m3, posit8_0, posit16_1 and mxfp4, single-threaded
+and with every core, next to ml_dtypes' ``astype`` and SoftPosit's Python
+conversions, all in the same run.  Before timing, it checks that every code of
+each format survives encode(decode(code)) (the self-check).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+import numba
+import numpy as np
+
+import formats
+
+FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "posit16_1", "mxfp4"]
+
+
+def _best(fn, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def self_check() -> list[str]:
+    """encode(decode(c)) == c for every non-NaN code of every <= 16-bit scalar preset."""
+    lines = []
+    for name in formats.names():
+        f = formats.get(name)
+        if getattr(f, "family", "") == "block" or f.bits > 16:
+            continue
+        codes = np.arange(1 << f.bits, dtype=np.uint64)
+        v = f.decode(codes)
+        keep = ~np.isnan(v)
+        back = f.encode(v[keep])
+        bad = int(np.count_nonzero(back != codes[keep]))
+        if bad:
+            lines.append(f"{name}: {bad} codes do not round-trip")
+    return lines
+
+
+def _inputs(n, scale, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(n) * scale).astype(np.float32)
+
+
+def _ml_dtype(name):
+    import ml_dtypes
+
+    return {"fp4_e2m1": ml_dtypes.float4_e2m1fn, "fp8_e4m3": ml_dtypes.float8_e4m3fn}.get(name)
+
+
+def _softposit_rate(name, x):
+    try:
+        import softposit as sp
+    except ImportError:
+        return None
+    ctor = {"posit8_0": sp.posit8, "posit16_1": sp.posit16}.get(name)
+    if ctor is None:
+        return None
+    xs = [float(v) for v in x[: 1 << 16]]
+    t = time.perf_counter()
+    bits = [ctor(v).v.v for v in xs]
+    dt = time.perf_counter() - t
+    assert len(bits) == len(xs)
+    return len(xs) / dt
+
+
+def run(n: int) -> list[dict]:
+    rows = []
+    threads = numba.config.NUMBA_NUM_THREADS
+    for name in FORMATS:
+        f = formats.get(name)
+        scale = 1.0 if name != "posit16_1" else 100.0
+        x = _inputs(n, scale)
+        if getattr(f, "family", "") == "block":
+            enc = f.encode(x)  # warm-up / compile
+            f.decode(enc)
+        else:
+            enc = f.encode(x)
+            f.decode(enc)
+        row = {"format": name, "n": n}
+        for label, nthreads in (("1 thread", 1), (f"{threads} threads", threads)):
+            formats.set_threads(nthreads)
+            te = _best(lambda: f.encode(x))
+            td = _best(lambda: f.decode(enc))
+            row[f"encode M/s ({label})"] = n / te / 1e6
+            row[f"decode M/s ({label})"] = n / td / 1e6
+        formats.set_threads(None)
+        dt = _ml_dtype(name)
+        if dt is not None:
+            te = _best(lambda: x.astype(dt))
+            y = x.astype(dt)
+            td = _best(lambda: y.astype(np.float32))
+            row["ml_dtypes astype encode M/s"] = n / te / 1e6
+            row["ml_dtypes astype decode M/s"] = n / td / 1e6
+            row["encode speed-up vs ml_dtypes (1 thread)"] = row["encode M/s (1 thread)"] / row["ml_dtypes astype encode M/s"]
+            row["decode speed-up vs ml_dtypes (1 thread)"] = row["decode M/s (1 thread)"] / row["ml_dtypes astype decode M/s"]
+        sp = _softposit_rate(name, x)
+        if sp is not None:
+            row["softposit encode M/s"] = sp / 1e6
+        rows.append(row)
+    return rows
+
+
+def to_markdown(rows, n, problems, argv) -> str:
+    cols = []
+    for r in rows:
+        for k in r:
+            if k not in cols and k not in ("format", "n"):
+                cols.append(k)
+    lines = [
+        "# formats/ throughput",
+        "",
+        f"Command: `python -m formats.bench {' '.join(argv)}`".rstrip(),
+        f"Machine: {platform.node()} — {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}",
+        f"Date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
+        "",
+        f"{n} float32 inputs, normal(0, 1) (×100 for posit16_1); best of 3 runs; M/s = millions of elements per second.",
+        "ml_dtypes and SoftPosit are timed in the same process; SoftPosit converts from Python floats one at a time (2^16 of them).",
+        "",
+        f"Self-check (encode(decode(c)) == c for every code of every <= 16-bit preset): "
+        f"{'passed' if not problems else 'FAILED: ' + '; '.join(problems)}",
+        "",
+    ]
+    for r in rows:
+        lines.append(f"## {r['format']}")
+        lines.append("")
+        lines.append("| measure | value |")
+        lines.append("|---|---|")
+        for k in cols:
+            if k in r:
+                lines.append(f"| {k} | {r[k]:.1f} |" if "speed-up" not in k else f"| {k} | {r[k]:.2f}× |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m formats.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=1 << 24, help="number of float32 values (default 2**24)")
+    p.add_argument("--out", default="reports/formats_bench.md", help="where to write the Markdown table")
+    args = p.parse_args(argv)
+    if args.n <= 0:
+        p.error("--n must be positive")
+    problems = self_check()
+    print("self-check:", "passed" if not problems else "; ".join(problems))
+    rows = run(args.n)
+    text = to_markdown(rows, args.n, problems, argv)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as fh:
+        fh.write(text + "\n")
+    print(text)
+    print(f"wrote {args.out}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
