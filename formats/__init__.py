@@ -19,32 +19,30 @@ package imports without torch).
 from __future__ import annotations
 
 from .base import ScalarFormat, set_threads
+from .block import BlockCodes
+from .codebook import Codebook, codebook
 from .integer import Integer, integer
 from .minifloat import Minifloat, minifloat
+from .mx import MX, mx
+from .nvfp4 import NVFP4, nvfp4
+from .packing import pack, packed_size, unpack
+from .posit import Posit, posit
 from .registry import get, names, register
 from .rounding import Overflow, Rounding, draw32_array, parse_overflow, parse_rounding
 
+# The factory functions above share their names with the modules that define them
+# (formats.posit is the function; the module is formats.posit's __module__).
 __all__ = [
     "get", "names", "register",
     "integer", "minifloat", "posit", "mx", "nvfp4", "codebook",
     "Integer", "Minifloat", "Posit", "MX", "NVFP4", "Codebook", "ScalarFormat",
     "Rounding", "Overflow", "parse_rounding", "parse_overflow", "draw32_array",
-    "pack", "unpack", "set_threads",
+    "pack", "unpack", "packed_size", "set_threads", "BlockCodes",
 ]
 
-_LAZY = {
-    "posit": ".posit", "Posit": ".posit",
-    "mx": ".block", "nvfp4": ".block", "MX": ".block", "NVFP4": ".block",
-    "codebook": ".codebook", "Codebook": ".codebook",
-    "pack": ".packing", "unpack": ".packing",
-}
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name == "torch":
         import importlib
 

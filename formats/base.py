@@ -154,7 +154,8 @@ class ScalarFormat:
         ``rounding``: one of rne, rna, rtz, rup, rdn, stochastic.
         ``overflow``: saturate, inf, nan, wrap (those the format allows; None = the
         format's default).  NaN input to a format with no NaN code raises ValueError
-        unless ``overflow`` is given explicitly, in which case NaN encodes to +0.
+        unless ``overflow`` is given explicitly, in which case NaN encodes to the
+        format's zero code (``_zero_code``: +0, or a codebook's smallest magnitude).
         ``seed``: the stochastic-rounding seed (element i draws from (seed, i)).
         """
         arr = as_float_array(x, self.name)

@@ -305,7 +305,8 @@ class Minifloat(ScalarFormat):
     def decode(self, codes):
         if self._fp32_fast:
             arr = self.check_codes(codes)
-            return arr.astype(np.uint32).view(np.float32).astype(np.float64)
+            with np.errstate(invalid="ignore"):  # signalling NaN codes widen to quiet NaN
+                return arr.astype(np.uint32).view(np.float32).astype(np.float64)
         return super().decode(codes)
 
 

@@ -67,17 +67,19 @@ def _posit(n, es):
 
 def _mx(element):
     def make(label):
-        from .block import mx
+        import dataclasses
 
-        return mx(element, block=32, label=label)
+        from .mx import mx
+
+        return dataclasses.replace(mx(element, block=32), label=label)
 
     return make
 
 
 def _nvfp4(label):
-    from .block import nvfp4
+    from .nvfp4 import nvfp4
 
-    return nvfp4(label=label)
+    return nvfp4()
 
 
 def _nf4(label):
@@ -146,9 +148,12 @@ def _parse(key: str):
 
         return Posit(int(m.group(1)), int(m.group(2)), label=key)
     if key.startswith("mx") and len(key) > 2:
-        from .block import mx
+        import dataclasses
 
-        return mx(key[2:], block=32, label=key)
+        from .mx import _ALIASES, mx
+
+        element = key[2:] if key[2:] in _ALIASES else _get(key[2:])
+        return dataclasses.replace(mx(element, block=32), label=key)
     return None
 
 

@@ -13,8 +13,9 @@ flattening of the input) draws ``u = draw32(seed, i) / 2**32`` and rounds away
 from zero iff ``u < t``, where ``t`` is the fractional position of ``|x|``
 between its two neighbours ``lo <= |x| < hi``: ``t = (|x| - lo) / (hi - lo)``.
 ``t`` is exact whenever the two neighbours are one quantum apart (every
-integer, minifloat and codebook neighbour pair, and posit pairs cut inside the
-fraction).  So ``E[q(x)] = x`` to within 2**-32 of a quantum, and the result
+integer and minifloat neighbour pair, and posit pairs cut inside the fraction);
+elsewhere (codebooks, posit pairs cut in the exponent or regime) it is the
+float64 quotient, computed the same way on every device.  So ``E[q(x)] = x`` to within 2**-32 of a quantum, and the result
 depends only on ``(seed, i)``, never on threads, chunking or device.
 
 The generator, ``draw32(seed, i)`` for a 32-bit unsigned ``seed`` and a 64-bit
