@@ -1,0 +1,21 @@
+"""Bit-exact golden model of the SIMD MAC engine (the reference the Verilog in rtl/ must equal).
+
+::
+
+    from sim import mac
+    e = mac.Engine(mode="posit8_0", lanes=4, accumulator="exact", readout="native")
+    out = e.dot(a, b)                 # (..., K) element codes -> (...) output codes
+    e.output_format.decode(out)       # values
+    words = e.pack(a)                 # uint16 words, sub-word j in bits [j*w, (j+1)*w)
+    e.cycles(K, rows=8)               # the timing model
+    lane = e.lane(); lane.clear(); lane.step(wa, wb); lane.readout()   # cycle level
+
+Modes, accumulator widths, readout rules, specials and timing: docs/mac.md.
+"""
+from __future__ import annotations
+
+from .engine import ACCUMULATORS, LATENCY, READOUTS, Engine, mode_table
+from .lane import Lane
+from .modes import MODES
+
+__all__ = ["Engine", "Lane", "MODES", "ACCUMULATORS", "READOUTS", "LATENCY", "mode_table"]
