@@ -1,0 +1,31 @@
+"""Quantization-aware training on the project's number formats, with transition-rate scheduling.
+
+The QAT path tells the design-space sweep what a number format does to a
+network's accuracy.  Every quantizer's forward value comes from
+``formats.torch`` (bit-exact with ``formats``); this package adds the scaling,
+the straight-through estimator, the quantized layers, TR scheduling (Lee et
+al., arXiv 2404.19248), two small models, two locally made datasets and the
+training harness.
+
+==================  ===============================================================
+:mod:`.quant`       ``FakeQuantSTE``, ``TensorQuantizer``, ``QuantLinear``/``QuantConv2d``,
+                    ``quantize_model``, ``export_model``
+:mod:`.scaling`     per-tensor / per-channel scales, MSE init, LSQ, fixed, power of two
+:mod:`.tr`          TR measurement, running TR, TALR, ``SGDT``/``AdamT``/``AdamWT``,
+                    target schedules (``CosineTR``, ``StepTR``, ``LinearTR``, ``ConstantTR``)
+:mod:`.export`      layers as ``formats`` codes + scales (what sim/mac and rtl/ run)
+:mod:`.models`      ``MLP``, ``SmallCNN``, MAC counting
+:mod:`.data`        scikit-learn digits, MNIST-1D generated locally and cached
+:mod:`.train`       ``TrainConfig``, ``train`` and ``python -m sim.qat.train``
+:mod:`.study`       ``python -m sim.qat.study``: LR vs TR scheduling at 2-4 bits
+:mod:`.bench`       ``python -m sim.qat.bench``: step time quantized vs FP32, TR overhead
+==================  ===============================================================
+
+Example::
+
+    from sim.qat.train import TrainConfig, train
+    res = train(TrainConfig(dataset="digits", weights="int4", acts="int4", schedule="tr-cosine"))
+    print(res.test_accuracy, res.weight_bits, res.traces["K"].keys())
+
+Importing this package needs torch; the submodules are imported on use.
+"""

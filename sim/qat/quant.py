@@ -1,0 +1,310 @@
+"""Fake quantization for QAT: the STE function, quantized layers and model conversion.
+
+The forward value of every quantizer is ``formats.torch.quantize`` (bit-exact
+with ``formats``) applied to the scaled tensor, ``q(x) = s * Q(clamp(x / s))``;
+the backward pass is the straight-through estimator: the rounding passes the
+gradient unchanged, the clamp passes it inside the format's range (the LSQ
+rule), so gradients reach both the latent weights and the layer inputs.  Block
+formats (MX, NVFP4) take no outer scale: ``Q`` is applied along the input
+features (the last axis of a Linear, the channels of a Conv2d) and scales
+itself per block.
+
+>>> import torch, torch.nn as nn
+>>> from sim.qat.quant import quantize_model, export_model
+>>> net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+>>> qnet = quantize_model(net, weight_format="int4", act_format="int4")
+>>> layers = export_model(qnet)          # codes + scales per layer
+"""
+from __future__ import annotations
+
+import copy
+import zlib
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import formats
+from formats.base import ScalarFormat
+from formats.rounding import parse_rounding
+
+from .scaling import GRANULARITIES, Scale, format_range
+
+__all__ = ["FakeQuantSTE", "fake_quantize", "TensorQuantizer", "QuantLinear", "QuantConv2d",
+           "quantize_model", "quant_layers", "calibrate", "is_block_format"]
+
+
+def _ft():
+    from formats import torch as ft
+
+    return ft
+
+
+def is_block_format(fmt) -> bool:
+    """Whether ``fmt`` scales itself per block (MX, NVFP4): it has a ``block`` and an ``element``."""
+    return (not isinstance(fmt, ScalarFormat)) and hasattr(fmt, "block") and hasattr(fmt, "element")
+
+
+class FakeQuantSTE(torch.autograd.Function):
+    """``y -> Q(y)`` forward (``formats.torch.quantize``), identity backward."""
+
+    @staticmethod
+    def forward(ctx, y, fmt, rounding, seed):
+        return _ft().quantize(y, fmt, rounding=rounding, seed=seed).to(y.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None, None
+
+
+def fake_quantize(y: torch.Tensor, fmt, rounding: str = "rne", seed: int = 0) -> torch.Tensor:
+    """``Q(y)`` with a straight-through gradient (``y`` already in the format's range)."""
+    return FakeQuantSTE.apply(y, fmt, rounding, seed)
+
+
+class TensorQuantizer(nn.Module):
+    """``q(x) = s * Q(clamp(x / s, lo, hi))`` with a straight-through gradient.
+
+    ``fmt``: a format name or object; ``scale_mode``: ``lsq``/``fixed``/``max``
+    (see :mod:`sim.qat.scaling`); ``per_channel``: one scale per axis-0 slice;
+    ``block_axis``: the axis that block formats group along (moved last for
+    ``Q``).  Stochastic rounding draws a fresh seed at every training call
+    (from ``seed`` and a call counter) and falls back to ``rne`` in eval mode.
+    """
+
+    def __init__(self, fmt, rounding: str = "rne", scale_mode: str = "lsq",
+                 per_channel: bool = False, pow2: bool = False, block_axis: int = -1,
+                 seed: int = 0):
+        super().__init__()
+        self.fmt = formats.get(fmt)
+        self.rounding = parse_rounding(rounding).label
+        self.block = is_block_format(self.fmt)
+        self.block_axis = block_axis
+        self.seed = int(seed) & 0xFFFFFFFF
+        self.calls = 0
+        if self.block:
+            self.scale = None
+            self.lo = self.hi = None
+        else:
+            self.scale = Scale(self.fmt, scale_mode, per_channel, pow2)
+            self.lo, self.hi = format_range(self.fmt)
+
+    # -- helpers --------------------------------------------------------------------
+    def _rounding_now(self) -> str:
+        if self.rounding == "stochastic" and not self.training:
+            return "rne"
+        return self.rounding
+
+    def _seed_now(self) -> int:
+        if self.rounding != "stochastic" or not self.training:
+            return self.seed
+        self.calls += 1
+        return zlib.crc32(f"{self.seed}:{self.calls}".encode())
+
+    def _to_block_layout(self, x):
+        """``x`` with the block axis moved last and zero-padded to a whole number of blocks.
+
+        Zeros never change a block's scale, so padding leaves every real element as it is.
+        """
+        ax = self.block_axis % x.dim()
+        y = x if ax == x.dim() - 1 else x.movedim(ax, -1)
+        pad = -y.shape[-1] % int(self.fmt.block)
+        return F.pad(y, (0, pad)) if pad else y
+
+    def _from_block_layout(self, y, like):
+        ax = self.block_axis % like.dim()
+        y = y[..., :like.shape[ax]]
+        return y if ax == like.dim() - 1 else y.movedim(-1, ax)
+
+    @torch.no_grad()
+    def initialize(self, x: torch.Tensor) -> None:
+        """Set the scale from a sample tensor (no-op for block formats)."""
+        if self.scale is not None and self.scale.mode != "max":
+            self.scale.initialize(x, lambda y: _ft().quantize(y, self.fmt, rounding="rne").to(y.dtype))
+
+    @property
+    def needs_init(self) -> bool:
+        return self.scale is not None and self.scale.mode != "max" and not self.scale.is_initialized
+
+    def scale_value(self, x: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The scale now in use (None for block formats)."""
+        if self.scale is None:
+            return None
+        return self.scale(x if x is not None else self.scale.value)
+
+    # -- forward --------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rnd, seed = self._rounding_now(), self._seed_now()
+        if self.block:
+            y = self._to_block_layout(x)
+            q = FakeQuantSTE.apply(y, self.fmt, rnd, seed)
+            return self._from_block_layout(q, x)
+        if self.needs_init:
+            self.initialize(x)
+        s = self.scale(x)
+        y = torch.clamp(x / s, self.lo, self.hi)
+        return FakeQuantSTE.apply(y, self.fmt, rnd, seed) * s
+
+    @torch.no_grad()
+    def codes(self, x: torch.Tensor, rounding: str | None = None):
+        """The codes ``Q`` gives ``x`` (in block layout for block formats).
+
+        Scalar formats: an int tensor of codes of ``x / s``.  Block formats: the
+        tuple ``(element_codes, scales[, tensor_scale])`` of ``quantize_blocks``
+        on the block layout (block axis last, zero-padded to whole blocks).
+        Stochastic rounding is replaced by ``rne`` (a code should not flicker).
+        """
+        ft = _ft()
+        rnd = rounding or ("rne" if self.rounding == "stochastic" else self.rounding)
+        if self.block:
+            return ft.quantize_blocks(self._to_block_layout(x), self.fmt, rounding=rnd)[1:]
+        s = self.scale(x)
+        return ft.encode(torch.clamp(x / s, self.lo, self.hi), self.fmt, rounding=rnd)
+
+    def extra_repr(self) -> str:
+        return f"{self.fmt.name}, rounding={self.rounding}"
+
+
+class _QuantMixin:
+    """Weight and input quantizers shared by QuantLinear and QuantConv2d."""
+
+    def _setup_quant(self, weight_format, act_format, rounding, granularity, weight_scale,
+                     act_scale, pow2, seed, block_axis):
+        if granularity not in GRANULARITIES:
+            raise ValueError(f"unknown granularity {granularity!r}; allowed: {', '.join(GRANULARITIES)}")
+        self.granularity = granularity
+        self.weight_quant = None
+        self.act_quant = None
+        if weight_format is not None:
+            wf = formats.get(weight_format)
+            if granularity == "per-block" and not is_block_format(wf):
+                raise ValueError(f"granularity 'per-block' needs a block format (MX, NVFP4); "
+                                 f"{wf.name} is a scalar format: use per-tensor or per-channel")
+            self.weight_quant = TensorQuantizer(
+                wf, rounding, weight_scale, per_channel=granularity == "per-channel", pow2=pow2,
+                block_axis=block_axis, seed=seed)
+            self.weight_quant.initialize(self.weight)
+        if act_format is not None:
+            self.act_quant = TensorQuantizer(act_format, rounding, act_scale, per_channel=False,
+                                             pow2=pow2, block_axis=block_axis, seed=seed + 1)
+
+    def quantized_weight(self) -> torch.Tensor:
+        """The weight the forward pass uses (the latent weight when weights are FP32)."""
+        return self.weight if self.weight_quant is None else self.weight_quant(self.weight)
+
+    def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.act_quant is None else self.act_quant(x)
+
+    def weight_codes(self):
+        """Codes of the current latent weight (see :meth:`TensorQuantizer.codes`)."""
+        if self.weight_quant is None:
+            raise ValueError("this layer's weights are not quantized; it has no codes")
+        return self.weight_quant.codes(self.weight)
+
+
+class QuantLinear(_QuantMixin, nn.Linear):
+    """nn.Linear whose weight and input pass through fake quantizers.
+
+    Quantization keywords as in :func:`quantize_model`; blocks run along the input features.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, device=None, dtype=None, **quant):
+        super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
+        self._setup_quant(*_args(quant), block_axis=-1)
+
+    def forward(self, x):
+        return F.linear(self.quantized_input(x), self.quantized_weight(), self.bias)
+
+    @classmethod
+    def from_float(cls, m: nn.Linear, **quant) -> "QuantLinear":
+        q = cls(m.in_features, m.out_features, m.bias is not None, device=m.weight.device,
+                dtype=m.weight.dtype)
+        q.load_state_dict(m.state_dict())
+        q._setup_quant(*_args(quant), block_axis=-1)
+        return q
+
+
+class QuantConv2d(_QuantMixin, nn.Conv2d):
+    """nn.Conv2d whose weight and input pass through fake quantizers (blocks along channels)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None, **quant):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, device=device, dtype=dtype)
+        self._setup_quant(*_args(quant), block_axis=1)
+
+    def forward(self, x):
+        return self._conv_forward(self.quantized_input(x), self.quantized_weight(), self.bias)
+
+    @classmethod
+    def from_float(cls, m: nn.Conv2d, **quant) -> "QuantConv2d":
+        q = cls(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                m.groups, m.bias is not None, m.padding_mode, device=m.weight.device,
+                dtype=m.weight.dtype)
+        q.load_state_dict(m.state_dict())
+        q._setup_quant(*_args(quant), block_axis=1)
+        return q
+
+
+def _args(kw):
+    return (kw.get("weight_format"), kw.get("act_format"), kw.get("rounding", "rne"),
+            kw.get("granularity", "per-channel"), kw.get("weight_scale", "lsq"),
+            kw.get("act_scale", "lsq"), kw.get("pow2", False), kw.get("seed", 0))
+
+
+def quant_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(name, layer) of every QuantLinear/QuantConv2d, in module order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, (QuantLinear, QuantConv2d))]
+
+
+def quantize_model(model: nn.Module, weight_format=None, act_format=None, rounding: str = "rne",
+                   granularity: str = "per-channel", quantize_first_last: bool = True,
+                   weight_scale: str = "lsq", act_scale: str = "lsq", pow2: bool = False,
+                   seed: int = 0, inplace: bool = False) -> nn.Module:
+    """Swap every nn.Linear / nn.Conv2d of ``model`` for its quantized version.
+
+    ``weight_format`` / ``act_format``: format names or objects (None keeps FP32).
+    ``granularity``: ``per-tensor``/``per-channel`` weight scales (scalar formats),
+    ``per-block`` (block formats, which always scale per block).  With
+    ``quantize_first_last=False`` the first and the last such layer stay FP32
+    modules.  ``weight_scale``: ``lsq`` (learned), ``fixed`` (set now, frozen),
+    ``max``.  Activation scales start from the first batch (see :func:`calibrate`).
+    Returns the converted model (a deep copy unless ``inplace``).
+    """
+    for f in (weight_format, act_format):
+        if f is not None:
+            formats.get(f)  # KeyError for unknown names, now rather than later
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"unknown granularity {granularity!r}; allowed: {', '.join(GRANULARITIES)}")
+    parse_rounding(rounding)
+    if not inplace:
+        model = copy.deepcopy(model)
+    targets = [(n, m) for n, m in model.named_modules()
+               if type(m) in (nn.Linear, nn.Conv2d)]
+    if not quantize_first_last and targets:
+        targets = targets[1:-1]
+    for i, (name, m) in enumerate(targets):
+        kw = dict(weight_format=weight_format, act_format=act_format, rounding=rounding,
+                  granularity=granularity, weight_scale=weight_scale, act_scale=act_scale,
+                  pow2=pow2, seed=(int(seed) * 7919 + 2 * i) & 0xFFFFFFFF)
+        new = (QuantLinear if isinstance(m, nn.Linear) else QuantConv2d).from_float(m, **kw)
+        new.train(m.training)
+        parent, _, leaf = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, leaf, new)
+    return model
+
+
+@torch.no_grad()
+def calibrate(model: nn.Module, x: torch.Tensor) -> None:
+    """Run one batch so every activation quantizer sets its initial scale."""
+    was = model.training
+    model.train()
+    model(x)
+    model.train(was)
+
+
+def export_model(model: nn.Module):
+    """Integer codes plus scales of every quantized layer (see :mod:`sim.qat.export`)."""
+    from .export import export_model as _export
+
+    return _export(model)

@@ -1,0 +1,330 @@
+"""Transition-rate (TR) scheduling (Lee, Kim, Jeon, Ham, arXiv 2404.19248).
+
+Quantities, per quantized layer, at optimizer step ``t``:
+
+=========== =====================================================================
+``k_t``     transition rate: the fraction of the layer's quantized weights whose
+            code changed since the previous step (:func:`transition_rate`)
+``K_t``     running TR: ``K_t = m K_{t-1} + (1 - m) k_t``, ``m = 0.99``, ``K_0 = 0``
+``R_t``     target TR, from a schedule object (:class:`CosineTR`, :class:`StepTR`,
+            :class:`LinearTR`, :class:`ConstantTR`) used like a torch LR scheduler
+``U_t``     transition-adaptive LR: ``U_t = max(0, U_{t-1} + eta (R_t - K_t))``;
+            ``U_0`` = the base optimizer's LR, ``eta = U_0`` by default
+update      ``w <- w - U_t d_t``, ``d_t`` the base optimizer's update direction
+=========== =====================================================================
+
+At each :meth:`TransitionAdaptive.step` the layer's codes are read first
+(``k_t`` compares them with those of the previous step), then ``K_t`` and
+``U_t`` are updated, then the weights move by ``U_t d_t``.
+
+``d_t`` comes from the base optimizer itself, run unchanged with ``lr = 1`` on
+the TR-managed parameter groups: ``d_t = w_before - w_after`` (SGD: the momentum
+buffer; Adam: ``m_hat / (sqrt(v_hat) + eps)``; AdamW: that plus the decoupled
+decay ``wd * w``).  So any torch optimizer becomes its T version without its code
+being copied (``d_t`` is exact up to one rounding of ``w``).  Other parameter
+groups (biases, activation scales, FP32 layers) step with their own LR::
+
+    opt = SGDT(model, lr=0.05, target=0.02, momentum=0.9)   # or AdamT, AdamWT
+    sched = CosineTR(opt, total_steps=1000)
+    for x, y in batches:
+        opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step(); sched.step()
+        opt.last_stats          # {layer: {"tr": k_t, "K": K_t, "U": U_t}}
+
+Under TR scheduling the weight quantizers' scales are fixed (``weight_scale="fixed"``
+in :func:`sim.qat.quant.quantize_model`); only activation scales learn.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["transition_rate", "changed_mask", "talr_update", "TransitionAdaptive", "SGDT", "AdamT",
+           "AdamWT", "TRScheduler", "CosineTR", "StepTR", "LinearTR", "ConstantTR", "make_tr_scheduler",
+           "TR_SCHEDULES"]
+
+
+# --- measuring ------------------------------------------------------------------------
+def changed_mask(prev, cur) -> torch.Tensor:
+    """Bool tensor: which quantized weights changed code between ``prev`` and ``cur``.
+
+    Scalar formats: int code tensors.  Block formats: tuples ``(element_codes,
+    block_scales[, tensor_scale])``; an element counts as changed when its code
+    or its block's scale changed (the FP32 per-tensor scale of NVFP4 is left out:
+    it moves with the weights' maximum at nearly every step).
+    """
+    if isinstance(cur, torch.Tensor):
+        return prev != cur
+    ec_prev, sc_prev, ec, sc = prev[0], prev[1], cur[0], cur[1]
+    changed = ec_prev != ec
+    sch = sc_prev != sc
+    k = changed.shape[-1]
+    per = -(-k // max(1, sch.shape[-1]))
+    sch = sch.repeat_interleave(per, dim=-1)[..., :k]
+    return changed | sch
+
+
+def transition_rate(prev, cur) -> float:
+    """``k_t``: the fraction of quantized weights whose code differs between ``prev`` and ``cur``."""
+    m = changed_mask(prev, cur)
+    return float(m.float().mean()) if m.numel() else 0.0
+
+
+def talr_update(u: float, K: float, k: float, target: float, momentum: float = 0.99,
+                eta: float = 1.0) -> tuple[float, float]:
+    """One step of the rule: returns ``(K_t, U_t)`` from ``U_{t-1}``, ``K_{t-1}``, ``k_t``, ``R_t``."""
+    K = momentum * K + (1.0 - momentum) * k
+    u = max(0.0, u + eta * (target - K))
+    return K, u
+
+
+# --- the optimizer wrapper ----------------------------------------------------------------
+class TransitionAdaptive:
+    """Turn a torch optimizer into its transition-adaptive version.
+
+    ``base``: any ``torch.optim.Optimizer``.  ``layers``: ``(name, layer)`` pairs;
+    each layer has a ``weight`` parameter and a ``weight_codes()`` method (the
+    quantized layers of :mod:`sim.qat.quant`).  Their weights must sit in
+    parameter groups of their own (groups holding other parameters keep their
+    ordinary LR); :func:`tr_param_groups` builds such groups.  ``target``: ``R_0``,
+    the initial target TR (a :class:`TRScheduler` then sets ``self.target``).
+    ``u0``: ``U_0`` (default: the LR of the weight's group); ``eta``: default ``U_0``.
+    """
+
+    def __init__(self, base: torch.optim.Optimizer, layers, target: float, momentum: float = 0.99,
+                 eta: float | None = None, u0: float | None = None, k0: float = 0.0):
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"TR momentum m must be in [0, 1), got {momentum!r}")
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(f"target TR must be in [0, 1], got {target!r}")
+        self.base = base
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("TR scheduling needs at least one layer with quantized weights")
+        self.target = float(target)
+        self.initial_target = float(target)
+        self.momentum = float(momentum)
+        group_of = {}
+        for gi, g in enumerate(base.param_groups):
+            for p in g["params"]:
+                group_of[id(p)] = gi
+        managed = {id(m.weight) for _, m in self.layers}
+        self._tr_groups = sorted({group_of[i] for i in managed if i in group_of})
+        for name, m in self.layers:
+            if id(m.weight) not in group_of:
+                raise ValueError(f"layer {name!r}: its weight is not in the base optimizer")
+        for gi in self._tr_groups:
+            other = [p for p in base.param_groups[gi]["params"] if id(p) not in managed]
+            if other:
+                raise ValueError(f"parameter group {gi} mixes TR-managed weights with {len(other)} other "
+                                 f"parameter(s); put the quantized weights in groups of their own")
+        self.state = {}
+        for name, m in self.layers:
+            lr = float(base.param_groups[group_of[id(m.weight)]]["lr"])
+            u = float(u0) if u0 is not None else lr
+            self.state[name] = {"U": u, "K": float(k0), "eta": float(eta) if eta is not None else u,
+                                "codes": m.weight_codes(), "tr": 0.0}
+        self.last_stats: dict = {}
+        self.steps = 0
+
+    # the optimizer interface the training loop and LR schedulers use
+    @property
+    def param_groups(self):
+        return self.base.param_groups
+
+    def zero_grad(self, set_to_none: bool = True):
+        self.base.zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def measure(self) -> dict:
+        """Read every layer's codes; update ``k_t``, ``K_t``, ``U_t``; return the stats."""
+        stats = {}
+        for name, m in self.layers:
+            st = self.state[name]
+            codes = m.weight_codes()
+            k = transition_rate(st["codes"], codes)
+            st["K"], st["U"] = talr_update(st["U"], st["K"], k, self.target, self.momentum, st["eta"])
+            st["codes"], st["tr"] = codes, k
+            stats[name] = {"tr": k, "K": st["K"], "U": st["U"]}
+        return stats
+
+    def step(self, closure=None):
+        """One update: measure TR, adapt U, run the base optimizer at lr=1, rescale by U."""
+        self.last_stats = self.measure()
+        groups = self.base.param_groups
+        saved_lr = {gi: groups[gi]["lr"] for gi in self._tr_groups}
+        before = {name: m.weight.detach().clone() for name, m in self.layers}
+        for gi in self._tr_groups:
+            groups[gi]["lr"] = 1.0 if not isinstance(groups[gi]["lr"], torch.Tensor) \
+                else torch.ones_like(groups[gi]["lr"])
+        try:
+            loss = self.base.step(closure)
+        finally:
+            for gi, lr in saved_lr.items():
+                groups[gi]["lr"] = lr
+        with torch.no_grad():
+            for name, m in self.layers:
+                w0 = before[name]
+                d = w0 - m.weight  # the base optimizer's direction at lr = 1
+                m.weight.copy_(w0 - self.state[name]["U"] * d)
+        self.steps += 1
+        return loss
+
+    def state_dict(self) -> dict:
+        return {"base": self.base.state_dict(), "target": self.target, "steps": self.steps,
+                "tr": {n: {k: v for k, v in s.items() if k != "codes"} for n, s in self.state.items()}}
+
+    def load_state_dict(self, sd: dict) -> None:
+        self.base.load_state_dict(sd["base"])
+        self.target, self.steps = sd["target"], sd["steps"]
+        for n, s in sd["tr"].items():
+            self.state[n].update(s)
+        for name, m in self.layers:
+            self.state[name]["codes"] = m.weight_codes()
+
+    def __repr__(self) -> str:
+        return (f"TransitionAdaptive({type(self.base).__name__}, layers={len(self.layers)}, "
+                f"target={self.target:g}, m={self.momentum})")
+
+
+def tr_layers(model: nn.Module) -> list:
+    """(name, layer) of every layer whose weights are quantized (they get TR scheduling)."""
+    from .quant import quant_layers
+
+    return [(n, m) for n, m in quant_layers(model) if m.weight_quant is not None]
+
+
+def tr_param_groups(model: nn.Module, lr: float, layers=None) -> list[dict]:
+    """Parameter groups: one per TR-managed weight (``"tr": True``), then all the rest."""
+    layers = tr_layers(model) if layers is None else layers
+    managed = {id(m.weight) for _, m in layers}
+    groups = [{"params": [m.weight], "lr": lr, "tr": True, "name": n} for n, m in layers]
+    rest = [p for p in model.parameters() if id(p) not in managed and p.requires_grad]
+    if rest:
+        groups.append({"params": rest, "lr": lr, "tr": False, "name": "other"})
+    return groups
+
+
+def _wrap(optim_cls, model, lr, target, momentum_tr, eta, u0, **kw):
+    layers = tr_layers(model)
+    base = optim_cls(tr_param_groups(model, lr, layers), lr=lr, **kw)
+    return TransitionAdaptive(base, layers, target, momentum=momentum_tr, eta=eta, u0=u0)
+
+
+def SGDT(model: nn.Module, lr: float, target: float, tr_momentum: float = 0.99, eta=None, u0=None,
+         **sgd_kwargs) -> TransitionAdaptive:
+    """SGD (momentum, weight decay: ``torch.optim.SGD`` keywords) with TR scheduling of ``model``'s quantized weights."""
+    return _wrap(torch.optim.SGD, model, lr, target, tr_momentum, eta, u0, **sgd_kwargs)
+
+
+def AdamT(model: nn.Module, lr: float, target: float, tr_momentum: float = 0.99, eta=None, u0=None,
+          **adam_kwargs) -> TransitionAdaptive:
+    """Adam with TR scheduling of ``model``'s quantized weights."""
+    return _wrap(torch.optim.Adam, model, lr, target, tr_momentum, eta, u0, **adam_kwargs)
+
+
+def AdamWT(model: nn.Module, lr: float, target: float, tr_momentum: float = 0.99, eta=None, u0=None,
+           **adamw_kwargs) -> TransitionAdaptive:
+    """AdamW with TR scheduling of ``model``'s quantized weights."""
+    return _wrap(torch.optim.AdamW, model, lr, target, tr_momentum, eta, u0, **adamw_kwargs)
+
+
+# --- target schedules ------------------------------------------------------------------------
+class TRScheduler:
+    """Base of the target-TR schedules, used like ``torch.optim.lr_scheduler``.
+
+    Holds ``R_0 = optimizer.initial_target``; ``step()`` advances the step count
+    and writes ``R_t`` into ``optimizer.target``.  Subclasses define
+    :meth:`target_at`.
+    """
+
+    def __init__(self, optimizer: TransitionAdaptive, last_epoch: int = -1):
+        self.optimizer = optimizer
+        self.base_target = float(optimizer.initial_target)
+        self.last_epoch = last_epoch
+        self._last = self.base_target
+        self.step()
+
+    def target_at(self, t: int) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self._last = float(self.target_at(self.last_epoch))
+        self.optimizer.target = self._last
+
+    def get_last_target(self) -> float:
+        """The target most recently written into the optimizer."""
+        return self._last
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, sd: dict) -> None:
+        self.__dict__.update(sd)
+        self.optimizer.target = self._last
+
+
+class CosineTR(TRScheduler):
+    """``R_t = R_min + (R_0 - R_min)(1 + cos(pi t / T)) / 2`` for t <= T, then ``R_min``."""
+
+    def __init__(self, optimizer, total_steps: int, min_target: float = 0.0, last_epoch: int = -1):
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be >= 1, got {total_steps!r}")
+        self.total_steps, self.min_target = int(total_steps), float(min_target)
+        super().__init__(optimizer, last_epoch)
+
+    def target_at(self, t):
+        t = min(t, self.total_steps)
+        return self.min_target + (self.base_target - self.min_target) * (1 + math.cos(math.pi * t / self.total_steps)) / 2
+
+
+class StepTR(TRScheduler):
+    """``R_t = R_0 * gamma ** (t // step_size)``."""
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        if step_size < 1:
+            raise ValueError(f"step_size must be >= 1, got {step_size!r}")
+        self.step_size, self.gamma = int(step_size), float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def target_at(self, t):
+        return self.base_target * self.gamma ** (t // self.step_size)
+
+
+class LinearTR(TRScheduler):
+    """``R_t`` from ``R_0`` linearly to ``end_target`` over ``total_steps``, then constant."""
+
+    def __init__(self, optimizer, total_steps: int, end_target: float = 0.0, last_epoch: int = -1):
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be >= 1, got {total_steps!r}")
+        self.total_steps, self.end_target = int(total_steps), float(end_target)
+        super().__init__(optimizer, last_epoch)
+
+    def target_at(self, t):
+        f = min(t, self.total_steps) / self.total_steps
+        return self.base_target + (self.end_target - self.base_target) * f
+
+
+class ConstantTR(TRScheduler):
+    """``R_t = R_0``."""
+
+    def target_at(self, t):
+        return self.base_target
+
+
+TR_SCHEDULES = ("cosine", "step", "linear", "constant")
+
+
+def make_tr_scheduler(kind: str, optimizer: TransitionAdaptive, total_steps: int) -> TRScheduler:
+    """The schedule called ``kind`` over ``total_steps`` (``step``: R_0 x 0.1 after each third of the run)."""
+    if kind == "cosine":
+        return CosineTR(optimizer, total_steps)
+    if kind == "linear":
+        return LinearTR(optimizer, total_steps)
+    if kind == "step":
+        return StepTR(optimizer, step_size=max(1, math.ceil(total_steps / 3)), gamma=0.1)
+    if kind == "constant":
+        return ConstantTR(optimizer)
+    raise ValueError(f"unknown TR schedule {kind!r}; allowed: {', '.join(TR_SCHEDULES)}")

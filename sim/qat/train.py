@@ -1,0 +1,408 @@
+"""Train a small network with quantization-aware training; the stable API of the QAT path.
+
+>>> from sim.qat.train import TrainConfig, train
+>>> res = train(TrainConfig(dataset="digits", weights="int4", acts="int4", schedule="tr-cosine"))
+>>> res.test_accuracy, len(res.loss), res.traces["U"].keys()
+
+From the command line (``--help`` lists every flag)::
+
+    python -m sim.qat.train --weights posit4_1 --acts fp4_e2m1 --schedule tr-cosine --dataset mnist1d --seed 0
+
+Schedules: ``lr-cosine`` / ``lr-constant`` step the base optimizer's LR (weight
+and activation scales learned by LSQ); ``tr-cosine`` / ``tr-step`` /
+``tr-linear`` / ``tr-constant`` wrap the optimizer in
+:class:`sim.qat.tr.TransitionAdaptive` and schedule the target TR from ``tr0``
+(weight scales fixed at their initial MSE-optimal value, activation scales
+learned; the remaining parameters - biases, activation scales, FP32 first/last
+layers - follow a cosine LR).  TR is measured under every schedule with
+quantized weights, so LR runs have TR traces too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import formats
+from formats.rounding import Rounding
+
+from . import data as qdata
+from . import models as qmodels
+from .quant import is_block_format, quant_layers, quantize_model
+from .scaling import GRANULARITIES
+from .tr import TransitionAdaptive, make_tr_scheduler, talr_update, tr_layers, tr_param_groups, \
+    transition_rate
+
+__all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS", "weight_bits"]
+
+SCHEDULES = ("lr-cosine", "lr-constant", "tr-cosine", "tr-step", "tr-linear", "tr-constant")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+ROUNDINGS = tuple(r.label for r in Rounding)
+
+
+def _bad(field, value, allowed):
+    raise ValueError(f"TrainConfig.{field} = {value!r} is not allowed; allowed: {allowed}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one QAT run (validated on creation; ValueError/KeyError)."""
+
+    dataset: str = "digits"            # digits | mnist1d
+    model: str = "mlp"                 # mlp | cnn
+    weights: str | None = None         # a formats name (None = FP32)
+    acts: str | None = None            # a formats name (None = FP32)
+    rounding: str = "rne"              # rne | rna | rtz | rup | rdn | stochastic
+    granularity: str = "per-channel"   # weight scales: per-tensor | per-channel | per-block (block formats)
+    schedule: str = "lr-cosine"        # see SCHEDULES
+    optimizer: str = "sgd"             # sgd | adam | adamw
+    lr: float = 0.05                   # base LR (U_0 of TR scheduling)
+    tr0: float = 0.01                  # initial target TR R_0 (tr-* schedules)
+    epochs: int = 20
+    batch_size: int = 64
+    seed: int = 0
+    quantize_first_last: bool = True
+    device: str = "cpu"
+    momentum: float = 0.9              # SGD momentum
+    weight_decay: float = 0.0
+    tr_momentum: float = 0.99          # m of the running TR
+    eta: float | None = None           # TALR step (None = lr)
+    pow2_scales: bool = False          # round scales to powers of two
+    max_steps: int | None = None       # stop early (tests, benchmarks)
+
+    def __post_init__(self):
+        if self.dataset not in qdata.DATASETS:
+            _bad("dataset", self.dataset, ", ".join(qdata.DATASETS))
+        if self.model not in qmodels.MODELS:
+            _bad("model", self.model, ", ".join(qmodels.MODELS))
+        for field in ("weights", "acts"):
+            v = getattr(self, field)
+            if v is not None:
+                if not isinstance(v, str):
+                    _bad(field, v, "a format name (str) or None")
+                formats.get(v)  # KeyError naming close matches
+        if self.rounding not in ROUNDINGS:
+            _bad("rounding", self.rounding, ", ".join(ROUNDINGS))
+        if self.granularity not in GRANULARITIES:
+            _bad("granularity", self.granularity, ", ".join(GRANULARITIES))
+        if self.granularity == "per-block" and self.weights is not None \
+                and not is_block_format(formats.get(self.weights)):
+            _bad("granularity", self.granularity,
+                 f"per-tensor or per-channel for the scalar format {self.weights!r}")
+        if self.schedule not in SCHEDULES:
+            _bad("schedule", self.schedule, ", ".join(SCHEDULES))
+        if self.schedule.startswith("tr-") and self.weights is None:
+            _bad("schedule", self.schedule, "lr-cosine or lr-constant when weights is None "
+                 "(TR scheduling needs quantized weights)")
+        if self.optimizer not in OPTIMIZERS:
+            _bad("optimizer", self.optimizer, ", ".join(OPTIMIZERS))
+        for field, lo, hi in (("lr", 0.0, math.inf), ("tr0", 0.0, 1.0), ("tr_momentum", 0.0, 1.0),
+                              ("momentum", 0.0, 1.0)):
+            v = getattr(self, field)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or not lo <= v <= hi or (field in ("lr",) and v == 0) or (field == "tr_momentum" and v == 1):
+                _bad(field, v, f"a number in {'(' if field == 'lr' else '['}{lo}, {hi}"
+                     f"{')' if field in ('lr', 'tr_momentum') else ']'}")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) \
+                or not 0 <= self.weight_decay < math.inf:
+            _bad("weight_decay", self.weight_decay, "a number >= 0")
+        if self.eta is not None and (isinstance(self.eta, bool) or not isinstance(self.eta, (int, float))
+                                     or not 0 < self.eta < math.inf):
+            _bad("eta", self.eta, "None or a number > 0")
+        for field, lo in (("epochs", 1), ("batch_size", 1), ("seed", 0)):
+            v = getattr(self, field)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                _bad(field, v, f"an integer >= {lo}")
+        if self.seed >= 2**32:
+            _bad("seed", self.seed, "an integer in [0, 2**32)")
+        if self.max_steps is not None and (isinstance(self.max_steps, bool)
+                                           or not isinstance(self.max_steps, int) or self.max_steps < 1):
+            _bad("max_steps", self.max_steps, "None or an integer >= 1")
+        for field in ("quantize_first_last", "pow2_scales"):
+            if not isinstance(getattr(self, field), bool):
+                _bad(field, getattr(self, field), "True or False")
+        dev = self.device
+        if not isinstance(dev, str) or not (dev == "cpu" or dev == "cuda" or dev.startswith("cuda:")):
+            _bad("device", dev, "cpu, cuda or cuda:N")
+        if dev != "cpu" and not torch.cuda.is_available():
+            _bad("device", dev, "cpu (no CUDA device is available here)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What one run measured."""
+
+    config: TrainConfig
+    test_accuracy: float               # in [0, 1]
+    loss: list                         # training loss per step
+    traces: dict                       # lr, target: per step; tr, K, U: {layer: per step}
+    n_params: int                      # weights and biases of the network (not quantizer scales)
+    macs_per_inference: int
+    weight_bits: int                   # model size: codes + scales + FP32 biases and FP32 layers
+    seconds: float
+    steps: int = 0
+
+    def summary(self) -> str:
+        c = self.config
+        return (f"{c.dataset}/{c.model} W={c.weights or 'fp32'} A={c.acts or 'fp32'} {c.schedule} "
+                f"seed {c.seed}: test accuracy {self.test_accuracy:.4f} after {self.steps} steps "
+                f"({self.seconds:.1f} s)")
+
+
+def weight_bits(model: nn.Module) -> int:
+    """Bits to store ``model``'s parameters: codes + FP32 scales (+ block scales), FP32 rest.
+
+    Per quantized layer: ``numel * bits`` of the weight format plus 32 bits per
+    per-tensor/per-channel scale, or for block formats ``scale bits`` per block
+    (and 32 for NVFP4's tensor scale).  Biases and unquantized layers: 32 bits a
+    value.  Activation scales are not counted (they are not weights).
+    """
+    total = 0
+    counted = set()
+    for _, m in quant_layers(model):
+        wq = m.weight_quant
+        if wq is None:
+            continue
+        counted.add(id(m.weight))
+        n = m.weight.numel()
+        if wq.block:
+            f = wq.fmt
+            nblocks = wq._to_block_layout(m.weight.detach()).numel() // int(f.block)
+            total += n * f.element.bits + nblocks * f.scale_format.bits
+            total += 32 if "nvfp4" in f.name else 0
+        else:
+            total += n * wq.fmt.bits + 32 * max(1, wq.scale.value.numel())
+    for p in model.parameters():
+        if id(p) in counted or _is_scale_param(model, p):
+            continue
+        total += 32 * p.numel()
+    return int(total)
+
+
+def _is_scale_param(model, p) -> bool:
+    for _, m in quant_layers(model):
+        for q in (m.weight_quant, m.act_quant):
+            if q is not None and q.scale is not None and q.scale.value is p:
+                return True
+    return False
+
+
+def _batches(n, batch_size, gen):
+    perm = torch.randperm(n, generator=gen)
+    for i in range(0, n, batch_size):
+        yield perm[i:i + batch_size]
+
+
+def _base_optimizer(cfg, groups):
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class _TRWatcher:
+    """Measures TR and the running K of every quantized layer under LR scheduling."""
+
+    def __init__(self, layers, momentum):
+        self.layers, self.m = layers, momentum
+        self.codes = {n: l.weight_codes() for n, l in layers}
+        self.K = {n: 0.0 for n, _ in layers}
+
+    @torch.no_grad()
+    def measure(self, lr):
+        stats = {}
+        for n, l in self.layers:
+            c = l.weight_codes()
+            k = transition_rate(self.codes[n], c)
+            self.K[n], _ = talr_update(0.0, self.K[n], k, 0.0, self.m, 0.0)
+            self.codes[n] = c
+            stats[n] = {"tr": k, "K": self.K[n], "U": lr}
+        return stats
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Accuracy of ``model`` on ``(x, y)`` in eval mode."""
+    was = model.training
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        correct += int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+    model.train(was)
+    return correct / max(1, len(x))
+
+
+def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
+    """Run ``cfg``; returns a :class:`TrainResult`.  Same config, same result (on one device)."""
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"train() takes a TrainConfig, got {type(cfg).__name__}")
+    t0 = time.perf_counter()
+    dev = torch.device(cfg.device)
+    ds = qdata.load(cfg.dataset)
+    xtr, ytr = ds.x_train.to(dev), ds.y_train.to(dev)
+    xte, yte = ds.x_test.to(dev), ds.y_test.to(dev)
+    torch.manual_seed(cfg.seed)
+    net = qmodels.build(cfg.model, ds.input_shape, ds.n_classes).to(dev)
+    n_params = sum(p.numel() for p in net.parameters())
+    macs = qmodels.count_macs(net, ds.input_shape)
+    tr_mode = cfg.schedule.startswith("tr-")
+    if cfg.weights is not None or cfg.acts is not None:
+        net = quantize_model(net, cfg.weights, cfg.acts, rounding=cfg.rounding,
+                             granularity=cfg.granularity,
+                             quantize_first_last=cfg.quantize_first_last,
+                             weight_scale="fixed" if tr_mode else "lsq", pow2=cfg.pow2_scales,
+                             seed=cfg.seed, inplace=True)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    # activation scales start from the first batch, before the optimizer sees the parameters
+    first = torch.randperm(len(xtr), generator=torch.Generator().manual_seed(cfg.seed + 1))[:cfg.batch_size]
+    with torch.no_grad():
+        net.train()
+        net(xtr[first.to(dev)])
+
+    layers = tr_layers(net)
+    if tr_mode and not layers:
+        raise ValueError(f"schedule {cfg.schedule!r} needs quantized weights, but no layer has any "
+                         f"(weights={cfg.weights!r}, quantize_first_last={cfg.quantize_first_last})")
+    cosine = lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total) / total))  # noqa: E731
+    if tr_mode:
+        base = _base_optimizer(cfg, tr_param_groups(net, cfg.lr, layers))
+        opt = TransitionAdaptive(base, layers, cfg.tr0, momentum=cfg.tr_momentum, eta=cfg.eta)
+        lambdas = [(lambda t: 1.0) if g["tr"] else cosine for g in base.param_groups]
+        lr_sched = torch.optim.lr_scheduler.LambdaLR(base, lambdas)
+        tr_sched = make_tr_scheduler(cfg.schedule[3:], opt, total)
+        watcher = None
+    else:
+        opt = base = _base_optimizer(cfg, [p for p in net.parameters() if p.requires_grad])
+        lr_sched = torch.optim.lr_scheduler.LambdaLR(
+            base, cosine if cfg.schedule == "lr-cosine" else (lambda t: 1.0))
+        tr_sched = None
+        watcher = _TRWatcher(layers, cfg.tr_momentum) if layers else None
+
+    names = [n for n, _ in layers]
+    traces = {"lr": [], "target": [], "tr": {n: [] for n in names}, "K": {n: [] for n in names},
+              "U": {n: [] for n in names}}
+    losses = []
+    step = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=f"{cfg.weights or 'fp32'}/{cfg.acts or 'fp32'} {cfg.schedule}",
+                   unit="step", leave=False)
+    net.train()
+    while step < total:
+        for idx in _batches(len(xtr), cfg.batch_size, gen):
+            if step >= total:
+                break
+            idx = idx.to(dev)
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(xtr[idx]), ytr[idx])
+            loss.backward()
+            lr_now = base.param_groups[-1]["lr"]
+            opt.step()
+            if tr_mode:
+                stats = opt.last_stats
+                traces["target"].append(opt.target)
+                tr_sched.step()
+            else:
+                stats = watcher.measure(lr_now) if watcher is not None else {}
+            lr_sched.step()
+            traces["lr"].append(float(lr_now))
+            for n, s in stats.items():
+                for key in ("tr", "K", "U"):
+                    traces[key][n].append(float(s[key]))
+            losses.append(float(loss.detach()))
+            step += 1
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    acc = evaluate(net, xte, yte)
+    res = TrainResult(cfg, acc, losses, traces, int(n_params), int(macs), weight_bits(net),
+                      time.perf_counter() - t0, step)
+    res.model = net  # the trained model (not part of the stable fields)
+    return res
+
+
+def _format_arg(v: str):
+    return None if v.strip().lower() in ("none", "fp32", "float32") else v
+
+
+def build_parser():
+    import argparse
+
+    d = TrainConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m sim.qat.train",
+        description="Quantization-aware training of a small network on a project number format, "
+                    "with LR or transition-rate (TR) scheduling.")
+    p.add_argument("--dataset", default=d.dataset, choices=qdata.DATASETS)
+    p.add_argument("--model", default=d.model, choices=qmodels.MODELS)
+    p.add_argument("--weights", default=None, type=_format_arg,
+                   help="weight format name from formats (e.g. int4, fp4_e2m1, posit4_1, mxfp4); fp32 or none = FP32")
+    p.add_argument("--acts", default=None, type=_format_arg, help="activation format name; fp32 or none = FP32")
+    p.add_argument("--rounding", default=d.rounding, choices=ROUNDINGS)
+    p.add_argument("--granularity", default=d.granularity, choices=GRANULARITIES)
+    p.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
+    p.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS)
+    p.add_argument("--lr", default=d.lr, type=float, help="base learning rate (U_0 under TR scheduling)")
+    p.add_argument("--tr0", default=d.tr0, type=float, help="initial target transition rate R_0")
+    p.add_argument("--epochs", default=d.epochs, type=int)
+    p.add_argument("--batch-size", default=d.batch_size, type=int)
+    p.add_argument("--seed", default=d.seed, type=int)
+    p.add_argument("--quantize-first-last", default=True, action=argparse.BooleanOptionalAction,
+                   help="quantize the first and last layer too")
+    p.add_argument("--device", default=d.device, help="cpu, cuda or cuda:N")
+    p.add_argument("--momentum", default=d.momentum, type=float, help="SGD momentum")
+    p.add_argument("--weight-decay", default=d.weight_decay, type=float)
+    p.add_argument("--tr-momentum", default=d.tr_momentum, type=float, help="m of the running TR K_t")
+    p.add_argument("--eta", default=None, type=float, help="TALR step eta (default: the LR)")
+    p.add_argument("--pow2-scales", action="store_true", help="round quantizer scales to powers of two")
+    p.add_argument("--max-steps", default=None, type=int, help="stop after this many steps")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the result (with traces) as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    """Command-line entry point: exit 0 on success, 2 on bad usage, 1 on failure."""
+    import json
+    import sys
+
+    p = build_parser()
+    a = p.parse_args(argv)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    kw = {k: v for k, v in vars(a).items() if k in fields}
+    try:
+        cfg = TrainConfig(**kw)
+    except (ValueError, KeyError) as err:
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    try:
+        res = train(cfg, progress=not a.quiet)
+    except Exception as err:  # noqa: BLE001 - one clear sentence, exit status 1
+        print(f"error: training failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    if a.json:
+        out = {k: v for k, v in dataclasses.asdict(res).items()}
+        with open(a.json, "w") as fh:
+            json.dump(out, fh)
+    print(res.summary() + (f"; result written to {a.json}" if a.json else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""TR scheduling: the update rule by hand, measured TR, K tracking a target, schedules, optimizer wrapping."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from sim.qat.quant import QuantLinear, quantize_model
+from sim.qat.tr import (AdamT, AdamWT, ConstantTR, CosineTR, LinearTR, SGDT, StepTR, TransitionAdaptive,
+                        changed_mask, make_tr_scheduler, talr_update, transition_rate, tr_layers)
+
+
+class FakeLayer(nn.Module):
+    """A 'quantized layer' whose code is round(w / 0.1): we know exactly when codes change."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.weight = nn.Parameter(torch.tensor(w, dtype=torch.float64))
+
+    def weight_codes(self):
+        return torch.round(self.weight.detach() / 0.1).to(torch.int64)
+
+
+def test_talr_update_by_hand():
+    # U_t = max(0, U_{t-1} + eta (R_t - K_t)), K_t = m K_{t-1} + (1 - m) k_t
+    K, U = 0.0, 0.1
+    seq = [(0.5, 0.2), (0.0, 0.2), (1.0, 0.1), (0.25, 0.0)]
+    want = []
+    k_, u_ = 0.0, 0.1
+    for k, r in seq:
+        k_ = 0.9 * k_ + 0.1 * k
+        u_ = max(0.0, u_ + 0.5 * (r - k_))
+        want.append((k_, u_))
+    got = []
+    for k, r in seq:
+        K, U = talr_update(U, K, k, r, momentum=0.9, eta=0.5)
+        got.append((K, U))
+    assert [v for g in got for v in g] == pytest.approx([v for g in want for v in g], abs=1e-15)
+    # the literal numbers, worked on paper
+    assert [g[0] for g in got] == pytest.approx([0.05, 0.045, 0.1405, 0.15145])
+    assert [g[1] for g in got] == pytest.approx([0.175, 0.2525, 0.23225, 0.156525])
+    # clipped at zero
+    assert talr_update(0.01, 0.0, 1.0, 0.0, momentum=0.0, eta=1.0) == (1.0, 0.0)
+
+
+def test_wrapper_steps_by_hand():
+    """SGD (no momentum) wrapped: d_t = grad; weights move by U_t d_t after measuring k_t."""
+    layer = FakeLayer([0.0, 0.0, 0.0, 0.0])
+    base = torch.optim.SGD([layer.weight], lr=0.2)
+    opt = TransitionAdaptive(base, [("fake", layer)], target=0.5, momentum=0.5, eta=0.1)
+    sched = ConstantTR(opt)
+    grads = [[-0.3, 0.0, 0.1, 0.0], [0.0, -0.4, 0.0, 0.0], [0.2, 0.2, 0.2, 0.2]]
+    w = [0.0] * 4
+    codes = [0] * 4
+    K, U = 0.0, 0.2
+    for g in grads:
+        # hand computation: measure k_t on the current weights, update K and U, then move
+        new_codes = [round(v / 0.1) for v in w]
+        k = sum(a != b for a, b in zip(codes, new_codes)) / 4
+        codes = new_codes
+        K = 0.5 * K + 0.5 * k
+        U = max(0.0, U + 0.1 * (0.5 - K))
+        w = [wi - U * gi for wi, gi in zip(w, g)]
+        opt.zero_grad()
+        layer.weight.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        sched.step()
+        st = opt.last_stats["fake"]
+        assert st["tr"] == pytest.approx(k)
+        assert st["K"] == pytest.approx(K)
+        assert st["U"] == pytest.approx(U)
+        assert layer.weight.detach().tolist() == pytest.approx(w, abs=1e-12)
+
+
+def test_measured_tr_is_fraction_of_changed_codes():
+    torch.manual_seed(0)
+    layer = quantize_model(nn.Sequential(nn.Linear(32, 16)), "int4", None, weight_scale="fixed")[0]
+    before = layer.weight_codes().clone()
+    with torch.no_grad():
+        layer.weight[:3] += 0.5 * layer.weight_quant.scale_value()[:3]  # moves some codes
+        layer.weight[5, :7] -= 3.0 * layer.weight_quant.scale_value()[5]
+    after = layer.weight_codes()
+    # codes recomputed independently with formats.torch on w / s
+    from formats import torch as ft
+    s = layer.weight_quant.scale_value()
+    lo, hi = layer.weight_quant.lo, layer.weight_quant.hi
+    ref = ft.encode(torch.clamp(layer.weight.detach() / s, lo, hi), "int4")
+    assert torch.equal(after, ref)
+    want = float((before != ref).sum()) / ref.numel()
+    assert 0 < want < 1
+    assert transition_rate(before, after) == pytest.approx(want)
+
+
+def test_block_changed_mask_counts_scale_changes():
+    ec0 = torch.zeros(2, 8, dtype=torch.int32)
+    sc0 = torch.zeros(2, 2, dtype=torch.int32)
+    ec1, sc1 = ec0.clone(), sc0.clone()
+    ec1[0, 0] = 1          # one element code
+    sc1[1, 1] = 5          # one block's scale: its 4 elements change
+    m = changed_mask((ec0, sc0), (ec1, sc1))
+    assert int(m.sum()) == 5
+    assert transition_rate((ec0, sc0, torch.tensor(1.0)), (ec1, sc1, torch.tensor(2.0))) == 5 / 16
+
+
+def test_schedules():
+    layer = FakeLayer([0.0])
+    opt = TransitionAdaptive(torch.optim.SGD([layer.weight], lr=0.1), [("f", layer)], target=0.04)
+    cos = CosineTR(opt, total_steps=10)
+    vals = [cos.get_last_target()]
+    for _ in range(12):
+        cos.step()
+        vals.append(opt.target)
+    assert vals[0] == pytest.approx(0.04) and vals[5] == pytest.approx(0.02) and vals[10] == pytest.approx(0.0)
+    assert vals[12] == pytest.approx(0.0)
+    assert vals[3] == pytest.approx(0.02 * (1 + math.cos(math.pi * 0.3)))
+    opt2 = TransitionAdaptive(torch.optim.SGD([layer.weight], lr=0.1), [("f", layer)], target=0.04)
+    st = StepTR(opt2, step_size=3, gamma=0.5)
+    got = [opt2.target] + [(st.step(), opt2.target)[1] for _ in range(6)]
+    assert got == pytest.approx([0.04] * 3 + [0.02] * 3 + [0.01])
+    opt3 = TransitionAdaptive(torch.optim.SGD([layer.weight], lr=0.1), [("f", layer)], target=0.04)
+    lin = LinearTR(opt3, total_steps=4)
+    got = [opt3.target] + [(lin.step(), opt3.target)[1] for _ in range(5)]
+    assert got == pytest.approx([0.04, 0.03, 0.02, 0.01, 0.0, 0.0])
+    sd = lin.state_dict()
+    assert sd["last_epoch"] == 5
+    with pytest.raises(ValueError, match="unknown TR schedule 'exp'"):
+        make_tr_scheduler("exp", opt3, 10)
+
+
+@pytest.mark.parametrize("kind", ["adam", "adamw"])
+def test_wrapped_adam_first_step_equals_adam(kind):
+    """With R = 0 and K_0 = k_1 = 0, U_1 = U_0: AdamT's first step is Adam's at lr = U_0."""
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(8, 8))
+    ref = quantize_model(net, "int8", None, weight_scale="fixed")
+    twin = quantize_model(net, "int8", None, weight_scale="fixed")
+    x = torch.randn(16, 8)
+    cls, wrap = (torch.optim.Adam, AdamT) if kind == "adam" else (torch.optim.AdamW, AdamWT)
+    kw = {"weight_decay": 0.1} if kind == "adamw" else {}
+    o1 = cls(ref.parameters(), lr=0.01, **kw)
+    o2 = wrap(twin, lr=0.01, target=0.0, **kw)
+    for m, o in ((ref, o1), (twin, o2)):
+        o.zero_grad()
+        m(x).square().mean().backward()
+        o.step()
+    assert o2.last_stats["0"]["U"] == pytest.approx(0.01)
+    torch.testing.assert_close(twin[0].weight, ref[0].weight, rtol=0, atol=1e-7)
+    torch.testing.assert_close(twin[0].bias, ref[0].bias, rtol=0, atol=0)
+
+
+def test_mixed_groups_are_refused():
+    net = quantize_model(nn.Sequential(nn.Linear(4, 4)), "int4", None, weight_scale="fixed")
+    with pytest.raises(ValueError, match="mixes TR-managed weights"):
+        TransitionAdaptive(torch.optim.SGD(net.parameters(), lr=0.1), tr_layers(net), target=0.01)
+    with pytest.raises(ValueError, match="at least one layer"):
+        SGDT(nn.Sequential(nn.Linear(4, 4)), lr=0.1, target=0.01)
+
+
+def test_running_tr_tracks_a_constant_target():
+    """Noisy linear regression with int4 weights: K settles near the constant target R."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    teacher = 0.1 * torch.randn(8, 32)  # inside the fixed scale's range
+    model = nn.Sequential(QuantLinear(32, 8, bias=False, weight_format="int4", weight_scale="fixed"))
+    target = 0.05
+    opt = SGDT(model, lr=0.05, target=target, tr_momentum=0.95, momentum=0.0)
+    sched = ConstantTR(opt)
+    Ks = []
+    for _ in range(300):
+        x = torch.randn(16, 32, generator=gen)
+        y = x @ teacher.T + 0.1 * torch.randn(16, 8, generator=gen)
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+        sched.step()
+        Ks.append(opt.last_stats["0"]["K"])
+    tail = torch.tensor(Ks[-100:])
+    assert abs(float(tail.mean()) - target) < 0.2 * target, float(tail.mean())
