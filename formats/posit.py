@@ -10,33 +10,47 @@ the two's complement of the positive code.  Every value is exact in float64
 (``maxpos = 2**(2**es * (n - 2)) <= 2**480``).
 
 =================== ==========================================================
-zero                code ``00..0``; −0.0 encodes as 0.
+rule                what encode / decode do
+=================== ==========================================================
+zero                code ``00..0``; +0.0 and −0.0 encode as 0.
 NaR                 code ``10..0`` (``nan_code = 1 << (n-1)``): NaN, +Inf and
-                    −Inf encode to NaR (no error); NaR decodes to NaN.
-negative values     two's complement of the code of ``|x|``.
+                    −Inf encode to NaR in every mode (no error); NaR decodes
+                    to NaN.
+negative values     the two's complement of the code of ``|x|``.
 saturation          the only overflow policy (``overflow='inf'``/``'nan'`` raise
-                    ValueError).  ``|x| > maxpos`` gives ``±maxpos`` and a
+                    ValueError).  ``|x| >= maxpos`` gives ``±maxpos`` and a
                     nonzero ``|x| < minpos`` gives ``±minpos`` in *every*
                     rounding mode: a nonzero finite value never becomes 0 or
-                    NaR (so rtz/rdn/rup may land on the far side of ``x`` there).
-rne                 round to nearest even *on the bit string*: the infinitely
-                    precise code of ``|x|`` is cut after ``n - 1`` body bits; the
-                    next bit (round bit) and the OR of the rest (sticky) decide,
-                    ties go to the even code (as SoftPosit).  Where the cut falls
-                    in the exponent or regime the tie point is not the
-                    arithmetic midpoint: it is the value of the ``n+1``-bit code
-                    between the two neighbours.
+                    NaR.
+rne                 round to nearest even *on the bit string* (as SoftPosit and
+                    the posit standard): the infinitely precise code of ``|x|``
+                    is cut after ``n - 1`` body bits; the next bit (round bit)
+                    and the OR of the rest (sticky) decide; ties go to the even
+                    code.  Where the cut falls in the exponent or the regime the
+                    tie point is not the arithmetic midpoint but the value of
+                    the ``(n+1)``-bit code between the two neighbours: in
+                    posit8_2, 2**22 is the tie between 2**20 and 2**24, so
+                    5e6 rounds to 2**24 although 2**20 is nearer.
 rna                 as rne, ties away from zero (to the larger magnitude).
 rtz, rup, rdn       directed: the bit-string neighbours are the value
                     neighbours (magnitude grows with the code), so these pick
-                    the neighbour toward zero / +Inf / −Inf, except for the
-                    saturation rule above.
+                    the neighbour toward zero / +Inf / −Inf.  The saturation
+                    rule wins at the ends: ``0 < x < minpos`` gives +minpos
+                    under rtz and rdn, ``-minpos < x < 0`` gives −minpos under
+                    rtz and rup, ``x > maxpos`` gives maxpos under rup and
+                    ``x < -maxpos`` gives −maxpos under rdn.
 stochastic          between neighbouring magnitudes ``lo < |x| < hi`` round away
                     from zero iff ``u < t``, ``t = (|x| - lo) / (hi - lo)``
-                    computed in float64, ``u = draw32(seed, i) / 2**32``
-                    (``formats.rounding``); below minpos always minpos, above
-                    maxpos always maxpos.
+                    computed in float64 (exact where the cut falls in the
+                    fraction), ``u = draw32(seed, i) / 2**32`` (see
+                    ``formats.rounding``); ``0 < |x| < minpos`` always gives
+                    minpos and ``|x| >= maxpos`` always maxpos.
 =================== ==========================================================
+
+Encoding runs a branch-free table kernel for the deterministic modes and a
+general kernel built on :func:`formats.bits.split` for stochastic rounding; the
+tests check the two against each other, an exact Fraction reference
+(:mod:`formats.reference.posit`) and SoftPosit.
 """
 from __future__ import annotations
 
@@ -55,8 +69,11 @@ __all__ = ["Posit", "posit"]
 
 
 @njit(cache=True, inline="always")
-def _body_value(body, n, es):
-    """Value of the positive body ``body`` (the n-1 bits after the sign, 1 .. 2**(n-1)-1)."""
+def _body_fields(body, n, es):
+    """``(frac, fw, ex)`` of the positive body ``body`` (the n-1 bits after the sign).
+
+    The value is ``2**ex * (1 + frac / 2**fw)``.
+    """
     nb = n - 1
     first = (body >> (nb - 1)) & 1
     run = 1
@@ -67,15 +84,17 @@ def _body_value(body, n, es):
     if rest < 0:
         rest = 0
     low = body & ((np.int64(1) << rest) - 1)
-    if rest >= es:
-        fw = rest - es
-        e = low >> fw
-        frac = low & ((np.int64(1) << fw) - 1)
-    else:  # exponent cut by the end of the code: missing bits are 0
-        fw = 0
-        e = low << (es - rest)
-        frac = np.int64(0)
-    return math.ldexp(float((np.int64(1) << fw) + frac), int((k << es) + e - fw))
+    if rest < es:  # exponent cut by the end of the code: missing bits are 0
+        low <<= es - rest
+        rest = es
+    fw = rest - es
+    return low & ((np.int64(1) << fw) - 1), fw, (k << es) + (low >> fw)
+
+
+@njit(cache=True, inline="always")
+def _body_value(body, n, es):
+    frac, fw, ex = _body_fields(body, n, es)
+    return math.ldexp(float((np.int64(1) << fw) + frac), int(ex - fw))
 
 
 @njit(cache=True, inline="always")
@@ -112,7 +131,9 @@ def _encode_one(b, mbits_in, ebits_in, n, es, nan_code, mode, u):
             if rem != 0:
                 half = np.int64(1) << (shift - 1)
                 t = 0.0
-                if mode == 5:
+                if mode == 5 and avail >= es:  # cut in the fraction: (|x|-lo)/(hi-lo) is exactly
+                    t = float(rem) / float(np.int64(1) << shift)  # rem / 2**shift
+                elif mode == 5:  # cut in the exponent or regime: neighbours 2**j apart
                     lo = _body_value(body, n, es)
                     hi = _body_value(body + 1, n, es)
                     t = (math.ldexp(float(sig), int(lsb)) - lo) / (hi - lo)
@@ -167,55 +188,68 @@ def _prefix_table(n: int, es: int, mbits_in: int, ebits_in: int) -> np.ndarray:
     return table  # table[0] = 0: zero, and subnormals (fixed to minpos in the kernel)
 
 
-@njit(parallel=True, cache=True)
-def _encode_table_kernel(xb, mbits_in, ebits_in, n, mode, table, out):
-    sshift = np.uint64(mbits_in + ebits_in)
-    amask = (np.uint64(1) << sshift) - np.uint64(1)
-    fmask = (np.int64(1) << mbits_in) - 1
-    cmask = (np.int64(1) << n) - 1
-    smask = (np.int64(1) << (62 - n)) - 1
-    for i in prange(xb.size):
-        bu = np.uint64(xb[i])
-        neg = np.int64(bu >> sshift)
-        a = np.int64(bu & amask)
-        t = table[a >> mbits_in]
-        f = (a & fmask) & -((t >> 12) & 1)
+@njit(cache=True, inline="always")
+def _encode_by_table(b, mbits_in, ebits_in, n, mode, table, wide):
+    """Code of the float with raw bits ``b``; ``wide``: the fraction may need a right shift."""
+    sshift = mbits_in + ebits_in
+    neg = (b >> sshift) & 1
+    a = b & ((np.int64(1) << sshift) - 1)
+    t = table[a >> mbits_in]
+    f = (a & ((np.int64(1) << mbits_in) - 1)) & -((t >> 12) & 1)
+    s = f << (t & 63)
+    if wide:  # float64: cut the fraction, keeping what falls off as a sticky bit
         sr = (t >> 6) & 63
-        lost = np.int64(1) if (f & ((np.int64(1) << sr) - 1)) != 0 else np.int64(0)
-        s = (t & ~np.int64(_LOW)) | ((f << (t & 63)) >> sr) | lost
-        body = s >> (63 - n)
-        rnd = (s >> (62 - n)) & 1
-        sticky = np.int64(1) if (s & smask) != 0 else np.int64(0)
-        if mode == 0:  # rne on the bit string
-            up = rnd & (sticky | (body & 1))
-        elif mode == 1:  # rna
-            up = rnd
-        elif mode == 2:  # rtz
-            up = np.int64(0)
-        elif mode == 3:  # rup: away from zero for positive values
-            up = (rnd | sticky) & (1 - neg)
-        else:  # rdn
-            up = (rnd | sticky) & neg
-        body += up
-        if body == 0 and a != 0:  # subnormal input: below minpos
-            body = np.int64(1)
-        out[i] = ((body ^ -neg) + neg) & cmask  # two's complement for negatives
+        s = (s >> sr) | (np.int64(1) if (f & ((np.int64(1) << sr) - 1)) != 0 else np.int64(0))
+    s |= t & ~np.int64(_LOW)
+    body = s >> (63 - n)
+    rnd = (s >> (62 - n)) & 1  # the round bit
+    sticky = np.int64(1) if (s & ((np.int64(1) << (62 - n)) - 1)) != 0 else np.int64(0)
+    # round_up's rule in bit arithmetic (no branches, so the loop vectorises)
+    if mode == 0:  # rne on the bit string
+        up = rnd & (sticky | (body & 1))
+    elif mode == 1:  # rna
+        up = rnd
+    elif mode == 2:  # rtz
+        up = np.int64(0)
+    elif mode == 3:  # rup: away from zero for positive values
+        up = (rnd | sticky) & (1 - neg)
+    else:  # rdn
+        up = (rnd | sticky) & neg
+    body += up
+    if body == 0 and a != 0:  # subnormal input: below minpos
+        body = np.int64(1)
+    return ((body ^ -neg) + neg) & ((np.int64(1) << n) - 1)  # two's complement for negatives
+
+
+@njit(parallel=True, cache=True)
+def _encode_table_f32(xb, n, mode, table, out):
+    for i in prange(xb.size):
+        out[i] = _encode_by_table(np.int64(xb[i]), 23, 8, n, mode, table, False)
+
+
+@njit(parallel=True, cache=True)
+def _encode_table_f64(xb, n, mode, table, out):
+    for i in prange(xb.size):
+        out[i] = _encode_by_table(np.int64(xb[i]), 52, 11, n, mode, table, True)
 
 
 @njit(parallel=True, cache=True)
 def _decode_kernel(codes, n, es, out):
+    """Writes the float64 bit pattern of each value into ``out`` (a uint64 view)."""
     nar = np.int64(1) << (n - 1)
     full = np.int64(1) << n
     for i in prange(codes.size):
         c = np.int64(codes[i])
+        neg = c > nar
+        frac, fw, ex = _body_fields(full - c if neg else c, n, es)
+        bits = ((ex + 1023) << 52) | (frac << (52 - fw))  # |ex| <= 480: always normal
+        if neg:
+            bits |= np.int64(1) << 63
         if c == 0:
-            out[i] = 0.0
-        elif c == nar:
-            out[i] = np.nan
-        elif c > nar:
-            out[i] = -_body_value(full - c, n, es)
-        else:
-            out[i] = _body_value(c, n, es)
+            bits = np.int64(0)
+        elif c == nar:  # NaR -> NaN
+            bits = np.int64(0x7FF8000000000000)
+        out[i] = bits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,7 +258,7 @@ class Posit(ScalarFormat):
 
     >>> p = Posit(8, 0)
     >>> p.encode([1.0, -1.0, 0.3, 1e9, float("nan")])
-    array([ 64, 192,  26, 127, 128], dtype=uint8)
+    array([ 64, 192,  19, 127, 128], dtype=uint8)
     >>> p.maxpos, p.minpos
     (64.0, 0.015625)
     """
@@ -306,10 +340,12 @@ class Posit(ScalarFormat):
         if mode == Rounding.STOCHASTIC or nan_code != self.nan_code:
             return self._encode_general(x, mode, nan_code, seed)
         if x.dtype == np.float32 and (self.n - 2) << self.es > 126:
-            x = x.astype(np.float64)  # float32 subnormals above minpos: exact widening
+            with np.errstate(invalid="ignore"):  # NaN payloads: still NaN
+                x = x.astype(np.float64)  # float32 subnormals above minpos: exact widening
         xb, mi, ei = B.float_bits(x)
         out = np.empty(x.size, dtype=self.code_dtype)
-        _encode_table_kernel(xb, mi, ei, self.n, int(mode), self._prefix_table(mi, ei), out)
+        kernel = _encode_table_f32 if x.dtype == np.float32 else _encode_table_f64
+        kernel(xb, self.n, int(mode), self._prefix_table(mi, ei), out)
         return out
 
     def _encode_general(self, x, mode, nan_code, seed):
@@ -327,7 +363,7 @@ class Posit(ScalarFormat):
     def _decode_flat(self, codes):
         out = np.empty(codes.size, dtype=np.float64)
         if codes.size:
-            _decode_kernel(codes, self.n, self.es, out)
+            _decode_kernel(codes, self.n, self.es, out.view(np.uint64))
         return out
 
 

@@ -4,12 +4,14 @@ It reads only ``fmt.n`` and ``fmt.es`` from the description object and follows
 the rules of :mod:`formats.posit`'s docstring from first principles:
 
 * :func:`decode` parses the bit string (sign, regime run, exponent, fraction);
-* :func:`encode` finds the two neighbouring magnitudes ``lo <= |x| < hi`` by a
-  binary search over the positive codes (decoding is monotonic in the code), so
-  it works for every n <= 32 without enumerating the value set, then picks one
-  of them: the directed modes by direction, ``rne``/``rna`` by comparing ``|x|``
-  with the bit-string tie point, the value of the ``(n+1)``-bit posit whose code
-  lies between the two neighbours' codes (``2 * code_lo + 1``);
+* :func:`encode` saturates (``|x| >= maxpos``: maxpos) and lifts (``0 < |x| <
+  minpos``: minpos) in every mode, and otherwise finds the two neighbouring
+  magnitudes ``lo <= |x| < hi`` by bisection, over the sorted positive values
+  for n <= 16 and over the codes (decoding is monotonic in the code) for wider
+  posits, then picks one: the directed modes by direction, ``rne``/``rna`` by
+  comparing ``|x|`` with the bit-string tie point, which is the value of the
+  ``(n+1)``-bit posit whose code lies between the two neighbours' codes
+  (``2 * code_lo + 1``), ``stochastic`` by the draw ``u`` the caller passes;
 * :func:`stochastic_bracket` gives ``(lo, hi, t)`` so a test can check the draw
   rule ``u < t`` of stochastic rounding.
 """
