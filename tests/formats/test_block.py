@@ -12,7 +12,7 @@ from formats.mx import E8M0, MX, MX_ELEMENTS, MX_PRESETS, mx
 from formats.nvfp4 import E2M1, NVFP4, UE4M3, nvfp4, tensor_scale_for
 from formats.reference import block as R
 
-gfloat = pytest.importorskip("gfloat")
+import gfloat
 from gfloat import formats as gff  # noqa: E402
 
 MODES = ("rne", "rna", "rtz", "rup", "rdn", "stochastic")

@@ -78,14 +78,9 @@ def test_export_decodes_to_the_quantized_weights(fmt, gran):
         assert rec.act_format == "int8" and rec.act_scale > 0
 
 
-def test_export_block_format():
-    try:
-        formats.get("mxfp4")
-        from formats import torch as ft
-        ft.quantize_blocks(torch.zeros(1, 32), "mxfp4")
-    except Exception as err:  # pragma: no cover - block formats still landing
-        pytest.skip(f"block formats unavailable: {err}")
-    net = quantize_model(_net(), "mxfp4", None, granularity="per-block")
+@pytest.mark.parametrize("fmt", ["mxfp4", "nvfp4"])
+def test_export_block_format(fmt):
+    net = quantize_model(_net(), fmt, None, granularity="per-block")
     mods = [m for m in net.modules() if isinstance(m, (QuantLinear, QuantConv2d))]
     for rec, m in zip(export_model(net), mods):
         assert rec.block_scales is not None

@@ -11,7 +11,7 @@ from test_mac import random_rows
 
 from sim import mac
 
-sp = pytest.importorskip("softposit")
+import softposit as sp
 
 QUIRE = {
     "posit8_0": (sp.posit8, sp.q8Clr, sp.q8_fdp_add, sp.q8_to_p8),
