@@ -25,7 +25,8 @@ import formats
 FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "posit16_1", "mxfp4"]
 
 
-def _best(fn, repeat=3):
+def best_of(fn, repeat=3):
+    """Shortest wall time of ``repeat`` calls of ``fn`` (seconds)."""
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -94,16 +95,16 @@ def run(n: int) -> list[dict]:
         row = {"format": name, "n": n}
         for label, nthreads in (("1 thread", 1), (f"{threads} threads", threads)):
             formats.set_threads(nthreads)
-            te = _best(lambda: f.encode(x))
-            td = _best(lambda: f.decode(enc))
+            te = best_of(lambda: f.encode(x))
+            td = best_of(lambda: f.decode(enc))
             row[f"encode M/s ({label})"] = n / te / 1e6
             row[f"decode M/s ({label})"] = n / td / 1e6
         formats.set_threads(None)
         dt = _ml_dtype(name)
         if dt is not None:
-            te = _best(lambda: x.astype(dt))
+            te = best_of(lambda: x.astype(dt))
             y = x.astype(dt)
-            td = _best(lambda: y.astype(np.float32))
+            td = best_of(lambda: y.astype(np.float32))
             row["ml_dtypes astype encode M/s"] = n / te / 1e6
             row["ml_dtypes astype decode M/s"] = n / td / 1e6
             row["encode speed-up vs ml_dtypes (1 thread)"] = row["encode M/s (1 thread)"] / row["ml_dtypes astype encode M/s"]

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 import torch
 
 import formats
+from formats.bench import best_of
 
 from . import quantize
 
@@ -17,12 +17,7 @@ __all__ = ["bench"]
 
 def _best(fn, repeat):
     fn()  # warm up: tables, Numba compilation
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return best_of(fn, repeat)
 
 
 def bench(names=("fp4_e2m1", "fp8_e4m3", "posit8_0", "int4"), n=1 << 22, modes=("rne", "stochastic"),
