@@ -10,6 +10,14 @@ it lacks a row for, ``lookup`` returns NaN with ``source="unmeasured"``.  A weig
 format that the engine has no mode for (see :data:`ENGINE_MODES`) gets NaN with
 ``source="no engine mode"``.  There are no placeholder numbers anywhere.
 
+The table is written by ``python -m dse.costgen`` (Yosys + OpenSTA on sky130, gate-level
+activity -> Liberty energy; see reports/costs.md).  It has rows for builds of one mode
+(``build="single"``), the XR-NPE mode set and all modes, and only for the ``exact``
+accumulator (the RTL has no fp32 or fixed accumulator: those stay unmeasured).  For a lane
+count without a row, :func:`lookup` scales the mode's 1-lane row with the lane model
+:func:`lane_model` fitted on the table's ``FIT_MODE`` rows at 1 and 4 lanes (a shared part
+plus a per-lane part), and says so in ``source``.
+
 **Memory traffic** (:func:`bits_per_element`, :func:`tensor_bits`,
 :func:`memory_energy_pj`) is defined now: the bits a tensor occupies in a format,
 including its scale overhead as the formats objects describe it (MX: one 8-bit
@@ -31,7 +39,7 @@ import math
 from pathlib import Path
 
 __all__ = [
-    "COSTS_CSV", "ENGINE_MODES", "MEMORY_PJ_PER_64BIT", "MEMORY_REFERENCE",
+    "COSTS_CSV", "ENGINE_MODES", "FIT_MODE", "lane_model", "MEMORY_PJ_PER_64BIT", "MEMORY_REFERENCE",
     "bits_per_element", "data_version", "engine_mode", "lookup", "measured",
     "memory_energy_pj", "tensor_bits",
 ]
@@ -56,6 +64,9 @@ MEMORY_PJ_PER_64BIT = {
 }
 
 _NUMERIC = ("area_um2", "fmax_mhz", "pj_per_mac")
+_EXTRA = ("pj_per_mac_real",)
+#: the mode whose 1- and 4-lane single-mode builds fit the lane model
+FIT_MODE = "posit8_0"
 
 
 def engine_mode(weights: str | None) -> str | None:
@@ -75,8 +86,10 @@ def _table(path: str, stamp: float) -> dict:
         if missing:
             raise ValueError(f"{path} lacks the columns {', '.join(sorted(missing))}")
         for row in reader:
-            key = (row["mode"].strip().lower(), int(row["lanes"]), row["accumulator"].strip())
-            rows[key] = {k: float(row[k]) if row[k] not in ("", None) else math.nan for k in _NUMERIC}
+            build = (row.get("build") or "single").strip()
+            key = (row["mode"].strip().lower(), int(row["lanes"]), row["accumulator"].strip(), build)
+            rows[key] = {k: float(row[k]) if row.get(k) not in ("", None) else math.nan
+                         for k in _NUMERIC + _EXTRA}
     return rows
 
 
@@ -100,23 +113,59 @@ def data_version(path=None) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()[:12]
 
 
-def lookup(mode: str | None, lanes: int, accumulator: str, path=None) -> dict:
+def lane_model(path=None) -> dict | None:
+    """Shared fractions of area and of energy per cycle, fitted on FIT_MODE at 1 and 4 lanes.
+
+    Model: ``X(L) = X(1) * (f + (1 - f) * L)`` for area and for energy per cycle (so
+    pJ/MAC(L) = pJ/MAC(1) * (f_e + (1 - f_e) * L) / L, since MACs per cycle grow with L);
+    Fmax(L) = Fmax(1).  None when the table lacks the two fitting rows."""
+    rows = _rows(path)
+    one, four = rows.get((FIT_MODE, 1, "exact", "single")), rows.get((FIT_MODE, 4, "exact", "single"))
+    if one is None or four is None:
+        return None
+
+    def shared(x1, x4):
+        return (4 * x1 - x4) / (3 * x1) if x1 and not math.isnan(x1) and not math.isnan(x4) else math.nan
+
+    e1, e4 = one["pj_per_mac"], 4 * four["pj_per_mac"]       # energy per cycle at full rate
+    return {"area_shared": shared(one["area_um2"], four["area_um2"]), "energy_shared": shared(e1, e4)}
+
+
+def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str = "single",
+           data: str = "random") -> dict:
     """Area (µm²), Fmax (MHz) and energy per MAC (pJ) of the engine in ``mode``.
 
     Returns ``dict(area_um2, fmax_mhz, pj_per_mac, source)``.  ``source`` is the
-    table's file name for a measured row, ``"unmeasured"`` when the table has no row
-    for (mode, lanes, accumulator) or does not exist, and ``"no engine mode"`` when
-    ``mode`` is None.  Unmeasured values are NaN.
+    table's file name for a measured row, ``"model: ..."`` when the value is the lane
+    model's scaling of the mode's measured 1-lane row, ``"unmeasured"`` when neither
+    exists (or the table does not), and ``"no engine mode"`` when ``mode`` is None.
+    Unmeasured values are NaN.  ``build`` picks the compiled mode set ("single": the
+    mode alone, "xr-npe", "all"); ``data`` the operand set of the energy ("random" codes
+    or "real" quantized MLP weights and activations).
     """
     nan = dict(area_um2=math.nan, fmax_mhz=math.nan, pj_per_mac=math.nan)
     if mode is None:
         return {**nan, "source": "no engine mode"}
     if mode not in ENGINE_MODES:
         raise ValueError(f"unknown engine mode {mode!r}; modes: {', '.join(ENGINE_MODES)}")
-    row = _rows(path).get((mode, int(lanes), str(accumulator)))
-    if row is None:
+    if data not in ("random", "real"):
+        raise ValueError(f"unknown operand data {data!r}; choose random or real")
+    col = "pj_per_mac" if data == "random" else "pj_per_mac_real"
+    rows = _rows(path)
+    name = (Path(path) if path else COSTS_CSV).name
+    row = rows.get((mode, int(lanes), str(accumulator), build))
+    if row is not None:
+        return {"area_um2": row["area_um2"], "fmax_mhz": row["fmax_mhz"], "pj_per_mac": row[col],
+                "source": name}
+    base = rows.get((mode, 1, str(accumulator), build))
+    fit = lane_model(path) if base is not None else None
+    if fit is None or int(lanes) < 1:
         return {**nan, "source": "unmeasured"}
-    return {**row, "source": (Path(path) if path else COSTS_CSV).name}
+    L = int(lanes)
+    fa, fe = fit["area_shared"], fit["energy_shared"]
+    return {"area_um2": base["area_um2"] * (fa + (1 - fa) * L), "fmax_mhz": base["fmax_mhz"],
+            "pj_per_mac": base[col] * (fe + (1 - fe) * L) / L,
+            "source": f"model: {name} 1-lane row x lane fit on {FIT_MODE}"}
 
 
 def bits_per_element(fmt, n: int | None = None) -> float:
