@@ -158,7 +158,7 @@ def run(cfg: dict, *, executor=None, evaluate_fn=None, code_version: str | None 
     table.to_parquet(out / "results.parquet", index=False)
     table.to_csv(out / "results.csv", index=False)
     summary = report.write(table, out / "report", objs, note,
-                           title=f"Sweep {out.name} ({sw['search']})", how=how)
+                           title=f"Sweep of {out} ({sw['search']})", how=how)
     n_runs = len(points) * len(seeds)
     return Outcome(table, out, summary, runs=n_runs, computed=runner.computed, cached=runner.cached,
                    failed=runner.failed, seconds=time.perf_counter() - t0)

@@ -125,10 +125,12 @@ def to_markdown(rows, n, problems, argv) -> str:
     lines = [
         "# formats/ throughput",
         "",
-        f"Command: `python -m formats.bench {' '.join(argv)}`".rstrip(),
+        f"Command: `{' '.join(['python -m formats.bench', *argv])}`",
         f"Machine: {platform.node()} — {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}",
-        f"Date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
+        f"Date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}; "
+        f"load average at the end: {os.getloadavg()[0]:.1f} (other jobs share these cores: "
+        "compare rows of the same run, not runs)",
         "",
         f"{n} float32 inputs, normal(0, 1) (×100 for posit16_1); best of 3 runs; M/s = millions of elements per second.",
         "ml_dtypes and SoftPosit are timed in the same process; SoftPosit converts from Python floats one at a time (2^16 of them).",

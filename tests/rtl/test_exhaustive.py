@@ -18,10 +18,11 @@ ICARUS_LONG = ["int4", "posit4_1", "int8", "posit8_0"]
 
 
 def _cases(icarus_default):
-    """(mode, sim) pairs: every mode on Verilator; on Icarus the others carry the slow marker."""
+    """(mode, sim) pairs: every mode on Verilator; on Icarus the rest are `slow` and `icarus_full`
+    (about 30 CPU-minutes here, so CI leaves them to Verilator; they passed on Icarus when run)."""
     out = [pytest.param(m, "verilator", id=f"{m}-verilator") for m in MODES4 + MODES8]
     for m in MODES4 + MODES8:
-        marks = () if m in icarus_default else (pytest.mark.slow,)
+        marks = () if m in icarus_default else (pytest.mark.slow, pytest.mark.icarus_full)
         out.append(pytest.param(m, "icarus", id=f"{m}-icarus", marks=marks))
     return out
 
