@@ -46,9 +46,9 @@ def as_float_array(x, who: str) -> np.ndarray:
     """
     arr = np.asarray(x)
     kind = arr.dtype.kind
-    if arr.dtype == np.float32 or arr.dtype == np.float64:
-        pass
-    elif kind == "f" or (kind == "V" and arr.dtype.itemsize <= 2):
+    if arr.dtype in (np.float32, np.float64):
+        return arr if arr.flags.c_contiguous else arr.copy(order="C")
+    if kind == "f" or (kind == "V" and arr.dtype.itemsize <= 2):
         # float16, and ml_dtypes' custom floats (kind 'V'), widen exactly to float32
         try:
             arr = arr.astype(np.float32)

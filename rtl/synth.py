@@ -125,8 +125,6 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
         blocks: dict[str, float] = {}
         for mod, own in parsed["modules"].items():
             n = parsed["counts"].get(mod, 1) if mod != TOP else 1
-            if mod == TOP or mod.endswith("\\" + TOP) or TOP in mod and mod.startswith("$paramod") and False:
-                pass
             blk = _block_of(mod)
             blocks[blk] = blocks.get(blk, 0.0) + own * n
         total = parsed["total"] if parsed["total"] is not None else sum(blocks.values())
