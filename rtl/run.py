@@ -5,14 +5,17 @@
     python -m rtl.run --mode posit8_0 --a A.npy --b B.npy --out Y.npy
     python -m rtl.run --mode mxfp4 --a A.npy --b B.npy --scale-a SA.npy --scale-b SB.npy \\
         --out Y.npy --sim icarus --lanes 4
+    python -m rtl.run --mode fp8_e4m3 --accumulator fixed:16:16 --a A.npy --b B.npy --out Y.npy
 
 A and B are (rows, K) element codes (each row one dot product); MX modes also take E8M0
 scales (rows, ceil(K/32)).  Y gets the engine's output codes per row (uint32; posit outputs
 in the low bits).  Rows are spread over the lanes, one pass (CLEAR, ceil(K/k) ACC beats,
 READ) per group of ``lanes`` rows, issued back to back as in ``sim.mac.Engine.cycles``.
 
+The accumulator (``exact``, ``fp32`` or ``fixed:I:F``, as in ``sim.mac``) is a build
+parameter of the engine; MX modes always use their block/FP32 scheme (sim's "exact").
 The simulator binary is built once per parameter set (simulator, lanes, compiled modes,
-source hash) under ``$NUMFMT_RTL_CACHE`` or ``~/.cache/numfmt-rtl`` and reused.
+accumulator, source hash) under ``$NUMFMT_RTL_CACHE`` or ``~/.cache/numfmt-rtl`` and reused.
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from . import modes as M
 from . import toolchain
 from .sources import SRC_DIR, sources
 
-__all__ = ["build", "run_beats", "run_rows", "beats_for_rows", "cache_dir", "main"]
+__all__ = ["build", "run_beats", "run_rows", "beats_for_rows", "cache_dir", "acc_params",
+           "parse_accumulator", "main"]
 
 TB_DIR = Path(__file__).resolve().parent / "tb"
 OP_ACC, OP_CLEAR, OP_READ = 0, 1, 2
@@ -51,12 +55,47 @@ def _source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=None) -> Path:
+def parse_accumulator(text: str):
+    """``exact``, ``fp32`` or ``fixed:I:F`` (command-line spelling) -> sim.mac's accumulator."""
+    t = str(text).strip().lower()
+    if t in ("exact", "fp32"):
+        return t
+    p = t.split(":")
+    if len(p) == 3 and p[0] == "fixed":
+        try:
+            return ("fixed", int(p[1]), int(p[2]))
+        except ValueError:
+            pass
+    raise ValueError(f"unknown accumulator {text!r}; allowed: exact, fp32, fixed:INT_BITS:FRAC_BITS "
+                     f"(e.g. fixed:16:16)")
+
+
+def acc_params(accumulator="exact") -> dict:
+    """The engine's Verilog parameters (ACC, FIX_I, FIX_F) for a sim.mac accumulator spec."""
+    from sim.mac.engine import _parse_accumulator
+
+    if isinstance(accumulator, str) and ":" in accumulator:
+        accumulator = parse_accumulator(accumulator)
+    acc = _parse_accumulator(accumulator)
+    if acc[0] == "exact":
+        return {"ACC": 0, "FIX_I": 24, "FIX_F": 24}
+    if acc[0] == "fp32":
+        return {"ACC": 1, "FIX_I": 24, "FIX_F": 24}
+    return {"ACC": 2, "FIX_I": acc[1], "FIX_F": acc[2]}
+
+
+def _acc_token(p: dict) -> str:
+    return ("exact", "fp32", f"fixed{p['FIX_I']}.{p['FIX_F']}")[p["ACC"]]
+
+
+def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=None,
+          accumulator="exact") -> Path:
     """Build (or reuse) the plain stream testbench; returns the executable to run."""
     if sim not in ("verilator", "icarus"):
         raise ValueError(f"unknown simulator {sim!r}; allowed: verilator, icarus")
+    ap = acc_params(accumulator)
     toolchain.setup()
-    key = f"{sim}-l{lanes}-m{mask:03x}-{_source_hash()}"
+    key = f"{sim}-l{lanes}-m{mask:03x}-{_acc_token(ap)}-{_source_hash()}"
     out = cache_dir() / key
     exe = out / ("Vtb_stream" if sim == "verilator" else "tb_stream.vvp")
     if exe.exists():
@@ -66,10 +105,13 @@ def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=No
     if sim == "verilator":
         cmd = [toolchain.require("verilator"), "--binary", "--timing", "-Wno-fatal", "-Wno-lint",
                "-Wno-style", "--top-module", "tb_stream", f"-I{SRC_DIR}", f"-GLANES={lanes}",
-               f"-GMODES={mask}", "--Mdir", str(tmp), "-j", "2", "-o", "Vtb_stream"] + toolchain.verilator_build_args() + srcs
+               f"-GMODES={mask}"] + [f"-G{k}={v}" for k, v in ap.items()] + ["--Mdir", str(tmp), "-j", "2", "-o", "Vtb_stream"] + toolchain.verilator_build_args() + srcs
     else:
         cmd = [toolchain.require("iverilog"), "-g2012", "-o", str(tmp / "tb_stream.vvp"), "-s", "tb_stream",
-               f"-I{SRC_DIR}", "-P", f"tb_stream.LANES={lanes}", "-P", f"tb_stream.MODES={mask}"] + srcs
+               f"-I{SRC_DIR}", "-P", f"tb_stream.LANES={lanes}", "-P", f"tb_stream.MODES={mask}"]
+        for k, v in ap.items():
+            cmd += ["-P", f"tb_stream.{k}={v}"]
+        cmd += srcs
     t0 = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -85,11 +127,12 @@ def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=No
 
 
 def run_beats(beats: list[tuple], sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK,
-              gaps: int = 0, reads: int | None = None) -> tuple[list[tuple[int, int]], int]:
+              gaps: int = 0, reads: int | None = None,
+              accumulator="exact") -> tuple[list[tuple[int, int]], int]:
     """Drive the beats (op, mode, fp32, lane_en, a, b, sa, sb as integers over all lanes).
 
     Returns ([(cycle, out_y)], cycles run)."""
-    exe = build(sim, lanes, mask)
+    exe = build(sim, lanes, mask, accumulator=accumulator)
     with tempfile.TemporaryDirectory(prefix="rtl-run-") as td:
         fin, fout = Path(td) / "in.hex", Path(td) / "out.txt"
         with open(fin, "w") as f:
@@ -145,11 +188,15 @@ def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=
 
 
 def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native",
-             mask=None, gaps=0):
-    """Dot products of the rows of A and B on the engine: (codes uint32 (rows,), cycles)."""
+             mask=None, gaps=0, accumulator="exact"):
+    """Dot products of the rows of A and B on the engine: (codes uint32 (rows,), cycles).
+
+    ``accumulator``: as sim.mac.Engine's (or the ``fixed:I:F`` spelling)."""
     from sim import mac
 
-    e = mac.Engine(mode=mode, lanes=lanes, readout=readout)
+    if isinstance(accumulator, str) and ":" in accumulator:
+        accumulator = parse_accumulator(accumulator)
+    e = mac.Engine(mode=mode, lanes=lanes, readout=readout, accumulator=accumulator)
     mask = M.ALL_MASK if mask is None else mask
     if not (mask >> M.mode_id(e.mode)) & 1:
         raise ValueError(f"mode {e.mode} is not compiled into mask {mask:#x}")
@@ -165,7 +212,8 @@ def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="na
     beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, fp32=(readout == "fp32"))
     R = A.shape[0]
     passes = -(-R // lanes)
-    outs, _ = run_beats(beats, sim=sim, lanes=lanes, mask=mask, gaps=gaps, reads=passes)
+    outs, _ = run_beats(beats, sim=sim, lanes=lanes, mask=mask, gaps=gaps, reads=passes,
+                        accumulator=accumulator)
     if len(outs) != passes:
         raise RuntimeError(f"expected {passes} results from the engine, got {len(outs)}")
     Y = np.zeros(R, dtype=np.uint32)
@@ -190,10 +238,14 @@ def main(argv=None) -> int:
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--lanes", type=int, default=1, help="lanes of the built engine (default 1)")
     p.add_argument("--readout", default="native", choices=("native", "fp32"))
+    p.add_argument("--accumulator", default="exact",
+                   help="exact (default), fp32 or fixed:INT_BITS:FRAC_BITS, as in sim.mac")
     p.add_argument("--check", action="store_true", help="also compare with sim.mac and report")
     args = p.parse_args(argv)
     try:
         M.mode_id(args.mode)
+        acc = parse_accumulator(args.accumulator)
+        acc_params(acc)
         if args.lanes < 1:
             raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
         A, B = np.load(args.a), np.load(args.b)
@@ -205,8 +257,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     try:
         Y, cycles = run_rows(args.mode, A, B, SA, SB, sim=args.sim, lanes=args.lanes,
-                             readout=args.readout)
-    except (ValueError, RuntimeError) as err:
+                             readout=args.readout, accumulator=acc)
+    except (ValueError, TypeError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     dt = time.time() - t0
@@ -215,7 +267,7 @@ def main(argv=None) -> int:
     if args.check:
         from sim import mac
 
-        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout)
+        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout, accumulator=acc)
         kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
         ref = e.dot(A, B, **kw).astype(np.uint32)
         bad = np.nonzero(ref != Y)[0]

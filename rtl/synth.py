@@ -5,6 +5,7 @@
     python -m rtl.synth                                  # every mode, technology-independent area
     python -m rtl.synth --liberty ../shared/pdk/sky130_fd_sc_hd__tt_025C_1v80.lib.gz
     python -m rtl.synth --modes int8 int4 --lanes 2 --liberty LIB --json out.json
+    python -m rtl.synth --modes posit8_0 --accumulator fixed:16:16 --liberty LIB
 
 With a Liberty file (``.lib`` or ``.lib.gz``; a gzipped file is unpacked to a
 temporary file, never into the project) Yosys maps to its cells and reports
@@ -34,7 +35,7 @@ __all__ = ["synthesize", "main", "BLOCKS"]
 BLOCKS = {
     "decoders": ("dec_",),
     "multiplier": ("rmul",),
-    "align+accumulator": ("align", "acc_", "lane_acc", "mx_"),
+    "align+accumulator": ("align", "acc_", "lane_acc", "mx_", "prod_", "fixed_", "fp32_", "fadd_"),
     "readout/encoder": ("enc_", "readout", "lzc"),
 }
 
@@ -92,12 +93,18 @@ def _parse_stat(text: str, liberty: bool) -> dict:
 
 
 def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns: float = 10.0,
-               keep: str | None = None, log=print) -> dict:
-    """Synthesize the engine; returns a dict with area per block, total, and timing."""
+               keep: str | None = None, log=print, accumulator="exact") -> dict:
+    """Synthesize the engine; returns a dict with area per block, total, and timing.
+
+    ``accumulator``: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` or ``"fixed:I:F"``."""
+    from .run import acc_params
+
     yosys = shutil.which("yosys")
     if yosys is None:
         raise RuntimeError("yosys not found; install it with: apt-get install yosys")
     mask = M.mask_of(modes)
+    ap = acc_params(accumulator)
+    chparams = " ".join(f"-set {k} {v}" for k, v in ap.items())
     with tempfile.TemporaryDirectory(prefix="rtl-synth-") as td:
         tmp = Path(td)
         lib = _liberty_file(liberty, tmp) if liberty else None
@@ -107,7 +114,7 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
         pre = f"read_liberty -lib {lib}; " if lib else ""
         script = (
             f"{pre}read_verilog -DSYNTHESIS {files}; "
-            f"chparam -set LANES {lanes} -set MODES {mask} {TOP}; "
+            f"chparam -set LANES {lanes} -set MODES {mask} {chparams} {TOP}; "
             f"synth -top {TOP}; "
         )
         if lib:
@@ -129,7 +136,7 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
             blocks[blk] = blocks.get(blk, 0.0) + own * n
         total = parsed["total"] if parsed["total"] is not None else sum(blocks.values())
         res = {"modes": [n for n in M.names() if mask >> M.mode_id(n) & 1], "mask": mask,
-               "lanes": lanes, "liberty": str(liberty) if liberty else None,
+               "lanes": lanes, "accumulator": _acc_name(ap), "liberty": str(liberty) if liberty else None,
                "unit": "um^2" if lib else "transistors (stat -tech cmos)",
                "total": total, "blocks": blocks, "yosys_s": round(time.time() - t0, 1)}
         if lib:
@@ -140,6 +147,10 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
                 if f.exists():
                     shutil.copy(f, Path(keep) / f.name)
     return res
+
+
+def _acc_name(ap: dict) -> str:
+    return ("exact", "fp32", f"fixed:{ap['FIX_I']}:{ap['FIX_F']}")[ap["ACC"]]
 
 
 def _sta(lib: Path, net: Path, period_ns: float) -> dict:
@@ -179,6 +190,8 @@ def main(argv=None) -> int:
                    help=f"modes to compile in (default: all): {', '.join(M.names())}")
     p.add_argument("--lanes", type=int, default=1, help="number of lanes (default 1)")
     p.add_argument("--liberty", default=None, help="Liberty file (.lib or .lib.gz) for area and timing")
+    p.add_argument("--accumulator", default="exact",
+                   help="exact (default), fp32 or fixed:INT_BITS:FRAC_BITS (non-MX modes)")
     p.add_argument("--period", type=float, default=10.0, help="clock period for OpenSTA in ns")
     p.add_argument("--json", default=None, help="also write the result as JSON here")
     p.add_argument("--keep", default=None, help="copy the netlist and stat output into this folder")
@@ -187,15 +200,19 @@ def main(argv=None) -> int:
         if args.lanes < 1:
             raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
         M.mask_of(args.modes)
+        from .run import acc_params
+
+        acc_params(args.accumulator)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        res = synthesize(args.modes, args.lanes, args.liberty, args.period, args.keep)
+        res = synthesize(args.modes, args.lanes, args.liberty, args.period, args.keep,
+                         accumulator=args.accumulator)
     except (RuntimeError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"modes: {', '.join(res['modes'])}   lanes: {res['lanes']}")
+    print(f"modes: {', '.join(res['modes'])}   lanes: {res['lanes']}   accumulator: {res['accumulator']}")
     for blk, a in sorted(res["blocks"].items()):
         print(f"  {blk:<20} {a:14.1f} {res['unit']}")
     print(f"  {'total':<20} {res['total']:14.1f} {res['unit']}")

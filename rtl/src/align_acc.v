@@ -1,14 +1,12 @@
 // Alignment shifters and the exact accumulator's adder: the up-to-four signed products of one
 // word pair, each shifted left by its exponent sum, added to the accumulator value.
 /* verilator lint_off UNUSEDSIGNAL */  // waiver: parameterized slicing leaves some bits of
-// intermediate vectors (left-aligned copies, 32-bit sums, spare codes) unused for some parameters
+// intermediate vectors (left-aligned copies, spare slot bits) unused for some parameters
 module align_acc #(
     parameter integer MODES = 1023,
-    parameter W = 130,
-    parameter integer KMASK = 7     // possible kmode values (see rmul16)
+    parameter W = 130
 ) (
-    input  wire [31:0]        p,        // packed products from rmul16
-    input  wire [1:0]         kmode,    // 0: 4-way, 1: 2-way, 2: 1-way
+    input  wire [103:0]       pm,       // slot magnitudes from prod_slots
     input  wire [27:0]        psh,      // 4 x 7-bit exponent sums
     input  wire [3:0]         psign,
     input  wire signed [W-1:0] acc,
@@ -16,19 +14,13 @@ module align_acc #(
 );
 `include "mac_defs.vh"
     wire signed [W-1:0] t0, t1, t2, t3;
-    wire [1:0] km = (KMASK == 1) ? 2'd0 : (KMASK == 2) ? 2'd1 : (KMASK == 4) ? 2'd2 : kmode;
     genvar s;
     generate
         for (s = 0; s < 4; s = s + 1) begin : g_slot
-            localparam PW = max_pw(MODES, s);
             localparam SHMAX = max_psh(MODES, s);
             localparam SHW = (SHMAX > 0) ? clog2(SHMAX + 1) : 1;
-            wire [25:0] pr = (km == 2'd0) ? {18'd0, p[8*s +: 8]} :
-                             (km == 2'd1) ? ((s < 2) ? {10'd0, p[(16*s) % 32 +: 16]} : 26'd0) :
-                             ((s == 0) ? p[25:0] : 26'd0);
-            wire [25:0] prm = pr & ((26'd1 << PW) - 26'd1);
             wire [SHW-1:0] sh = (SHMAX > 0) ? psh[7*s +: SHW] : {SHW{1'b0}};
-            wire [W+25:0] prx = {{W{1'b0}}, prm};
+            wire [W+25:0] prx = {{W{1'b0}}, pm[26*s +: 26]};
             wire signed [W-1:0] ext = prx[W-1:0] << sh;
             wire signed [W-1:0] t = psign[s] ? -ext : ext;
             if (s == 0) begin : g0 assign t0 = t; end

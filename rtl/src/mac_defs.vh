@@ -69,6 +69,15 @@ function integer max_pw(input integer mask, input integer slot);
     end
 endfunction
 
+// 2 * lsb of a mode id at run time (the exponent of a product's least significant bit)
+function signed [9:0] lsb2_of(input [3:0] m);
+    case (m)
+        M_FP4, M_MXFP4: lsb2_of = -10'sd2;   M_P4: lsb2_of = -10'sd8;   M_P8, M_MXINT8: lsb2_of = -10'sd12;
+        M_P16: lsb2_of = -10'sd56;  M_E4M3: lsb2_of = -10'sd18;  M_E5M2: lsb2_of = -10'sd32;
+        default: lsb2_of = 10'sd0;
+    endcase
+endfunction
+
 function integer is_mx(input integer m);
     is_mx = (m == M_MXFP4 || m == M_MXINT8) ? 1 : 0;
 endfunction

@@ -7,7 +7,10 @@
 // in_ready is low.
 module mac_engine #(
     parameter LANES = 1,
-    parameter integer MODES = 1023          // bit i compiles mode i in (ids: rtl/README.md)
+    parameter integer MODES = 1023,         // bit i compiles mode i in (ids: rtl/README.md)
+    parameter integer ACC = 0,              // accumulator of the non-MX modes: 0 exact, 1 fp32,
+    parameter integer FIX_I = 24,           //   2 ("fixed", FIX_I, FIX_F): FIX_I integer bits (sign
+    parameter integer FIX_F = 24            //   included) and FIX_F fraction bits, 2 <= I, I + F <= 60
 ) (
     input  wire                clk,
     input  wire                rst,             // synchronous, active high
@@ -26,7 +29,11 @@ module mac_engine #(
     output wire [32*LANES-1:0] out_y
 );
 `include "mac_defs.vh"
-    localparam W = acc_width(MODES);
+    // register width: exact, the widest compiled mode's; fixed, I + F; fp32, the 24-bit significand
+    // of the readout; with MX modes compiled in, at least their 21-bit block register
+    localparam integer W_MX = acc_width(MODES & 768);
+    localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : 24;
+    localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;
 
     wire adv = ~out_valid | out_ready;
@@ -65,7 +72,7 @@ module mac_engine #(
     generate
         for (l = 0; l < LANES; l = l + 1) begin : g_lane
             wire [31:0] y;
-            mac_lane #(.MODES(MODES), .W(W)) u_lane (
+            mac_lane #(.MODES(MODES), .W(W), .ACC(ACC), .FI(FIX_I), .FF(FIX_F)) u_lane (
                 .clk(clk), .rst(rst),
                 .ld1(fire & in_lane_en[l]), .a(in_a[16*l +: 16]), .b(in_b[16*l +: 16]),
                 .scale_a(in_scale_a[8*l +: 8]), .scale_b(in_scale_b[8*l +: 8]),

@@ -1,10 +1,14 @@
-// One lane of the engine: decode -> reconfigurable multiply -> align + exact accumulate ->
-// readout, plus the MX path (exact block sums added into an FP32 sum).  The pipeline control
+// One lane of the engine: decode -> reconfigurable multiply -> align + accumulate (exact, fixed
+// or fp32 register, chosen at build time by ACC) -> readout, plus the MX path (exact block sums
+// added into an FP32 sum; MX modes use it whatever ACC is).  The pipeline control
 // (valid, op, mode of each stage, stall) comes from mac_engine; a lane whose enable bit is low
 // for a beat keeps every register of that beat still.
 module mac_lane #(
     parameter integer MODES = 1023,
-    parameter W = 130
+    parameter W = 130,              // register width (exact: widest mode; fixed: >= FI + FF)
+    parameter integer ACC = 0,      // 0 exact, 1 fp32, 2 ("fixed", FI, FF)
+    parameter integer FI = 24,
+    parameter integer FF = 24
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -113,19 +117,47 @@ module mac_lane #(
     end
 
     // ---- stage 3: alignment + exact accumulator; read capture
+    localparam WF = FI + FF;
     reg signed [W-1:0] acc;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the fp32 accumulator (ACC = 1) reads all of it
+    reg [31:0] accf;                // the fp32 accumulator (ACC = 1)
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [2:0] flags;
-    wire signed [W-1:0] acc_next;
-    align_acc #(.MODES(MODES), .W(W), .KMASK(KMASK)) u_acc (.p(p2), .kmode(kmode2), .psh(psh2), .psign(psg2),
-                                             .acc(acc), .sum(acc_next));
-    // the accumulator wraps at the mode's own width, as sim's register does
+    wire [103:0] pm2;
+    prod_slots #(.MODES(MODES), .KMASK(KMASK)) u_slots (.p(p2), .kmode(kmode2), .pm(pm2));
+    wire signed [W-1:0] acc_next;   // exact add (and the MX block sums)
+    align_acc #(.MODES(MODES), .W(W)) u_acc (.pm(pm2), .psh(psh2), .psign(psg2), .acc(acc), .sum(acc_next));
+    wire signed [W-1:0] acc_fix;    // fixed: truncate, clamp, saturating add (ACC = 2)
+    wire [31:0] accf_next;          // fp32: fused adds in sub-word order (ACC = 1)
+    wire [W-1:0] f32sig;            // fp32: the register's significand, hidden bit included
+    generate
+        if (ACC == 2) begin : g_fix
+            wire signed [WF-1:0] fsum;
+            fixed_acc #(.WF(WF), .FF(FF)) u_fix (.pm(pm2), .psh(psh2), .psign(psg2),
+                .mode(mode2), .acc(acc[WF-1:0]), .sum(fsum));
+            assign acc_fix = {{(W-WF){fsum[WF-1]}}, fsum};
+            assign accf_next = 32'd0;
+            assign f32sig = {W{1'b0}};
+        end else if (ACC == 1) begin : g_f32
+            fp32_acc #(.MODES(MODES)) u_f32 (.pm(pm2), .psh(psh2), .psign(psg2), .mode(mode2),
+                .acc(accf), .sum(accf_next));
+            assign acc_fix = {W{1'b0}};
+            assign f32sig = {{(W-24){1'b0}}, (accf[30:23] != 8'd0), accf[22:0]};
+        end else begin : g_exact
+            assign acc_fix = {W{1'b0}};
+            assign accf_next = 32'd0;
+            assign f32sig = {W{1'b0}};
+        end
+    endgenerate
+    // the exact accumulator wraps at the mode's own width, as sim's register does
     reg signed [W-1:0] accw;
     integer i;
     always @* begin
         accw = acc;
-        for (i = 0; i < N_MODES; i = i + 1)
-            if (((MODES >> i) & 1) != 0 && {28'd0, mode2} == i && mode_width(i) < W)
-                accw = (acc <<< (W - mode_width(i))) >>> (W - mode_width(i));
+        if (ACC == 0)
+            for (i = 0; i < N_MODES; i = i + 1)
+                if (((MODES >> i) & 1) != 0 && {28'd0, mode2} == i && mode_width(i) < W)
+                    accw = (acc <<< (W - mode_width(i))) >>> (W - mode_width(i));
     end
     // sign-extended copies: MX block sums are 21 bits, whatever W is
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the low 21 bits are used
@@ -135,6 +167,7 @@ module mac_lane #(
     reg         rsign;
     reg [W-1:0] rmag;
     reg [1:0]   rcls;
+    reg signed [11:0] rexp;         // fp32: exponent of the captured significand's LSB
     // MX block state (unused, and pruned, when no MX mode is compiled in)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [3:0]  cnt;                 // word pairs of the open block
@@ -150,7 +183,8 @@ module mac_lane #(
     wire [7:0] cur_sb = (cnt == 4'd0) ? sb2 : bsb;
     always @(posedge clk) begin
         if (rst) begin
-            acc <= {W{1'b0}}; flags <= 3'd0; rsign <= 1'b0; rmag <= {W{1'b0}}; rcls <= 2'd0;
+            acc <= {W{1'b0}}; accf <= 32'd0; flags <= 3'd0; rsign <= 1'b0; rmag <= {W{1'b0}}; rcls <= 2'd0;
+            rexp <= 12'sd0;
             cnt <= 4'd0; bsa <= 8'd0; bsb <= 8'd0; pend_add <= 1'b0; pend_rd <= 1'b0; pend_open <= 1'b0;
             pend_sum <= 21'sd0; pend_sa <= 8'd0; pend_sb <= 8'd0; pend_mode <= 4'd0;
         end else if (ld3) begin
@@ -158,7 +192,7 @@ module mac_lane #(
             pend_rd <= 1'b0;
             case (op2)
                 OP_CLEAR: begin
-                    acc <= {W{1'b0}}; flags <= 3'd0; cnt <= 4'd0;
+                    acc <= {W{1'b0}}; accf <= 32'd0; flags <= 3'd0; cnt <= 4'd0;
                 end
                 OP_ACC: begin
                     flags <= flags | pfl2;
@@ -174,13 +208,23 @@ module mac_lane #(
                             cnt <= cnt + 4'd1;
                             acc <= acc_next;
                         end
+                    end else if (ACC == 1) begin
+                        accf <= accf_next;
+                    end else if (ACC == 2) begin
+                        acc <= acc_fix;
                     end else begin
                         acc <= acc_next;
                     end
                 end
                 OP_READ: begin
-                    rsign <= accw[W-1];
-                    rmag <= accw[W-1] ? -accw : accw;
+                    if (ACC == 1 && !is_mx2) begin
+                        rsign <= accf[31];
+                        rmag <= f32sig;
+                        rexp <= ((accf[30:23] == 8'd0) ? 12'sd1 : $signed({4'd0, accf[30:23]})) - 12'sd150;
+                    end else begin
+                        rsign <= accw[W-1];
+                        rmag <= accw[W-1] ? -accw : accw;
+                    end
                     rcls <= (flags[0] || flags[2:1] == 2'b11) ? 2'd1 : flags[1] ? 2'd2 : flags[2] ? 2'd3 : 2'd0;
                     pend_rd <= 1'b1;
                     pend_open <= (cnt != 4'd0);
@@ -220,8 +264,17 @@ module mac_lane #(
 
     // ---- readout encoder and output register
     wire [31:0] yenc;
+    // exponent of rmag's LSB: the mode's 2*lsb (exact), -F (fixed) or the fp32 register's
+    localparam integer FFI = FF;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: F < 60 needs only the low 12 bits
+    wire [31:0] ff32 = FFI;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire signed [11:0] FF12 = ff32[11:0];
+    wire signed [9:0] l3 = lsb2_of(mode3);
+    wire signed [11:0] lsb3 = (ACC == 1) ? rexp : (ACC == 2) ? -FF12 : {{2{l3[9]}}, l3};
+    wire signed [11:0] lsb3i = (ACC == 1) ? rexp : (ACC == 2) ? -FF12 : 12'sd0;
     readout #(.MODES(MODES), .W(W)) u_rd (.mode(mode3), .fp32(fp32_3), .sign(rsign), .mag(rmag),
-                                          .cls(rcls), .y(yenc));
+                                          .lsb2(lsb3), .lsb2i(lsb3i), .cls(rcls), .y(yenc));
     wire [31:0] ymx = (rd32[30:23] == 8'hff && rd32[22:0] != 0) ? 32'h7fc00000 : rd32;
     always @(posedge clk) begin
         if (rst) y <= 32'd0;

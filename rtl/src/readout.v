@@ -1,4 +1,5 @@
-// Readout encoder of one lane: the accumulator magnitude (or the MX FP32 sum) to the output code.
+// Readout encoder of one lane: the accumulator magnitude (exact or fixed register, or the fp32
+// register's significand) times 2^lsb2 to the output code.
 // native: int32 (saturating) for integer modes, posit(N, ES) RNE for posit modes, FP32 RNE for
 // float modes; fp32 = 1: FP32 RNE for every mode.  cls: 0 finite, 1 NaN, 2 +Inf, 3 -Inf.
 module readout #(
@@ -9,6 +10,8 @@ module readout #(
     input  wire         fp32,
     input  wire         sign,
     input  wire [W-1:0] mag,
+    input  wire signed [11:0] lsb2,     // exponent of mag's least significant bit
+    input  wire signed [11:0] lsb2i,    // the same for the int32 path (a constant for exact/fixed)
     input  wire [1:0]   cls,
     output reg  [31:0]  y
 );
@@ -16,14 +19,6 @@ module readout #(
     function has(input integer m);
         has = ((MODES >> m) & 1) == 1;
     endfunction
-    reg signed [11:0] lsb2;
-    always @* begin
-        case (mode)
-            M_FP4:  lsb2 = -12'sd2;  M_P4:   lsb2 = -12'sd8;  M_P8: lsb2 = -12'sd12;
-            M_P16:  lsb2 = -12'sd56; M_E4M3: lsb2 = -12'sd18; M_E5M2: lsb2 = -12'sd32;
-            default: lsb2 = 12'sd0;
-        endcase
-    end
     wire [31:0] f32;
     enc_fp32 #(.WM(W), .EW(12)) u_f32 (.sign(sign), .mag(mag), .lsbexp(lsb2), .code(f32));
     wire [3:0]  c4;
@@ -46,13 +41,9 @@ module readout #(
             assign c16 = 16'd0;
         end
     endgenerate
-    // int32 saturation
-    wire [W+31:0] magx = {32'd0, mag};
-    wire big = |(magx >> 31);                                   // mag >= 2^31
-    wire [31:0] m32 = magx[31:0];
-    wire at_min = (magx == ({{(W+31){1'b0}}, 1'b1} << 31));    // mag == 2^31
-    wire [31:0] i32 = sign ? ((big && !at_min) ? 32'h80000000 : (~m32 + 1'b1))
-                           : (big ? 32'h7fffffff : m32);
+    // int32: RNE to an integer, then saturation
+    wire [31:0] i32;
+    enc_int32 #(.WM(W), .EW(12)) u_i32 (.sign(sign), .mag(mag), .lsbexp(lsb2i), .code(i32));
     wire is_posit = (mode == M_P4) || (mode == M_P8) || (mode == M_P16);
     wire is_int = (mode == M_INT4) || (mode == M_INT8);
     always @* begin

@@ -25,14 +25,16 @@ def require_sim(sim: str) -> None:
         pytest.fail(f"{tool} is not installed: run bash scripts/install.sh (it installs the simulators)")
 
 
-def check(mode, A, B, sim, readout, SA=None, SB=None):
-    e = mac.Engine(mode, lanes=LANES, readout=readout)
+def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact"):
+    e = mac.Engine(mode, lanes=LANES, readout=readout, accumulator=accumulator)
     kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
     ref = e.dot(A, B, **kw)
-    Y, cycles = R.run_rows(mode, A, B, SA, SB, sim=sim, lanes=LANES, readout=readout)
+    Y, cycles = R.run_rows(mode, A, B, SA, SB, sim=sim, lanes=LANES, readout=readout,
+                           accumulator=accumulator)
     bad = np.nonzero(Y != ref)[0]
     if bad.size:
-        lines = [f"{mode} ({readout}, {sim}): {bad.size} of {len(ref)} dot products differ"]
+        lines = [f"{mode} ({readout}, {e.accumulator} accumulator, {sim}): {bad.size} of {len(ref)} "
+                 f"dot products differ"]
         for r in bad[:10]:
             sc = f" sa={SA[r].tolist()} sb={SB[r].tolist()}" if SA is not None else ""
             lines.append(f"  a={[hex(int(x)) for x in A[r][:8]]} b={[hex(int(x)) for x in B[r][:8]]}"
