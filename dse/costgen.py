@@ -3,7 +3,8 @@
 ::
 
     python -m dse.costgen                        # every configuration of CONFIGS, then the table
-    python -m dse.costgen --only single:int4:1   # one configuration (build:mode-set:lanes)
+    python -m dse.costgen --only single:int4:1   # one configuration (build:mode-set:lanes[:acc])
+    python -m dse.costgen --only single:int8:1:fixed16.16
     python -m dse.costgen --no-energy            # area and timing only
 
 Per configuration: Yosys 0.23 maps the engine (``MODES`` = the compiled modes, ``LANES``)
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +43,23 @@ MODES = ("int4", "int8", "fp4_e2m1", "posit4_1", "posit8_0", "posit16_1",
          "fp8_e4m3", "fp8_e5m2", "mxfp4", "mxint8")
 PERIOD_NS = 10.0
 
-#: (build, compiled modes, lanes, energy runs?) in the order they are measured
-CONFIGS = ([("single", (m,), 1, True) for m in MODES]
-           + [("single", ("posit8_0",), 4, True), ("single", ("int8",), 4, False),
-              ("single", ("posit8_0",), 2, True),            # held out: validates the lane model
-              ("xr-npe", XR_NPE, 1, True), ("xr-npe", XR_NPE, 4, False),
-              ("all", MODES, 1, False)])
+NON_MX = MODES[:8]
+#: fixed accumulator the table measures for every mode; other widths: the width model
+FIXED_REF = "fixed:16:16"
+#: (build, compiled modes, lanes, accumulator, energy runs?) in the order they are measured
+CONFIGS = ([("single", (m,), 1, "exact", True) for m in MODES]
+           + [("single", ("posit8_0",), 4, "exact", True), ("single", ("int8",), 4, "exact", False),
+              ("single", ("posit8_0",), 2, "exact", True),     # held out: validates the lane model
+              ("xr-npe", XR_NPE, 1, "exact", True), ("xr-npe", XR_NPE, 4, "exact", False),
+              ("all", MODES, 1, "exact", False)]
+           + [("single", (m,), 1, "fp32", True) for m in NON_MX]
+           + [("single", (m,), 1, FIXED_REF, True) for m in NON_MX]
+           # the fixed-width model: posit8_0 at 16, 32 and 48 register bits; fp4_e2m1 at 48 held out
+           + [("single", ("posit8_0",), 1, "fixed:8:8", True), ("single", ("posit8_0",), 1, "fixed:24:24", True),
+              ("single", ("fp4_e2m1",), 1, "fixed:24:24", True)]
+           # 8 lanes: held out from the lane model's fit (1 and 4 lanes)
+           + [("single", ("posit8_0",), 8, "exact", True), ("single", ("int8",), 8, "exact", False),
+              ("xr-npe", XR_NPE, 8, "exact", False)])
 
 COLUMNS = ["mode", "lanes", "accumulator", "build", "compiled_modes", "area_um2", "fmax_mhz",
            "pj_per_mac", "pj_per_mac_real", "critical_path_ns", "cells", "area_decoders_um2",
@@ -57,8 +70,9 @@ BLOCK_COLS = {"decoders": "area_decoders_um2", "multiplier": "area_multiplier_um
               "control/other": "area_control_um2"}
 
 
-def key(build: str, modes, lanes: int) -> str:
-    return f"{build}:{'+'.join(modes) if build == 'single' else build}:{lanes}"
+def key(build: str, modes, lanes: int, acc: str = "exact") -> str:
+    base = f"{build}:{'+'.join(modes) if build == 'single' else build}:{lanes}"
+    return base if acc == "exact" else f"{base}:{acc.replace('fixed:', 'fixed').replace(':', '.')}"
 
 
 def flow_version() -> str:
@@ -92,11 +106,12 @@ def unpack_liberty(dst: Path) -> Path:
     return lib
 
 
-def synth_one(build, modes, lanes, work: Path, log=print) -> dict:
+def synth_one(build, modes, lanes, work: Path, log=print, acc: str = "exact") -> dict:
     from rtl import synth
 
-    d = work / key(build, modes, lanes).replace(":", "_").replace("+", "-")
-    res = synth.synthesize(list(modes), lanes, str(LIBERTY), PERIOD_NS, keep=str(d), log=log)
+    d = work / key(build, modes, lanes, acc).replace(":", "_").replace("+", "-")
+    res = synth.synthesize(list(modes), lanes, str(LIBERTY), PERIOD_NS, keep=str(d), log=log,
+                           accumulator=acc)
     res["cells"] = sum(1 for line in (d / "net.v").read_text().splitlines()
                        if line.lstrip().startswith("sky130_fd_sc_hd__"))
     res["net_dir"] = str(d)
@@ -164,13 +179,17 @@ def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
 
     out = {}
     # same shape as the real set (8 dot products per lane of K = 128) so overheads match
+    acc = res.get("accumulator", "exact")
+    # the fp32 accumulator's four chained adders make Icarus' zero-delay event cascades crawl
+    # (~50x); Verilator gives the same settled values per time step, hence the same toggles
+    sim = "verilator" if acc == "fp32" else "icarus"
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
     out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, lanes=lanes,
-                                         period_ns=PERIOD_NS)
+                                         period_ns=PERIOD_NS, accumulator=acc, sim=sim)
     real = real_operands(mode, 8 * lanes)
     if real is not None:     # always, since MX got its own encoding
         out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real, lanes=lanes,
-                                           period_ns=PERIOD_NS)
+                                           period_ns=PERIOD_NS, accumulator=acc, sim=sim)
     return out
 
 
@@ -178,7 +197,8 @@ def rows_of(res: dict, build: str, version: str) -> list[dict]:
     rows = []
     for mode in res["modes"]:
         en = res.get("energy", {}).get(mode, {})
-        row = {"mode": mode, "lanes": res["lanes"], "accumulator": "exact", "build": build,
+        row = {"mode": mode, "lanes": res["lanes"], "accumulator": res.get("accumulator", "exact"),
+               "build": build,
                "compiled_modes": "+".join(res["modes"]), "area_um2": round(res["total"], 2),
                "fmax_mhz": res["fmax_mhz"], "critical_path_ns": res["critical_path_ns"],
                "cells": res["cells"],
@@ -204,8 +224,8 @@ def write_table(results: list[tuple[str, dict]], out: Path, command: str) -> Non
                  f"# Fmax = 1/critical path from OpenSTA (no wire load, inputs/outputs at 0 delay); "
                  f"pj_per_mac: gate-level zero-delay simulation, random codes (pj_per_mac_real: quantized\n"
                  "# MLP weights x ReLU activations), Liberty internal+switching+leakage energy at "
-                 f"{1000 / PERIOD_NS:.0f} MHz (rtl/power.py). Only the 'exact' accumulator has RTL;\n"
-                 "# fp32 and fixed accumulators have no rows (unmeasured). Empty cell = not measured.\n")
+                 f"{1000 / PERIOD_NS:.0f} MHz (rtl/power.py). Accumulators: exact, fp32 and fixed:I:F as in\n"
+                 "# sim.mac (MX modes: their block scheme, listed as exact). Empty cell = not measured.\n")
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for build, res in results:
@@ -218,7 +238,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m dse.costgen", description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="+", default=None, metavar="KEY",
                    help="configurations to (re)measure, as build:modes:lanes keys "
-                        f"(default all: {', '.join(key(b, m, l) for b, m, l, _ in CONFIGS)})")
+                        f"(default all: {', '.join(key(b, m, l, a) for b, m, l, a, _ in CONFIGS)})")
     p.add_argument("--no-energy", action="store_true", help="skip the gate-level energy runs")
     p.add_argument("--report", action="store_true", help="only write reports/costs.md from the table")
     p.add_argument("--fresh", action="store_true", help="redo configurations that have results")
@@ -228,7 +248,7 @@ def main(argv=None) -> int:
     if args.report:
         print(f"wrote {report(Path(args.out))}")
         return 0
-    known = {key(b, m, l): (b, m, l, e) for b, m, l, e in CONFIGS}
+    known = {key(b, m, l, a): (b, m, l, a, e) for b, m, l, a, e in CONFIGS}
     todo = args.only or list(known)
     bad = [k for k in todo if k not in known]
     if bad:
@@ -241,16 +261,16 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     version, ev = flow_version(), energy_version()
     lib = unpack_liberty(work / "lib")
-    rng = np.random.default_rng(7)
     for i, k in enumerate(todo, 1):
-        b, modes, lanes, energy = known[k]
+        rng = np.random.default_rng(zlib.crc32(k.encode()))     # operands depend on the key only
+        b, modes, lanes, acc, energy = known[k]
         jf = work / (k.replace(":", "_").replace("+", "-") + ".json")
         res = json.loads(jf.read_text()) if jf.exists() and not args.fresh else None
         if res is not None and res.get("flow_version") != version:
             res = None
         t0 = time.time()
         if res is None:
-            res = synth_one(b, modes, lanes, work)
+            res = synth_one(b, modes, lanes, work, acc=acc)
             res["flow_version"] = version
             jf.write_text(json.dumps(res, indent=1))
         if res.get("energy_version") not in (None, ev):

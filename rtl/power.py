@@ -73,8 +73,8 @@ def simple_names(net_v: Path, out: Path) -> Path:
 
 def _testbench(out: Path, vcd: Path) -> Path:
     tb = (TB_DIR / "tb_stream.v").read_text()
-    tb = tb.replace("mac_engine #(.LANES(LANES), .MODES(MODES)) dut", "mac_engine dut")
-    if "mac_engine dut" not in tb:
+    tb, n = re.subn(r"mac_engine #\([^;]*?\) dut", "mac_engine dut", tb)   # the netlist has no parameters
+    if n != 1:
         raise RuntimeError("rtl/tb/tb_stream.v changed: cannot find the engine instance")
     tb = tb.replace("endmodule", f'    initial begin $dumpfile("{vcd}"); $dumpvars(1, tb_stream.dut); end\n'
                     "endmodule")
@@ -82,21 +82,38 @@ def _testbench(out: Path, vcd: Path) -> Path:
     return out
 
 
-def gate_sim(netlist: Path, cells: Path, beats, lanes: int, work: Path, reads: int) -> tuple[Path, list]:
-    """Simulate the netlist on ``beats``; returns (VCD path, [(cycle, out_y)])."""
+def gate_sim(netlist: Path, cells: Path, beats, lanes: int, work: Path, reads: int,
+             sim: str = "icarus") -> tuple[Path, list]:
+    """Simulate the netlist on ``beats``; returns (VCD path, [(cycle, out_y)]).
+
+    ``sim``: "icarus" (event driven) or "verilator" (compiled; much faster on deep
+    combinational logic such as the fp32 accumulator's chained adders, whose zero-delay
+    event cascades make Icarus crawl).  Both dump the settled value of every net at each
+    time step, so the toggle counts agree (tests/rtl/test_power.py checks it)."""
     vcd = work / "act.vcd"
     tb = _testbench(work / "tb_gl.v", vcd)
-    exe = work / "gl.vvp"
-    proc = subprocess.run(["iverilog", "-g2012", "-o", str(exe), "-s", "tb_stream",
-                           "-P", f"tb_stream.LANES={lanes}", str(tb), str(netlist), str(cells)],
-                          capture_output=True, text=True)
+    if sim == "icarus":
+        exe = work / "gl.vvp"
+        cmd = ["iverilog", "-g2012", "-o", str(exe), "-s", "tb_stream",
+               "-P", f"tb_stream.LANES={lanes}", str(tb), str(netlist), str(cells)]
+    elif sim == "verilator":
+        from . import toolchain
+
+        exe = work / "obj" / "Vgl"
+        cmd = ([toolchain.require("verilator"), "--binary", "--timing", "--trace", "--trace-underscore", "-Wno-fatal", "-Wno-lint",
+                "-Wno-style", "--top-module", "tb_stream", f"-GLANES={lanes}", "--Mdir", str(work / "obj"),
+                "-j", "2", "-o", "Vgl"] + toolchain.verilator_build_args() + [str(tb), str(netlist), str(cells)])
+    else:
+        raise ValueError(f"unknown simulator {sim!r}; allowed: icarus, verilator")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"iverilog failed: {proc.stderr[-3000:]}")
+        raise RuntimeError(f"{sim} build of the netlist failed: {proc.stdout[-2000:]} {proc.stderr[-3000:]}")
     fin, fout = work / "in.hex", work / "out.txt"
     with open(fin, "w") as f:
         for op, mode, fp32, en, a, b, sa, sb in beats:
             f.write(f"{op:x} {mode:x} {fp32:x} {en:x} {a:x} {b:x} {sa:x} {sb:x}\n")
-    proc = subprocess.run(["vvp", "-n", str(exe), f"+in={fin}", f"+out={fout}", f"+reads={reads}"],
+    run = ["vvp", "-n", str(exe)] if sim == "icarus" else [str(exe)]
+    proc = subprocess.run(run + [f"+in={fin}", f"+out={fout}", f"+reads={reads}"],
                           capture_output=True, text=True, cwd=work)
     if proc.returncode != 0 or not fout.exists():
         raise RuntimeError(f"gate-level simulation failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
@@ -109,17 +126,25 @@ def gate_sim(netlist: Path, cells: Path, beats, lanes: int, work: Path, reads: i
 
 
 def toggle_stats(vcd: Path, t_from: int = 0) -> tuple[dict, int]:
-    """Per net bit: (toggles, time at 1) from ``t_from`` to the end; and the time span."""
-    ids: dict[str, list] = {}
+    """Per net bit of the engine (the ``tb_stream.dut`` scope): (toggles, time at 1) from
+    ``t_from`` to the end; and the time span.  Nets that share a VCD code (aliases) each get
+    the code's toggles."""
+    ids: dict[str, list] = {}       # code -> [bit names of each net with this code]
     state: dict[str, str] = {}
     stats: dict[str, list] = {}     # name -> [toggles, high_time, last_t]
+    scope: list[str] = []
     t = 0
     in_defs = True
     with open(vcd) as fh:
         for line in fh:
             if in_defs:
-                if line.startswith("$var"):
-                    p = line.split()
+                ls = line.lstrip()
+                if ls.startswith("$scope"):
+                    scope.append(ls.split()[2])
+                elif ls.startswith("$upscope"):
+                    scope.pop()
+                elif ls.startswith("$var") and scope[-2:] == ["tb_stream", "dut"] and len(scope) == 2:
+                    p = ls.split()
                     width, code, name = int(p[2]), p[3], p[4]
                     rng = p[5] if len(p) > 6 and p[5].startswith("[") else None
                     if width == 1:
@@ -128,13 +153,14 @@ def toggle_stats(vcd: Path, t_from: int = 0) -> tuple[dict, int]:
                         hi, lo = (int(x) for x in rng.strip("[]").split(":"))
                         step = -1 if hi >= lo else 1
                         bits = [f"{name}[{i}]" for i in range(hi, lo + step, step)]   # MSB first
-                    ids.setdefault(code, []).extend(bits)
-                elif line.startswith("$enddefinitions"):
+                    ids.setdefault(code, []).append(bits)
+                elif ls.startswith("$enddefinitions"):
                     in_defs = False
-                    for code, bits in ids.items():
-                        state[code] = "x" * len(bits)
-                        for b in bits:
-                            stats[b] = [0, 0, 0]
+                    for code, nets in ids.items():
+                        state[code] = "x" * len(nets[0])
+                        for bits in nets:
+                            for b in bits:
+                                stats[b] = [0, 0, 0]
                 continue
             c = line[:1]
             if c == "#":
@@ -147,25 +173,27 @@ def toggle_stats(vcd: Path, t_from: int = 0) -> tuple[dict, int]:
                 val = v
             else:
                 continue
-            bits = ids.get(code)
-            if bits is None:
+            nets = ids.get(code)
+            if nets is None:
                 continue
-            val = val.rjust(len(bits), "0" if val[0] in "01" else val[0])
+            val = val.rjust(len(nets[0]), "0" if val[0] in "01" else val[0])
             old = state[code]
             for i, (o, n) in enumerate(zip(old, val)):
                 if o != n:
-                    s = stats[bits[i]]
-                    if o == "1":
-                        s[1] += t - max(s[2], t_from) if t > t_from else 0
-                    if t >= t_from and o in "01" and n in "01":
-                        s[0] += 1
-                    s[2] = t
+                    for bits in nets:
+                        s = stats[bits[i]]
+                        if o == "1":
+                            s[1] += t - max(s[2], t_from) if t > t_from else 0
+                        if t >= t_from and o in "01" and n in "01":
+                            s[0] += 1
+                        s[2] = t
             state[code] = val
-    for code, bits in ids.items():
-        for i, b in enumerate(bits):
-            s = stats[b]
-            if state[code][i] == "1":
-                s[1] += t - max(s[2], t_from)
+    for code, nets in ids.items():
+        for bits in nets:
+            for i, b in enumerate(bits):
+                s = stats[b]
+                if state[code][i] == "1":
+                    s[1] += t - max(s[2], t_from)
     return stats, t - t_from
 
 
@@ -266,11 +294,19 @@ def liberty_energy(lib: Path, netlist: Path, toggles: dict, seconds: float) -> d
 
 
 def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, lanes: int = 1,
-                   mask: int | None = None, period_ns: float = 10.0, check: bool = True) -> dict:
-    """pJ per MAC of the netlist in ``net_dir`` running rows A . B (codes) in ``mode``."""
+                   mask: int | None = None, period_ns: float = 10.0, check: bool = True,
+                   accumulator="exact", sim: str = "icarus") -> dict:
+    """pJ per MAC of the netlist in ``net_dir`` running rows A . B (codes) in ``mode``.
+
+    ``accumulator`` is the one the netlist was synthesized with (the check against sim.mac
+    uses it)."""
     from sim import mac
 
-    e = mac.Engine(mode=mode, lanes=lanes)
+    from .run import parse_accumulator
+
+    if isinstance(accumulator, str) and ":" in accumulator:
+        accumulator = parse_accumulator(accumulator)
+    e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
     beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes)
     passes = -(-A.shape[0] // lanes)
@@ -278,7 +314,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
         work = Path(td)
         net = simple_names(Path(net_dir) / "net.v", work / "net_simple.v")
         cells = cell_models(lib, Path(net_dir) / "cells.v")
-        vcd, outs = gate_sim(net, cells, beats, lanes, work, passes)
+        vcd, outs = gate_sim(net, cells, beats, lanes, work, passes, sim=sim)
         if check:
             kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
             ref = e.dot(A, B, **kw).astype(np.uint64)
