@@ -28,6 +28,7 @@ import formats
 from formats.base import ScalarFormat
 from formats.rounding import parse_rounding
 
+from .fakequant import TINY, FakeQuantFn, kernel
 from .scaling import GRANULARITIES, Scale, format_range
 
 __all__ = ["FakeQuantSTE", "fake_quantize", "TensorQuantizer", "QuantLinear", "QuantConv2d",
@@ -57,6 +58,26 @@ class FakeQuantSTE(torch.autograd.Function):
         return grad, None, None, None
 
 
+class _BlockSTE(torch.autograd.Function):
+    """``FakeQuantSTE`` of a block format that also hands out the codes (``keep``: None or a list)."""
+
+    @staticmethod
+    def forward(ctx, y, fmt, rounding, seed, keep):
+        res = _ft().quantize_blocks(y, fmt, rounding=rounding, seed=seed)
+        if keep is not None:
+            keep.append(tuple(res[1:]))
+        return res[0].to(y.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None, None, None
+
+
+def _bits(q: torch.Tensor) -> torch.Tensor:
+    """The raw bits of a float tensor as a same-width int tensor (codes <-> bits is one to one)."""
+    return q.view({8: torch.int64, 4: torch.int32, 2: torch.int16}[q.element_size()])
+
+
 def fake_quantize(y: torch.Tensor, fmt, rounding: str = "rne", seed: int = 0) -> torch.Tensor:
     """``Q(y)`` with a straight-through gradient (``y`` already in the format's range)."""
     return FakeQuantSTE.apply(y, fmt, rounding, seed)
@@ -70,7 +91,13 @@ class TensorQuantizer(nn.Module):
     ``block_axis``: the axis that block formats group along (moved last for
     ``Q``).  Stochastic rounding draws a fresh seed at every training call
     (from ``seed`` and a call counter) and falls back to ``rne`` in eval mode.
+
+    Scalar formats run as one fused autograd node (:mod:`sim.qat.fakequant`).
+    With ``keep_codes`` (set for weight quantizers) the forward keeps what ``Q``
+    gave, so :meth:`code_key` reads the codes of unchanged weights for free.
     """
+
+    keep_codes = False
 
     def __init__(self, fmt, rounding: str = "rne", scale_mode: str = "lsq",
                  per_channel: bool = False, pow2: bool = False, block_axis: int = -1,
@@ -82,6 +109,8 @@ class TensorQuantizer(nn.Module):
         self.block_axis = block_axis
         self.seed = int(seed) & 0xFFFFFFFF
         self.calls = 0
+        self._kernels = {}
+        self._codes_cache = None
         if self.block:
             self.scale = None
             self.lo = self.hi = None
@@ -90,6 +119,24 @@ class TensorQuantizer(nn.Module):
             self.lo, self.hi = format_range(self.fmt)
 
     # -- helpers --------------------------------------------------------------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_kernels"], state["_codes_cache"] = {}, None  # rebuilt on use (closures, tables)
+        return state
+
+    def _kernel_for(self, dtype, device, rnd):
+        key = (rnd, dtype, device)
+        k = self._kernels.get(key)
+        if k is None:
+            k = self._kernels[key] = kernel(self.fmt, rnd, dtype, device)
+        return k
+
+    def _stamp(self, x, rnd):
+        """What the codes of ``x`` depend on: its storage and version, the scale's, the rounding."""
+        v = None if self.scale is None else self.scale.value
+        return (rnd, x.data_ptr(), x._version, x.shape,
+                None if v is None else (v.data_ptr(), v._version))
+
     def _rounding_now(self) -> str:
         if self.rounding == "stochastic" and not self.training:
             return "rne"
@@ -135,15 +182,55 @@ class TensorQuantizer(nn.Module):
     # -- forward --------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rnd, seed = self._rounding_now(), self._seed_now()
+        keep = [] if self.keep_codes and rnd != "stochastic" else None
         if self.block:
             y = self._to_block_layout(x)
-            q = FakeQuantSTE.apply(y, self.fmt, rnd, seed)
+            q = _BlockSTE.apply(y, self.fmt, rnd, seed, keep)
+            if keep:
+                self._codes_cache = (self._stamp(x, rnd), keep[0])
             return self._from_block_layout(q, x)
         if self.needs_init:
             self.initialize(x)
-        s = self.scale(x)
-        y = torch.clamp(x / s, self.lo, self.hi)
-        return FakeQuantSTE.apply(y, self.fmt, rnd, seed) * s
+        sc = self.scale
+        if sc.mode == "max" or sc.pow2:  # scales computed by Scale's own autograd graph
+            s, lsq_g = sc(x), None
+        else:  # lsq / fixed: the parameter goes straight into the fused node
+            s = sc.value
+            lsq_g = None
+            if s.requires_grad:
+                lsq_g = sc.grad_scale(x) if (sc.mode == "lsq" and sc.training) else 1.0
+            else:
+                s = s.abs().clamp_min(TINY)
+        k = self._kernel_for(torch.promote_types(x.dtype, s.dtype), x.device, rnd)
+        out = FakeQuantFn.apply(x, s, k, self.lo, self.hi, seed, lsq_g, keep)
+        if keep:
+            self._codes_cache = (self._stamp(x, rnd), keep[0])
+        return out
+
+    @torch.no_grad()
+    def code_key(self, x: torch.Tensor):
+        """A cheap stand-in for :meth:`codes`: equal keys exactly where the codes are equal.
+
+        Scalar formats: the raw bits of ``Q(clamp(x / s))`` (one to one with the
+        codes); block formats: the tuple :meth:`codes` returns.  Taken from the
+        last forward pass when ``x`` and the scale have not changed since (and
+        the rounding was not stochastic), else computed and remembered.
+        """
+        rnd = "rne" if self.rounding == "stochastic" else self.rounding
+        stamp = self._stamp(x, rnd)
+        c = self._codes_cache
+        if c is None or c[0] != stamp:
+            if self.block:
+                val = _ft().quantize_blocks(self._to_block_layout(x), self.fmt, rounding=rnd)[1:]
+            else:
+                s = self.scale(x)
+                y = torch.clamp(x / s, self.lo, self.hi)
+                k = self._kernel_for(y.dtype, y.device, rnd)
+                if k.nan_check and torch.isnan(y.sum()):
+                    k.raise_nan(y)
+                val = k.q(y)
+            c = self._codes_cache = (stamp, val)
+        return c[1] if self.block else _bits(c[1])
 
     @torch.no_grad()
     def codes(self, x: torch.Tensor, rounding: str | None = None):
@@ -183,6 +270,7 @@ class _QuantMixin:
             self.weight_quant = TensorQuantizer(
                 wf, rounding, weight_scale, per_channel=granularity == "per-channel", pow2=pow2,
                 block_axis=block_axis, seed=seed)
+            self.weight_quant.keep_codes = True
             self.weight_quant.initialize(self.weight)
         if act_format is not None:
             self.act_quant = TensorQuantizer(act_format, rounding, act_scale, per_channel=False,
@@ -200,6 +288,13 @@ class _QuantMixin:
         if self.weight_quant is None:
             raise ValueError("this layer's weights are not quantized; it has no codes")
         return self.weight_quant.codes(self.weight)
+
+    def weight_code_key(self):
+        """What TR compares between steps: equal exactly where :meth:`weight_codes` is equal, but cheap
+        (see :meth:`TensorQuantizer.code_key`)."""
+        if self.weight_quant is None:
+            raise ValueError("this layer's weights are not quantized; it has no codes")
+        return self.weight_quant.code_key(self.weight)
 
 
 class QuantLinear(_QuantMixin, nn.Linear):

@@ -114,7 +114,12 @@ class Scale(nn.Module):
 
     @property
     def is_initialized(self) -> bool:
-        return bool(self.initialized)
+        t = self.initialized
+        memo = self.__dict__.get("_init_memo")  # (buffer, its version, value): skips a tensor read per call
+        if memo is None or memo[0] is not t or memo[1] != t._version:
+            memo = (t, t._version, bool(t))
+            self.__dict__["_init_memo"] = memo
+        return memo[2]
 
     @torch.no_grad()
     def initialize(self, x: torch.Tensor, quantize) -> None:
@@ -128,15 +133,23 @@ class Scale(nn.Module):
         self.mode = "fixed"
         self.value.requires_grad_(False)
 
+    def grad_scale(self, x: torch.Tensor) -> float:
+        """The LSQ gradient scale ``g = 1/sqrt(N * Qp)``, ``N`` = elements of ``x`` per scale."""
+        key = (x.numel(), self.value.numel())
+        memo = self.__dict__.setdefault("_g_memo", {})
+        g = memo.get(key)
+        if g is None:
+            n = key[0] / max(1, key[1])
+            g = memo[key] = 1.0 / math.sqrt(max(1.0, n * float(self.fmt.max)))
+        return g
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "max":
             s = max_scale(x, self.fmt, self.per_channel)
             return to_pow2(s, "ceil") if self.pow2 else s
         s = self.value
         if self.mode == "lsq" and self.training and s.requires_grad:
-            # LSQ gradient scale g = 1/sqrt(N * Qp), N = elements per scale
-            n = x.numel() / max(1, s.numel())
-            g = 1.0 / math.sqrt(max(1.0, n * float(self.fmt.max)))
+            g = self.grad_scale(x)
             sg = s * g
             s = s.detach() + (sg - sg.detach())  # value exactly s, gradient scaled by g
         s = s.abs().clamp_min(_TINY)
