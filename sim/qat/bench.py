@@ -27,7 +27,7 @@ FORMATS = ("int4", "int8", "fp4_e2m1", "fp8_e4m3", "posit4_1", "posit8_0", "mxfp
 def _step_time(weights, acts, mode, steps, batch_size, repeats):
     from . import data, models
     from .quant import quantize_model
-    from .tr import ConstantTR, SGDT, tr_layers, transition_rate
+    from .tr import ConstantTR, SGDT, read_codes, tr_layers, transition_rate
 
     ds = data.load("digits")
     torch.manual_seed(0)
@@ -43,7 +43,7 @@ def _step_time(weights, acts, mode, steps, batch_size, repeats):
         opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
         sched = None
     layers = tr_layers(net) if mode == "lr-watch" else []
-    prev = {n: m.weight_codes() for n, m in layers}
+    prev = {n: read_codes(m) for n, m in layers}
 
     def run():
         t0 = time.perf_counter()
@@ -54,7 +54,7 @@ def _step_time(weights, acts, mode, steps, batch_size, repeats):
             if sched is not None:
                 sched.step()
             for n, m in layers:
-                c = m.weight_codes()
+                c = read_codes(m)
                 transition_rate(prev[n], c)
                 prev[n] = c
         return (time.perf_counter() - t0) / steps

@@ -17,11 +17,13 @@ At each :meth:`TransitionAdaptive.step` the layer's codes are read first
 (``k_t`` compares them with those of the previous step), then ``K_t`` and
 ``U_t`` are updated, then the weights move by ``U_t d_t``.
 
-``d_t`` comes from the base optimizer itself, run unchanged with ``lr = 1`` on
-the TR-managed parameter groups: ``d_t = w_before - w_after`` (SGD: the momentum
-buffer; Adam: ``m_hat / (sqrt(v_hat) + eps)``; AdamW: that plus the decoupled
-decay ``wd * w``).  So any torch optimizer becomes its T version without its code
-being copied (``d_t`` is exact up to one rounding of ``w``).  Other parameter
+``d_t`` comes from the base optimizer itself (SGD: the momentum buffer; Adam:
+``m_hat / (sqrt(v_hat) + eps)``; AdamW: that plus the decoupled decay ``wd * w``).
+These three are linear in the LR, so each TR-managed group simply steps at
+``lr = U_t``: exactly ``w - U_t d_t``.  Any other torch optimizer runs unchanged
+with ``lr = 1`` on the TR-managed groups and the move is rescaled:
+``d_t = w_before - w_after`` (exact up to one rounding of ``w``).  So every torch
+optimizer becomes its T version without its code being copied.  Other parameter
 groups (biases, activation scales, FP32 layers) step with their own LR::
 
     opt = SGDT(model, lr=0.05, target=0.02, momentum=0.9)   # or AdamT, AdamWT
@@ -55,7 +57,7 @@ def changed_mask(prev, cur) -> torch.Tensor:
     it moves with the weights' maximum at nearly every step).
     """
     if isinstance(cur, torch.Tensor):
-        return prev != cur
+        return torch.ne(prev, cur)
     ec_prev, sc_prev, ec, sc = prev[0], prev[1], cur[0], cur[1]
     changed = ec_prev != ec
     sch = sc_prev != sc
@@ -67,8 +69,25 @@ def changed_mask(prev, cur) -> torch.Tensor:
 
 def transition_rate(prev, cur) -> float:
     """``k_t``: the fraction of quantized weights whose code differs between ``prev`` and ``cur``."""
+    if isinstance(cur, torch.Tensor):
+        if not cur.numel():
+            return 0.0
+        # the comparison written straight as 0.0/1.0 floats (a bool tensor is slower to make and convert)
+        return float(torch.ne(prev, cur, out=torch.empty(cur.shape, device=cur.device)).mean())
     m = changed_mask(prev, cur)
     return float(m.float().mean()) if m.numel() else 0.0
+
+
+def read_codes(layer):
+    """What TR compares: ``layer.weight_code_key()`` where the layer has it (cheap), else ``weight_codes()``."""
+    f = getattr(layer, "weight_code_key", None)
+    return f() if f is not None else layer.weight_codes()
+
+
+# optimizers whose step is ``w <- w - lr * d`` with ``d`` independent of ``lr`` (AdamW: its decoupled
+# decay ``w * (1 - lr * wd)`` is ``- lr * wd * w`` of the same form): stepping them at ``lr = U`` is
+# exactly ``w - U d`` with no copy of the weights
+_LINEAR_IN_LR = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
 
 
 def talr_update(u: float, K: float, k: float, target: float, momentum: float = 0.99,
@@ -124,9 +143,21 @@ class TransitionAdaptive:
             lr = float(base.param_groups[group_of[id(m.weight)]]["lr"])
             u = float(u0) if u0 is not None else lr
             self.state[name] = {"U": u, "K": float(k0), "eta": float(eta) if eta is not None else u,
-                                "codes": m.weight_codes(), "tr": 0.0}
+                                "codes": read_codes(m), "tr": 0.0}
         self.last_stats: dict = {}
         self.steps = 0
+        # the fast step: each TR group holds one layer's weight and the base optimizer is linear in lr
+        self._group_layer = None
+        if type(base) in _LINEAR_IN_LR:
+            layer_of = {id(m.weight): name for name, m in self.layers}
+            gl = {}
+            for gi in self._tr_groups:
+                ps = base.param_groups[gi]["params"]
+                if len(ps) != 1 or isinstance(base.param_groups[gi]["lr"], torch.Tensor):
+                    break
+                gl[gi] = layer_of[id(ps[0])]
+            else:
+                self._group_layer = gl
 
     # the optimizer interface the training loop and LR schedulers use
     @property
@@ -142,7 +173,7 @@ class TransitionAdaptive:
         stats = {}
         for name, m in self.layers:
             st = self.state[name]
-            codes = m.weight_codes()
+            codes = read_codes(m)
             k = transition_rate(st["codes"], codes)
             st["K"], st["U"] = talr_update(st["U"], st["K"], k, self.target, self.momentum, st["eta"])
             st["codes"], st["tr"] = codes, k
@@ -150,9 +181,25 @@ class TransitionAdaptive:
         return stats
 
     def step(self, closure=None):
-        """One update: measure TR, adapt U, run the base optimizer at lr=1, rescale by U."""
+        """One update: measure TR, adapt U, then ``w <- w - U d``.
+
+        SGD, Adam, AdamW: the base optimizer steps at ``lr = U`` on each layer's group
+        (``w - U d`` exactly).  Other optimizers: it steps at ``lr = 1`` and the move is
+        rescaled, ``w <- w0 - U (w0 - w)``.
+        """
         self.last_stats = self.measure()
         groups = self.base.param_groups
+        if self._group_layer is not None:
+            saved_lr = {gi: groups[gi]["lr"] for gi in self._tr_groups}
+            for gi, name in self._group_layer.items():
+                groups[gi]["lr"] = self.state[name]["U"]
+            try:
+                loss = self.base.step(closure)
+            finally:
+                for gi, lr in saved_lr.items():
+                    groups[gi]["lr"] = lr
+            self.steps += 1
+            return loss
         saved_lr = {gi: groups[gi]["lr"] for gi in self._tr_groups}
         before = {name: m.weight.detach().clone() for name, m in self.layers}
         for gi in self._tr_groups:
@@ -181,7 +228,7 @@ class TransitionAdaptive:
         for n, s in sd["tr"].items():
             self.state[n].update(s)
         for name, m in self.layers:
-            self.state[name]["codes"] = m.weight_codes()
+            self.state[name]["codes"] = read_codes(m)
 
     def __repr__(self) -> str:
         return (f"TransitionAdaptive({type(self.base).__name__}, layers={len(self.layers)}, "

@@ -34,7 +34,7 @@ from . import data as qdata
 from . import models as qmodels
 from .quant import is_block_format, quant_layers, quantize_model
 from .scaling import GRANULARITIES
-from .tr import TransitionAdaptive, make_tr_scheduler, talr_update, tr_layers, tr_param_groups, \
+from .tr import TransitionAdaptive, make_tr_scheduler, read_codes, talr_update, tr_layers, tr_param_groups, \
     transition_rate
 
 __all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS", "weight_bits"]
@@ -213,14 +213,14 @@ class _TRWatcher:
 
     def __init__(self, layers, momentum):
         self.layers, self.m = layers, momentum
-        self.codes = {n: l.weight_codes() for n, l in layers}
+        self.codes = {n: read_codes(l) for n, l in layers}
         self.K = {n: 0.0 for n, _ in layers}
 
     @torch.no_grad()
     def measure(self, lr):
         stats = {}
         for n, l in self.layers:
-            c = l.weight_codes()
+            c = read_codes(l)
             k = transition_rate(self.codes[n], c)
             self.K[n], _ = talr_update(0.0, self.K[n], k, 0.0, self.m, 0.0)
             self.codes[n] = c

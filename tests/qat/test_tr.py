@@ -176,3 +176,52 @@ def test_running_tr_tracks_a_constant_target():
         Ks.append(opt.last_stats["0"]["K"])
     tail = torch.tensor(Ks[-100:])
     assert abs(float(tail.mean()) - target) < 0.2 * target, float(tail.mean())
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw"])
+def test_fast_step_equals_rescaled_step(kind):
+    """Stepping the base optimizer at lr = U (SGD/Adam/AdamW) is w - U d: the lr = 1 + rescale path
+    gives the same weights up to its extra rounding, and the same TR statistics."""
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    a = quantize_model(net, "int4", "int4", weight_scale="fixed")
+    b = quantize_model(net, "int4", "int4", weight_scale="fixed")
+    wrap, kw = {"sgd": (SGDT, {"momentum": 0.9, "weight_decay": 1e-3, "nesterov": True}),
+                "adam": (AdamT, {"weight_decay": 1e-3}), "adamw": (AdamWT, {"weight_decay": 0.05})}[kind]
+    lr = 0.05 if kind == "sgd" else 0.01
+    oa = wrap(a, lr=lr, target=0.02, **kw)
+    ob = wrap(b, lr=lr, target=0.02, **kw)
+    assert oa._group_layer is not None
+    ob._group_layer = None  # force the generic path
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(8):
+        x = torch.randn(32, 16, generator=gen)
+        for m, o in ((a, oa), (b, ob)):
+            o.zero_grad()
+            m(x).square().mean().backward()
+            o.step()
+        for n in oa.last_stats:
+            assert oa.last_stats[n]["tr"] == ob.last_stats[n]["tr"]
+            assert oa.last_stats[n]["U"] == pytest.approx(ob.last_stats[n]["U"], rel=1e-12)
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)
+    # the LR of the TR groups is left as it was
+    assert all(g["lr"] == lr for g in oa.param_groups)
+
+
+def test_code_keys_count_the_same_changes_as_codes():
+    """k_t from the cheap code keys (forward-pass values) equals k_t from weight_codes()."""
+    torch.manual_seed(3)
+    for fmt in ("int4", "fp8_e4m3", "posit8_0", "mxfp4"):
+        gran = "per-block" if fmt == "mxfp4" else "per-channel"
+        net = quantize_model(nn.Sequential(nn.Linear(32, 16)), fmt, None, weight_scale="fixed", granularity=gran)
+        layer = net[0]
+        x = torch.randn(8, 32)
+        c0, k0 = layer.weight_codes(), layer.weight_code_key()
+        for _ in range(3):
+            with torch.no_grad():
+                layer.weight.add_(0.05 * torch.randn_like(layer.weight))
+            net(x)  # the forward pass leaves the keys behind
+            c1, k1 = layer.weight_codes(), layer.weight_code_key()
+            assert transition_rate(c0, c1) == transition_rate(k0, k1)
+            c0, k0 = c1, k1
