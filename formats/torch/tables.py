@@ -60,12 +60,9 @@ def f32_quantize_table(fmt, mode, ovf, nan_code, device, dtype):
 def f32_index(x: torch.Tensor) -> torch.Tensor:
     """Table index of each float32: ``(top 16 bits) * 2 + (low 16 bits != 0)`` (int32, flat)."""
     b = x.reshape(-1).view(torch.int32)
-    idx = b >> 15
-    idx &= 0x1FFFE
-    low = b & 0xFFFF
-    low += 0xFFFF  # bit 16 set iff the low half is nonzero
-    low >>= 16
-    idx |= low
+    idx = torch.ne(b << 16, 0, out=torch.empty_like(b))  # the low half is nonzero: 1, else 0
+    idx.add_(b >> 16, alpha=2)  # + 2 * (signed top half): negative for negative floats ...
+    idx &= 0x1FFFF  # ... and modulo 2**17 the unsigned top half
     return idx
 
 

@@ -91,7 +91,7 @@ def kernel(fmt, rounding: str, dtype: torch.dtype, device) -> Kernel:
         return Kernel(generic, fmt, rounding)
 
     def lookup(y, seed=0):
-        return table.index_select(0, tables.f32_index(y)).view(y.shape)
+        return table.index_select(0, tables.f32_index(y).view(-1)).view(y.shape)
 
     return Kernel(lookup, fmt, rounding, nan_check=nan_check)
 
@@ -124,8 +124,15 @@ class FakeQuantFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, s, k, lo, hi, seed, lsq_g, keep):
         v = s
+        fac = None
         if lsq_g is not None:
-            s = v.abs().clamp_min(TINY)
+            a = v.abs()
+            s = a.clamp_min(TINY)
+            if ctx.needs_input_grad[1]:
+                # d s / d v = sgn(v) where |v| >= 1e-12 (clamp_min passes), else 0; times lsq_g
+                fac = torch.copysign(torch.eq(s, a), v)
+                if lsq_g != 1.0:
+                    fac.mul_(lsq_g)
         y = x / s
         yc = y.clamp(lo, hi)
         if k.nan_check and math.isnan(yc.sum().item()):
@@ -140,23 +147,19 @@ class FakeQuantFn(torch.autograd.Function):
             mask = torch.eq(y, yc, out=torch.empty_like(y))  # 1.0 inside [lo, hi], 0.0 outside or NaN
         if need_s:
             r = torch.addcmul(q, y, mask, value=-1.0)  # Q - y inside, Q (= lo or hi) outside
-        ctx.lsq_g = lsq_g
         ctx.s_shape = s.shape
-        ctx.save_for_backward(mask if need_x else None, r, v if (need_s and lsq_g is not None) else None)
+        ctx.save_for_backward(mask if need_x else None, r, fac)
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        mask, r, v = ctx.saved_tensors
+        mask, r, fac = ctx.saved_tensors
         gx = gs = None
         if mask is not None:
             gx = grad * mask
         if r is not None:
             gs = _reduce_to(r, grad, ctx.s_shape)
-            if ctx.lsq_g is not None:
-                # clamp_min(1e-12) passes the gradient where |v| >= 1e-12; abs multiplies by sgn(v)
-                gs = torch.where(v.abs() >= TINY, gs, 0.0) * v.sgn()
-                if ctx.lsq_g != 1.0:
-                    gs = gs * ctx.lsq_g
+            if fac is not None:
+                gs.mul_(fac)
         return gx, gs, None, None, None, None, None, None

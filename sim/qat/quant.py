@@ -122,6 +122,7 @@ class TensorQuantizer(nn.Module):
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_kernels"], state["_codes_cache"] = {}, None  # rebuilt on use (closures, tables)
+        state.pop("_fixed_s", None)
         return state
 
     def _kernel_for(self, dtype, device, rnd):
@@ -199,8 +200,11 @@ class TensorQuantizer(nn.Module):
             lsq_g = None
             if s.requires_grad:
                 lsq_g = sc.grad_scale(x) if (sc.mode == "lsq" and sc.training) else 1.0
-            else:
-                s = s.abs().clamp_min(TINY)
+            else:  # a frozen scale: |v| clamped, remembered while v is unchanged
+                memo = self.__dict__.get("_fixed_s")
+                if memo is None or memo[0] is not s or memo[1] != s._version:
+                    memo = self.__dict__["_fixed_s"] = (s, s._version, s.abs().clamp_min(TINY))
+                s = memo[2]
         k = self._kernel_for(torch.promote_types(x.dtype, s.dtype), x.device, rnd)
         out = FakeQuantFn.apply(x, s, k, self.lo, self.hi, seed, lsq_g, keep)
         if keep:

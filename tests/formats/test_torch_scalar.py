@@ -221,3 +221,15 @@ def test_import_formats_does_not_import_torch():
     code = "import sys, formats; formats.get('posit8_0'); assert 'torch' not in sys.modules; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_f32_index_on_every_top_half():
+    """The table index is (top 16 bits) * 2 + (low 16 bits != 0) for every sign/exponent/top-mantissa pattern."""
+    top = np.arange(1 << 16, dtype=np.uint32)
+    low = np.array([0, 1, 0x7FFF, 0x8000, 0xFFFF], dtype=np.uint32)
+    bits = ((top[:, None] << np.uint32(16)) | low[None, :]).reshape(-1)
+    want = (bits >> np.uint32(16)).astype(np.int64) * 2 + ((bits & np.uint32(0xFFFF)) != 0)
+    x = torch.from_numpy(bits.view(np.int32).copy()).view(torch.float32).reshape(-1, 5)
+    got = tables.f32_index(x)
+    assert got.dtype == torch.int32
+    assert np.array_equal(got.numpy().astype(np.int64), want)
