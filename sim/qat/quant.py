@@ -202,8 +202,9 @@ class TensorQuantizer(nn.Module):
                 lsq_g = sc.grad_scale(x) if (sc.mode == "lsq" and sc.training) else 1.0
             else:  # a frozen scale: |v| clamped, remembered while v is unchanged
                 memo = self.__dict__.get("_fixed_s")
-                if memo is None or memo[0] is not s or memo[1] != s._version:
-                    memo = self.__dict__["_fixed_s"] = (s, s._version, s.abs().clamp_min(TINY))
+                key = (s._version, s.data_ptr(), s.dtype)
+                if memo is None or memo[0] is not s or memo[1] != key:
+                    memo = self.__dict__["_fixed_s"] = (s, key, s.abs().clamp_min(TINY))
                 s = memo[2]
         k = self._kernel_for(torch.promote_types(x.dtype, s.dtype), x.device, rnd)
         out = FakeQuantFn.apply(x, s, k, self.lo, self.hi, seed, lsq_g, keep)

@@ -172,3 +172,20 @@ def test_code_key_follows_the_weights():
         if isinstance(k1, tuple):
             continue
         assert torch.equal(k0 != k1, codes0 != codes1)
+
+
+def test_frozen_scale_follows_the_parameter():
+    """The remembered |s| of a fixed scale is refreshed when the parameter changes (in place or by .data)."""
+    q = TensorQuantizer("int4", "rne", "fixed", per_channel=True)
+    x = _data((8, 16), 1.0, 6)
+    q.initialize(x)
+    a = q(x)
+    with torch.no_grad():
+        q.scale.value.mul_(2.0)
+    b = q(x)
+    assert torch.equal(b, _unfused(q, x)) and not torch.equal(a, b)
+    q.scale.value.data = q.scale.value.data * 0.5
+    assert torch.equal(q(x), _unfused(q, x))
+    q.double()
+    xd = x.double()
+    assert q(xd).dtype == torch.float64 and torch.equal(q(xd), _unfused(q, xd))
