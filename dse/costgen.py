@@ -314,6 +314,8 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
 
     head = [l for l in open(table) if l.startswith("#")]
     df = pd.read_csv(table, comment="#")
+    allrows = df
+    df = df[df.accumulator == "exact"]
     single = df[(df.build == "single") & (df.lanes == 1)].set_index("mode").reindex(
         [m for m in MODES if m in set(df[(df.build == "single") & (df.lanes == 1)]["mode"])])
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
@@ -375,6 +377,48 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
                            energy_err_pct=round(100 * (epred / r["pj_per_mac"] - 1), 2))
             val.append(row)
     vdf = pd.DataFrame(val)
+    # accumulators: exact vs fp32 vs fixed:16:16 per non-MX mode, 1 lane
+    acc_rows = []
+    for m in NON_MX:
+        r = {"mode": m}
+        for acc in ("exact", "fp32", FIXED_REF):
+            x = allrows[(allrows["mode"] == m) & (allrows.lanes == 1) & (allrows.build == "single")
+                        & (allrows.accumulator == acc)]
+            if not x.empty:
+                x = x.iloc[0]
+                r[f"{acc} um2"] = x["area_um2"]
+                r[f"{acc} MHz"] = x["fmax_mhz"]
+                r[f"{acc} pJ"] = x["pj_per_mac"]
+        acc_rows.append(r)
+    adf = pd.DataFrame(acc_rows)
+    fx = allrows[(allrows.build == "single") & (allrows.lanes == 1) & allrows.accumulator.str.startswith("fixed")]
+    fmod = costs.fixed_model(table)
+    fval = []
+    if fmod:
+        for _, r in fx.iterrows():
+            if r["mode"] == costs.FIT_MODE or r["accumulator"] == FIXED_REF:
+                continue
+            refr = fx[(fx["mode"] == r["mode"]) & (fx.accumulator == FIXED_REF)]
+            if refr.empty:
+                continue
+            sub = pd.DataFrame([x for _, x in allrows.iterrows()
+                                if not (x["mode"] == r["mode"] and x["accumulator"] == r["accumulator"])])
+            tmp = out_dir / ".costs_holdout.csv"
+            with open(tmp, "w") as fh:
+                fh.write("# held-out copy\n")
+                sub.to_csv(fh, index=False)
+            try:
+                pred = costs.lookup(r["mode"], 1, r["accumulator"], path=tmp)
+            finally:
+                tmp.unlink()
+            fval.append({"config": f"{r['mode']} {r['accumulator']}", "measured_um2": r["area_um2"],
+                         "model_um2": round(pred["area_um2"], 1),
+                         "area_err_pct": round(100 * (pred["area_um2"] / r["area_um2"] - 1), 2),
+                         "measured_pj": r["pj_per_mac"], "model_pj": round(pred["pj_per_mac"], 3),
+                         "energy_err_pct": round(100 * (pred["pj_per_mac"] / r["pj_per_mac"] - 1), 2),
+                         "measured_mhz": r["fmax_mhz"], "model_mhz": round(pred["fmax_mhz"], 1),
+                         "fmax_err_pct": round(100 * (pred["fmax_mhz"] / r["fmax_mhz"] - 1), 2)})
+    fvdf = pd.DataFrame(fval)
     text = [
         "# MAC engine costs: area, timing, energy (sky130)", "",
         f"Made by `python -m dse.costgen` (measure + table) and `python -m dse.costgen --report` (this page, "
@@ -392,6 +436,22 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
     if not me.empty:
         text += ["Energy per MAC measured on these builds:", "",
                  md(me, ["build", "lanes", "mode", "pj_per_mac", "pj_per_mac_real"]), ""]
+    if not adf.empty:
+        text += ["## Accumulators (one mode compiled, 1 lane)", "",
+                 "exact: Kulisch register (docs/mac.md 4.1); fp32: one fused RNE FP32 addition per product, "
+                 "four chained per cycle in the 4-way modes (4.2); fixed:16:16: 32-bit register, products "
+                 "truncated toward -inf and clamped, saturating add (4.3). Area in µm², Fmax in MHz, energy in "
+                 "pJ per MAC (random codes).", "",
+                 md(adf, list(adf.columns)), ""]
+    if not fx.empty:
+        text += ["Fixed accumulators of other widths:", "",
+                 md(fx, ["mode", "accumulator", "area_um2", "fmax_mhz", "pj_per_mac", "pj_per_mac_real"]), ""]
+    if fmod:
+        text += [f"Width model (dse.costs.fixed_model, fitted on {costs.FIT_MODE} at register widths "
+                 f"{', '.join(str(w) for w in fmod['widths'])}): {fmod['area_per_bit']:.1f} µm², "
+                 f"{fmod['pj_per_bit']:.4f} pJ/MAC and {fmod['ns_per_bit']:.3f} ns of critical path per "
+                 f"register bit, added to a mode's {FIXED_REF} row. Checked against a row not used in the fit:", "",
+                 md(fvdf, list(fvdf.columns)) if not fvdf.empty else "(none measured)", ""]
     if fit:
         text += ["## Lane model (dse.costs.lookup for lane counts without a row)", "",
                  f"X(L) = X(1) x (f + (1 - f) L), fitted on {costs.FIT_MODE} at 1 and 4 lanes: "
@@ -437,8 +497,11 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
         "inputs (8 weight rows x 8 test images per lane, K = 128; the random set has the same shape), per-row "
         "max scaling then formats.get(mode).encode (MX modes: the MX encoder's own element codes and E8M0 "
         "block scales).",
-        "- Accumulators: only `exact` has RTL; `fp32` and `fixed` rows do not exist, and the sweep shows "
-        "them as unmeasured.",
+        "- Accumulators: every row is the RTL built with that accumulator (`rtl/` parameter ACC), "
+        "checked bit for bit against sim.mac's accumulator of the same name in the energy runs. The fp32 "
+        "builds' energy comes from Verilator (the chained adders make Icarus' zero-delay event cascades "
+        "about 50x slower; both dump settled values per time step, and give identical toggle counts and "
+        "energy on the same netlist and stimulus). MX modes have one scheme (listed as exact).",
     ]
     md_path = out_dir / "costs.md"
     md_path.write_text("\n".join(text) + "\n")

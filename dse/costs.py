@@ -12,11 +12,18 @@ format that the engine has no mode for (see :data:`ENGINE_MODES`) gets NaN with
 
 The table is written by ``python -m dse.costgen`` (Yosys + OpenSTA on sky130, gate-level
 activity -> Liberty energy; see reports/costs.md).  It has rows for builds of one mode
-(``build="single"``), the XR-NPE mode set and all modes, and only for the ``exact``
-accumulator (the RTL has no fp32 or fixed accumulator: those stay unmeasured).  For a lane
-count without a row, :func:`lookup` scales the mode's 1-lane row with the lane model
-:func:`lane_model` fitted on the table's ``FIT_MODE`` rows at 1 and 4 lanes (a shared part
-plus a per-lane part), and says so in ``source``.
+(``build="single"``), the XR-NPE mode set and all modes, and for the accumulators of
+``sim.mac`` and the RTL: ``exact``, ``fp32`` and ``fixed:16:16`` for every non-MX mode (MX
+modes have one scheme, block sums into FP32, listed as ``exact``; :func:`lookup` answers
+an MX query with those rows whatever the accumulator), plus ``fixed`` rows of other widths
+for ``FIT_MODE``.  Where the table has no row, :func:`lookup` models, and says so in
+``source``:
+
+* other lane counts: the mode's 1-lane row scaled by :func:`lane_model`, fitted on the
+  table's ``FIT_MODE`` rows at 1 and 4 lanes (a shared part plus a per-lane part);
+* other fixed widths ``fixed:I:F``: the mode's ``fixed:16:16`` row plus the per-register-bit
+  slope of :func:`fixed_model`, fitted on ``FIT_MODE``'s fixed rows (area, energy and
+  critical path linear in ``I + F``).
 
 **Memory traffic** (:func:`bits_per_element`, :func:`tensor_bits`,
 :func:`memory_energy_pj`) is defined now: the bits a tensor occupies in a format,
@@ -39,7 +46,7 @@ import math
 from pathlib import Path
 
 __all__ = [
-    "COSTS_CSV", "ENGINE_MODES", "FIT_MODE", "lane_model", "MEMORY_PJ_PER_64BIT", "MEMORY_REFERENCE",
+    "COSTS_CSV", "ENGINE_MODES", "FIT_MODE", "FIXED_REF", "fixed_model", "lane_model", "MEMORY_PJ_PER_64BIT", "MEMORY_REFERENCE",
     "bits_per_element", "data_version", "engine_mode", "lookup", "measured",
     "memory_energy_pj", "tensor_bits",
 ]
@@ -65,8 +72,19 @@ MEMORY_PJ_PER_64BIT = {
 
 _NUMERIC = ("area_um2", "fmax_mhz", "pj_per_mac")
 _EXTRA = ("pj_per_mac_real",)
-#: the mode whose 1- and 4-lane single-mode builds fit the lane model
+#: the mode whose 1- and 4-lane single-mode builds fit the lane model (and whose fixed
+#: accumulator rows of several widths fit the width model)
 FIT_MODE = "posit8_0"
+#: the fixed accumulator measured for every mode
+FIXED_REF = "fixed:16:16"
+_MX_MODES = ("mxfp4", "mxint8")
+
+
+def _fixed_width(acc: str) -> int | None:
+    p = str(acc).split(":")
+    if len(p) == 3 and p[0] == "fixed" and p[1].isdigit() and p[2].isdigit():
+        return int(p[1]) + int(p[2])
+    return None
 
 
 def engine_mode(weights: str | None) -> str | None:
@@ -131,6 +149,51 @@ def lane_model(path=None) -> dict | None:
     return {"area_shared": shared(one["area_um2"], four["area_um2"]), "energy_shared": shared(e1, e4)}
 
 
+def fixed_model(path=None) -> dict | None:
+    """Per-register-bit slopes of a fixed accumulator's costs, fitted on FIT_MODE.
+
+    Least squares over FIT_MODE's single-mode, 1-lane ``fixed:I:F`` rows (at least two
+    widths): ``X(W) = X(W0) + slope * (W - W0)`` for area (µm² per bit), energy per MAC
+    (pJ per bit, random and real data) and critical path (ns per bit), W = I + F.  None when
+    fewer than two widths are measured."""
+    pts = sorted((_fixed_width(acc), row) for (m, l, acc, b), row in _rows(path).items()
+                 if m == FIT_MODE and l == 1 and b == "single" and _fixed_width(acc) is not None)
+    if len({w for w, _ in pts}) < 2:
+        return None
+
+    def slope(get):
+        xy = [(w, get(r)) for w, r in pts if not math.isnan(get(r))]
+        if len(xy) < 2:
+            return math.nan
+        mx = sum(x for x, _ in xy) / len(xy)
+        my = sum(y for _, y in xy) / len(xy)
+        return sum((x - mx) * (y - my) for x, y in xy) / sum((x - mx) ** 2 for x, _ in xy)
+
+    return {"widths": [w for w, _ in pts], "area_per_bit": slope(lambda r: r["area_um2"]),
+            "pj_per_bit": slope(lambda r: r["pj_per_mac"]),
+            "pj_real_per_bit": slope(lambda r: r["pj_per_mac_real"]),
+            "ns_per_bit": slope(lambda r: 1000.0 / r["fmax_mhz"])}
+
+
+def _fixed_row(mode: str, accumulator: str, build: str, path=None) -> tuple[dict, str] | None:
+    """The mode's 1-lane row for a fixed accumulator: measured, or modelled from FIXED_REF."""
+    rows = _rows(path)
+    row = rows.get((mode, 1, accumulator, build))
+    if row is not None:
+        return row, "measured"
+    w = _fixed_width(accumulator)
+    ref = rows.get((mode, 1, FIXED_REF, build))
+    fit = fixed_model(path)
+    if w is None or ref is None or fit is None:
+        return None
+    d = w - _fixed_width(FIXED_REF)
+    cp = 1000.0 / ref["fmax_mhz"] + fit["ns_per_bit"] * d
+    return ({"area_um2": ref["area_um2"] + fit["area_per_bit"] * d, "fmax_mhz": 1000.0 / cp,
+             "pj_per_mac": ref["pj_per_mac"] + fit["pj_per_bit"] * d,
+             "pj_per_mac_real": ref["pj_per_mac_real"] + fit["pj_real_per_bit"] * d},
+            f"{FIXED_REF} row + width slope fitted on {FIT_MODE}")
+
+
 def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str = "single",
            data: str = "random") -> dict:
     """Area (µm²), Fmax (MHz) and energy per MAC (pJ) of the engine in ``mode``.
@@ -139,6 +202,8 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
     table's file name for a measured row, ``"model: ..."`` when the value is the lane
     model's scaling of the mode's measured 1-lane row, ``"unmeasured"`` when neither
     exists (or the table does not), and ``"no engine mode"`` when ``mode`` is None.
+    ``accumulator``: ``"exact"``, ``"fp32"`` or ``"fixed:I:F"`` (MX modes: ignored, their
+    block/FP32 scheme is the only one).
     Unmeasured values are NaN.  ``build`` picks the compiled mode set ("single": the
     mode alone, "xr-npe", "all"); ``data`` the operand set of the energy ("random" codes
     or "real" quantized MLP weights and activations).
@@ -153,19 +218,30 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
     col = "pj_per_mac" if data == "random" else "pj_per_mac_real"
     rows = _rows(path)
     name = (Path(path) if path else COSTS_CSV).name
-    row = rows.get((mode, int(lanes), str(accumulator), build))
+    acc = "exact" if mode in _MX_MODES else str(accumulator).strip()
+    row = rows.get((mode, int(lanes), acc, build))
     if row is not None:
         return {"area_um2": row["area_um2"], "fmax_mhz": row["fmax_mhz"], "pj_per_mac": row[col],
                 "source": name}
-    base = rows.get((mode, 1, str(accumulator), build))
-    fit = lane_model(path) if base is not None else None
+    base, how = rows.get((mode, 1, acc, build)), "measured"
+    if base is None and _fixed_width(acc) is not None:
+        got = _fixed_row(mode, acc, build, path)
+        if got is not None:
+            base, how = got
+    if base is None:
+        return {**nan, "source": "unmeasured"}
+    if int(lanes) == 1:
+        return {"area_um2": base["area_um2"], "fmax_mhz": base["fmax_mhz"], "pj_per_mac": base[col],
+                "source": f"model: {name} {how}"}
+    fit = lane_model(path)
     if fit is None or int(lanes) < 1:
         return {**nan, "source": "unmeasured"}
     L = int(lanes)
     fa, fe = fit["area_shared"], fit["energy_shared"]
+    what = "1-lane row" if how == "measured" else f"1-lane {how}"
     return {"area_um2": base["area_um2"] * (fa + (1 - fa) * L), "fmax_mhz": base["fmax_mhz"],
             "pj_per_mac": base[col] * (fe + (1 - fe) * L) / L,
-            "source": f"model: {name} 1-lane row x lane fit on {FIT_MODE}"}
+            "source": f"model: {name} {what} x lane fit on {FIT_MODE}"}
 
 
 def bits_per_element(fmt, n: int | None = None) -> float:

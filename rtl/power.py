@@ -71,25 +71,34 @@ def simple_names(net_v: Path, out: Path) -> Path:
     return out
 
 
+def _file_hash(p: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(p.read_bytes()).hexdigest()[:10]
+
+
 def _testbench(out: Path, vcd: Path) -> Path:
     tb = (TB_DIR / "tb_stream.v").read_text()
     tb, n = re.subn(r"mac_engine #\([^;]*?\) dut", "mac_engine dut", tb)   # the netlist has no parameters
     if n != 1:
         raise RuntimeError("rtl/tb/tb_stream.v changed: cannot find the engine instance")
-    tb = tb.replace("endmodule", f'    initial begin $dumpfile("{vcd}"); $dumpvars(1, tb_stream.dut); end\n'
+    tb = tb.replace("endmodule", f'    initial begin $dumpfile("{vcd.name}"); $dumpvars(1, tb_stream.dut); end\n'
                     "endmodule")
     out.write_text(tb)
     return out
 
 
 def gate_sim(netlist: Path, cells: Path, beats, lanes: int, work: Path, reads: int,
-             sim: str = "icarus") -> tuple[Path, list]:
+             sim: str = "icarus", build_dir: Path | None = None) -> tuple[Path, list]:
     """Simulate the netlist on ``beats``; returns (VCD path, [(cycle, out_y)]).
 
     ``sim``: "icarus" (event driven) or "verilator" (compiled; much faster on deep
     combinational logic such as the fp32 accumulator's chained adders, whose zero-delay
     event cascades make Icarus crawl).  Both dump the settled value of every net at each
-    time step, so the toggle counts agree (tests/rtl/test_power.py checks it)."""
+    time step, so the toggle counts agree (tests/rtl/test_power.py checks it).  The VCD is
+    written into ``work`` (the simulation's working folder).  ``build_dir``: keep the
+    Verilator model there and reuse it (one build per netlist; the stimulus is read at run
+    time)."""
     vcd = work / "act.vcd"
     tb = _testbench(work / "tb_gl.v", vcd)
     if sim == "icarus":
@@ -99,15 +108,21 @@ def gate_sim(netlist: Path, cells: Path, beats, lanes: int, work: Path, reads: i
     elif sim == "verilator":
         from . import toolchain
 
-        exe = work / "obj" / "Vgl"
-        cmd = ([toolchain.require("verilator"), "--binary", "--timing", "--trace", "--trace-underscore", "-Wno-fatal", "-Wno-lint",
-                "-Wno-style", "--top-module", "tb_stream", f"-GLANES={lanes}", "--Mdir", str(work / "obj"),
-                "-j", "2", "-o", "Vgl"] + toolchain.verilator_build_args() + [str(tb), str(netlist), str(cells)])
+        obj = Path(build_dir).resolve() if build_dir is not None else Path(work).resolve() / "obj"
+        exe = obj / "Vgl"
+        # the runs are a few hundred cycles: compile time dominates, so the C++ is not optimised
+        cmd = ([toolchain.require("verilator"), "--binary", "--timing", "--trace", "--trace-underscore",
+                "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "tb_stream", f"-GLANES={lanes}",
+                "--Mdir", str(obj), "-j", "2", "-o", "Vgl", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
+                "-CFLAGS", "-O0 -fcoroutines", str(tb), str(netlist), str(cells)])
+        if exe.exists():
+            cmd = None
     else:
         raise ValueError(f"unknown simulator {sim!r}; allowed: icarus, verilator")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{sim} build of the netlist failed: {proc.stdout[-2000:]} {proc.stderr[-3000:]}")
+    if cmd is not None:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{sim} build of the netlist failed: {proc.stdout[-2000:]} {proc.stderr[-3000:]}")
     fin, fout = work / "in.hex", work / "out.txt"
     with open(fin, "w") as f:
         for op, mode, fp32, en, a, b, sa, sb in beats:
@@ -314,7 +329,9 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
         work = Path(td)
         net = simple_names(Path(net_dir) / "net.v", work / "net_simple.v")
         cells = cell_models(lib, Path(net_dir) / "cells.v")
-        vcd, outs = gate_sim(net, cells, beats, lanes, work, passes, sim=sim)
+        vcd, outs = gate_sim(net, cells, beats, lanes, work, passes, sim=sim,
+                             build_dir=(Path(net_dir) / f"gl_verilator_{_file_hash(Path(net_dir) / 'net.v')}"
+                                        if sim == "verilator" else None))
         if check:
             kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
             ref = e.dot(A, B, **kw).astype(np.uint64)

@@ -32,12 +32,34 @@ def test_lane_model_scales_the_one_lane_row(tmp_path):
     assert got["pj_per_mac"] == pytest.approx(1.0 * (0.5 + 0.5 * 8) / 8)
     assert got["fmax_mhz"] == 60.0 and got["source"].startswith("model:")
     assert costs.lookup("int4", 8, "exact", path=p, data="real")["pj_per_mac"] == pytest.approx(0.5 * 4.5 / 8)
-    # a measured row wins over the model; fixed/fp32 accumulators have no rows: unmeasured
+    # a measured row wins over the model; an accumulator without rows: unmeasured
     assert costs.lookup("posit8_0", 4, "exact", path=p)["area_um2"] == 250.0
     assert costs.lookup("int4", 4, "fp32", path=p)["source"] == "unmeasured"
+    assert costs.lookup("int4", 4, "fixed:8:8", path=p)["source"] == "unmeasured"
     assert costs.lookup("int4", 1, "exact", path=p, build="all")["source"] == "unmeasured"
     with pytest.raises(ValueError, match="unknown operand data 'mixed'"):
         costs.lookup("int4", 1, "exact", path=p, data="mixed")
+
+
+def test_fixed_width_model_and_mx(tmp_path):
+    p = _table(tmp_path, [
+        ["posit8_0", 1, "fixed:8:8", "single", 100.0, 50.0, 2.0, 1.0],
+        ["posit8_0", 1, "fixed:16:16", "single", 132.0, 40.0, 2.4, 1.2],
+        ["posit8_0", 1, "fixed:24:24", "single", 164.0, 1000 / 30.0, 2.8, 1.4],
+        ["int8", 1, "fixed:16:16", "single", 60.0, 40.0, 1.0, 0.5],
+        ["mxfp4", 1, "exact", "single", 70.0, 20.0, 3.0, 2.0],
+    ])
+    fit = costs.fixed_model(p)
+    assert fit["area_per_bit"] == pytest.approx(2.0) and fit["pj_per_bit"] == pytest.approx(0.025)
+    assert fit["ns_per_bit"] == pytest.approx(0.3125)
+    got = costs.lookup("int8", 1, "fixed:12:12", path=p)             # W = 24: 8 bits below the reference
+    assert got["area_um2"] == pytest.approx(60 - 16) and got["pj_per_mac"] == pytest.approx(0.8)
+    assert got["fmax_mhz"] == pytest.approx(1000 / (25 - 2.5))
+    assert got["source"].startswith("model:") and "fixed:16:16" in got["source"]
+    assert costs.lookup("int8", 1, "fixed:16:16", path=p)["source"] == "costs.csv"
+    assert costs.lookup("int4", 1, "fixed:12:12", path=p)["source"] == "unmeasured"   # no reference row
+    # MX modes have one accumulation scheme: any accumulator gets their rows
+    assert costs.lookup("mxfp4", 1, "fp32", path=p)["area_um2"] == 70.0
 
 
 def test_without_the_fitting_rows_other_lane_counts_stay_unmeasured(tmp_path):
@@ -50,8 +72,10 @@ def test_without_the_fitting_rows_other_lane_counts_stay_unmeasured(tmp_path):
 def test_the_project_table_has_measured_rows_for_every_mode():
     assert costs.measured(), "dse/data/costs.csv is missing: python -m dse.costgen writes it"
     for mode in costs.ENGINE_MODES:
-        got = costs.lookup(mode, 1, "exact")
-        assert got["source"] == "costs.csv" and got["area_um2"] > 0 and got["fmax_mhz"] > 0
+        for acc in ("exact", "fp32", costs.FIXED_REF):
+            got = costs.lookup(mode, 1, acc)
+            assert got["source"] == "costs.csv" and got["area_um2"] > 0 and got["fmax_mhz"] > 0, (mode, acc)
+    assert costs.fixed_model() is not None and costs.lookup("int8", 8, "exact")["source"] == "costs.csv"
 
 
 @pytest.mark.rtl
@@ -61,7 +85,8 @@ def test_regenerated_smallest_row_matches_the_table(tmp_path):
     """Synthesize the cheapest configuration (int4 alone, 1 lane, ~20 s) and compare with its row."""
     assert costgen.OUT.exists(), "dse/data/costs.csv is missing: python -m dse.costgen writes it"
     rows = {(r["mode"], r["lanes"], r["build"]): r
-            for r in csv.DictReader(l for l in open(costgen.OUT) if not l.startswith("#"))}
+            for r in csv.DictReader(l for l in open(costgen.OUT) if not l.startswith("#"))
+            if r["accumulator"] == "exact"}
     want = rows[("int4", "1", "single")]
     res = costgen.synth_one("single", ("int4",), 1, tmp_path)
     assert res["total"] == pytest.approx(float(want["area_um2"]), rel=0.005)
