@@ -59,11 +59,11 @@ def f32_quantize_table(fmt, mode, ovf, nan_code, device, dtype):
 
 def f32_index(x: torch.Tensor) -> torch.Tensor:
     """Table index of each float32: ``(top 16 bits) * 2 + (low 16 bits != 0)`` (int32, flat)."""
-    b = x.reshape(-1).view(torch.int32)
-    idx = torch.ne(b << 16, 0, out=torch.empty_like(b))  # the low half is nonzero: 1, else 0
+    b = x.view(torch.int32)
+    idx = (b << 16).ne_(0)  # the low half is nonzero: 1, else 0
     idx.add_(b >> 16, alpha=2)  # + 2 * (signed top half): negative for negative floats ...
     idx &= 0x1FFFF  # ... and modulo 2**17 the unsigned top half
-    return idx
+    return idx.reshape(-1)
 
 
 def gather(table: torch.Tensor, idx: torch.Tensor, shape) -> torch.Tensor:

@@ -91,7 +91,7 @@ def kernel(fmt, rounding: str, dtype: torch.dtype, device) -> Kernel:
         return Kernel(generic, fmt, rounding)
 
     def lookup(y, seed=0):
-        return table.index_select(0, tables.f32_index(y).view(-1)).view(y.shape)
+        return table.index_select(0, tables.f32_index(y)).view(y.shape)
 
     return Kernel(lookup, fmt, rounding, nan_check=nan_check)
 

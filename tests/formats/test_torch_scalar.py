@@ -233,3 +233,8 @@ def test_f32_index_on_every_top_half():
     got = tables.f32_index(x)
     assert got.dtype == torch.int32
     assert np.array_equal(got.numpy().astype(np.int64), want)
+
+
+def test_f32_index_of_a_strided_tensor():
+    x = torch.randn(64, 48).t()  # not contiguous
+    assert torch.equal(tables.f32_index(x), tables.f32_index(x.contiguous()))
