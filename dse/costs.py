@@ -21,9 +21,9 @@ for ``FIT_MODE``.  Where the table has no row, :func:`lookup` models, and says s
 
 * other lane counts: the mode's 1-lane row scaled by :func:`lane_model`, fitted on the
   table's ``FIT_MODE`` rows at 1 and 4 lanes (a shared part plus a per-lane part);
-* other fixed widths ``fixed:I:F``: the mode's ``fixed:16:16`` row plus the per-register-bit
-  slope of :func:`fixed_model`, fitted on ``FIT_MODE``'s fixed rows (area, energy and
-  critical path linear in ``I + F``).
+* other fixed widths ``fixed:I:F``: the mode's ``fixed:16:16`` row scaled by the relative
+  per-register-bit slope of :func:`fixed_model`, fitted on ``FIT_MODE``'s fixed rows (area,
+  energy and critical path linear in ``I + F``).
 
 **Memory traffic** (:func:`bits_per_element`, :func:`tensor_bits`,
 :func:`memory_energy_pj`) is defined now: the bits a tensor occupies in a format,
@@ -150,16 +150,21 @@ def lane_model(path=None) -> dict | None:
 
 
 def fixed_model(path=None) -> dict | None:
-    """Per-register-bit slopes of a fixed accumulator's costs, fitted on FIT_MODE.
+    """Relative per-register-bit slopes of a fixed accumulator's costs, fitted on FIT_MODE.
 
-    Least squares over FIT_MODE's single-mode, 1-lane ``fixed:I:F`` rows (at least two
-    widths): ``X(W) = X(W0) + slope * (W - W0)`` for area (µm² per bit), energy per MAC
-    (pJ per bit, random and real data) and critical path (ns per bit), W = I + F.  None when
-    fewer than two widths are measured."""
+    A least-squares line ``a + b W`` over FIT_MODE's single-mode, 1-lane ``fixed:I:F`` rows
+    (at least two widths W = I + F) gives the relative slope ``b / (a + b W_ref)`` at the
+    reference width of FIXED_REF; a mode's cost at width W is then its FIXED_REF row times
+    ``1 + slope * (W - W_ref)``, for area, energy per MAC (random and real data) and critical
+    path.  (Relative rather than absolute, so that a mode with more products per cycle is
+    not charged the fitting mode's per-MAC increment; reports/costs.md checks it on a row not
+    in the fit.)  None when fewer than two widths are measured."""
     pts = sorted((_fixed_width(acc), row) for (m, l, acc, b), row in _rows(path).items()
                  if m == FIT_MODE and l == 1 and b == "single" and _fixed_width(acc) is not None)
     if len({w for w, _ in pts}) < 2:
         return None
+
+    w_ref = _fixed_width(FIXED_REF)
 
     def slope(get):
         xy = [(w, get(r)) for w, r in pts if not math.isnan(get(r))]
@@ -167,7 +172,8 @@ def fixed_model(path=None) -> dict | None:
             return math.nan
         mx = sum(x for x, _ in xy) / len(xy)
         my = sum(y for _, y in xy) / len(xy)
-        return sum((x - mx) * (y - my) for x, y in xy) / sum((x - mx) ** 2 for x, _ in xy)
+        b = sum((x - mx) * (y - my) for x, y in xy) / sum((x - mx) ** 2 for x, _ in xy)
+        return b / (my + b * (w_ref - mx))
 
     return {"widths": [w for w, _ in pts], "area_per_bit": slope(lambda r: r["area_um2"]),
             "pj_per_bit": slope(lambda r: r["pj_per_mac"]),
@@ -187,11 +193,11 @@ def _fixed_row(mode: str, accumulator: str, build: str, path=None) -> tuple[dict
     if w is None or ref is None or fit is None:
         return None
     d = w - _fixed_width(FIXED_REF)
-    cp = 1000.0 / ref["fmax_mhz"] + fit["ns_per_bit"] * d
-    return ({"area_um2": ref["area_um2"] + fit["area_per_bit"] * d, "fmax_mhz": 1000.0 / cp,
-             "pj_per_mac": ref["pj_per_mac"] + fit["pj_per_bit"] * d,
-             "pj_per_mac_real": ref["pj_per_mac_real"] + fit["pj_real_per_bit"] * d},
-            f"{FIXED_REF} row + width slope fitted on {FIT_MODE}")
+    cp = 1000.0 / ref["fmax_mhz"] * (1 + fit["ns_per_bit"] * d)
+    return ({"area_um2": ref["area_um2"] * (1 + fit["area_per_bit"] * d), "fmax_mhz": 1000.0 / cp,
+             "pj_per_mac": ref["pj_per_mac"] * (1 + fit["pj_per_bit"] * d),
+             "pj_per_mac_real": ref["pj_per_mac_real"] * (1 + fit["pj_real_per_bit"] * d)},
+            f"{FIXED_REF} row x width slope fitted on {FIT_MODE}")
 
 
 def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str = "single",

@@ -49,12 +49,13 @@ def test_fixed_width_model_and_mx(tmp_path):
         ["int8", 1, "fixed:16:16", "single", 60.0, 40.0, 1.0, 0.5],
         ["mxfp4", 1, "exact", "single", 70.0, 20.0, 3.0, 2.0],
     ])
-    fit = costs.fixed_model(p)
-    assert fit["area_per_bit"] == pytest.approx(2.0) and fit["pj_per_bit"] == pytest.approx(0.025)
-    assert fit["ns_per_bit"] == pytest.approx(0.3125)
+    fit = costs.fixed_model(p)               # lines through the three points, relative to W = 32
+    assert fit["area_per_bit"] == pytest.approx(2.0 / 132) and fit["pj_per_bit"] == pytest.approx(0.025 / 2.4)
+    assert fit["ns_per_bit"] == pytest.approx(0.3125 / 25)
     got = costs.lookup("int8", 1, "fixed:12:12", path=p)             # W = 24: 8 bits below the reference
-    assert got["area_um2"] == pytest.approx(60 - 16) and got["pj_per_mac"] == pytest.approx(0.8)
-    assert got["fmax_mhz"] == pytest.approx(1000 / (25 - 2.5))
+    assert got["area_um2"] == pytest.approx(60 * (1 - 16 / 132))
+    assert got["pj_per_mac"] == pytest.approx(1.0 * (1 - 0.2 / 2.4))
+    assert got["fmax_mhz"] == pytest.approx(1000 / (25 * (1 - 2.5 / 25)))
     assert got["source"].startswith("model:") and "fixed:16:16" in got["source"]
     assert costs.lookup("int8", 1, "fixed:16:16", path=p)["source"] == "costs.csv"
     assert costs.lookup("int4", 1, "fixed:12:12", path=p)["source"] == "unmeasured"   # no reference row
