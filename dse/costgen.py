@@ -28,22 +28,25 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from rtl.modes import XR_NPE
+from sim.mac.modes import MODES as _SIM_MODES
+from sim.mac.modes import mode_spec
+
 ROOT = Path(__file__).resolve().parent.parent
 LIBERTY = ROOT.parent / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
 WORK = ROOT / "build" / "costgen"
 OUT = Path(__file__).with_name("data") / "costs.csv"
-XR_NPE = ("fp4_e2m1", "posit4_1", "posit8_0", "posit16_1")
-MODES = ("int4", "int8", "fp4_e2m1", "posit4_1", "posit8_0", "posit16_1",
-         "fp8_e4m3", "fp8_e5m2", "mxfp4", "mxint8")
+MODES = tuple(_SIM_MODES)
 PERIOD_NS = 10.0
 
-NON_MX = MODES[:8]
+NON_MX = tuple(m for m in MODES if not mode_spec(m).mx)
 #: fixed accumulator the table measures for every mode; other widths: the width model
 FIXED_REF = "fixed:16:16"
 #: (build, compiled modes, lanes, accumulator, energy runs?) in the order they are measured
@@ -400,16 +403,11 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
             refr = fx[(fx["mode"] == r["mode"]) & (fx.accumulator == FIXED_REF)]
             if refr.empty:
                 continue
-            sub = pd.DataFrame([x for _, x in allrows.iterrows()
-                                if not (x["mode"] == r["mode"] and x["accumulator"] == r["accumulator"])])
-            tmp = out_dir / ".costs_holdout.csv"
-            with open(tmp, "w") as fh:
-                fh.write("# held-out copy\n")
-                sub.to_csv(fh, index=False)
-            try:
+            sub = allrows[~((allrows["mode"] == r["mode"]) & (allrows.accumulator == r["accumulator"]))]
+            with tempfile.TemporaryDirectory(prefix="costs-holdout-") as td:
+                tmp = Path(td) / "costs.csv"              # the table without the checked row
+                sub.to_csv(tmp, index=False)
                 pred = costs.lookup(r["mode"], 1, r["accumulator"], path=tmp)
-            finally:
-                tmp.unlink()
             fval.append({"config": f"{r['mode']} {r['accumulator']}", "measured_um2": r["area_um2"],
                          "model_um2": round(pred["area_um2"], 1),
                          "area_err_pct": round(100 * (pred["area_um2"] / r["area_um2"] - 1), 2),

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from sim.mac.modes import MODES as SIM_MODES
 
-__all__ = ["MODE_IDS", "mode_id", "mask_of", "ALL_MASK", "names"]
+__all__ = ["MODE_IDS", "mode_id", "mask_of", "ALL_MASK", "names", "XR_NPE"]
 
 #: mode name -> id (the value driven on the engine's ``mode`` input)
 MODE_IDS = {name: i for i, name in enumerate(SIM_MODES)}
 ALL_MASK = (1 << len(MODE_IDS)) - 1
+#: the XR-NPE paper's mode set (FP4, Posit(4,1), Posit(8,0), Posit(16,1))
+XR_NPE = ("fp4_e2m1", "posit4_1", "posit8_0", "posit16_1")
 
 
 def names() -> list[str]:

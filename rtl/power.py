@@ -32,6 +32,7 @@ every cycle.  Both are stated wherever the numbers are reported.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import tempfile
@@ -72,8 +73,6 @@ def simple_names(net_v: Path, out: Path) -> Path:
 
 
 def _file_hash(p: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(p.read_bytes()).hexdigest()[:10]
 
 
@@ -317,10 +316,6 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
     uses it)."""
     from sim import mac
 
-    from .run import parse_accumulator
-
-    if isinstance(accumulator, str) and ":" in accumulator:
-        accumulator = parse_accumulator(accumulator)
     e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
     beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes)

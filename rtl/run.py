@@ -55,31 +55,20 @@ def _source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def parse_accumulator(text: str):
-    """``exact``, ``fp32`` or ``fixed:I:F`` (command-line spelling) -> sim.mac's accumulator."""
-    t = str(text).strip().lower()
-    if t in ("exact", "fp32"):
-        return t
-    p = t.split(":")
-    if len(p) == 3 and p[0] == "fixed":
-        try:
-            return ("fixed", int(p[1]), int(p[2]))
-        except ValueError:
-            pass
-    raise ValueError(f"unknown accumulator {text!r}; allowed: exact, fp32, fixed:INT_BITS:FRAC_BITS "
-                     f"(e.g. fixed:16:16)")
+def parse_accumulator(spec):
+    """``exact``, ``fp32``, ``fixed:I:F`` or sim.mac's forms -> sim.mac's accumulator (one parser:
+    :func:`sim.mac.parse_accumulator`)."""
+    from sim.mac import parse_accumulator as parse
+
+    return parse(spec)
 
 
 def acc_params(accumulator="exact") -> dict:
     """The engine's Verilog parameters (ACC, FIX_I, FIX_F) for a sim.mac accumulator spec."""
-    from sim.mac.engine import _parse_accumulator
-
-    if isinstance(accumulator, str) and ":" in accumulator:
-        accumulator = parse_accumulator(accumulator)
-    acc = _parse_accumulator(accumulator)
-    if acc[0] == "exact":
+    acc = parse_accumulator(accumulator)
+    if acc == "exact":
         return {"ACC": 0, "FIX_I": 24, "FIX_F": 24}
-    if acc[0] == "fp32":
+    if acc == "fp32":
         return {"ACC": 1, "FIX_I": 24, "FIX_F": 24}
     return {"ACC": 2, "FIX_I": acc[1], "FIX_F": acc[2]}
 
@@ -194,8 +183,6 @@ def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="na
     ``accumulator``: as sim.mac.Engine's (or the ``fixed:I:F`` spelling)."""
     from sim import mac
 
-    if isinstance(accumulator, str) and ":" in accumulator:
-        accumulator = parse_accumulator(accumulator)
     e = mac.Engine(mode=mode, lanes=lanes, readout=readout, accumulator=accumulator)
     mask = M.ALL_MASK if mask is None else mask
     if not (mask >> M.mode_id(e.mode)) & 1:
@@ -245,7 +232,6 @@ def main(argv=None) -> int:
     try:
         M.mode_id(args.mode)
         acc = parse_accumulator(args.accumulator)
-        acc_params(acc)
         if args.lanes < 1:
             raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
         A, B = np.load(args.a), np.load(args.b)

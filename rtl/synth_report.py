@@ -18,16 +18,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sim.mac.modes import mode_spec
+
+from . import modes as M
 from . import synth
 from .run import _source_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBERTY = ROOT.parent / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
 WORK = ROOT / "build" / "rtl_synth"
-ALL = ["int4", "int8", "fp4_e2m1", "posit4_1", "posit8_0", "posit16_1", "fp8_e4m3", "fp8_e5m2",
-       "mxfp4", "mxint8"]
-NON_MX = ALL[:8]
-XR_NPE = ["fp4_e2m1", "posit4_1", "posit8_0", "posit16_1"]
+ALL = M.names()
+NON_MX = [m for m in ALL if not mode_spec(m).mx]
+XR_NPE = list(M.XR_NPE)
 #: (label, modes, accumulator)
 ROWS = [
     ("every mode (10)", ALL, "exact"),

@@ -32,14 +32,8 @@ import numpy as np
 from sim import mac
 
 
-def parse_accumulator(text: str):
-    """'exact', 'fp32' or 'fixed:INT_BITS:FRAC_BITS'."""
-    if text.startswith("fixed:"):
-        parts = text.split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
-            raise ValueError(f"accumulator {text!r}: write fixed:INT_BITS:FRAC_BITS, e.g. fixed:16:16")
-        return ("fixed", int(parts[1]), int(parts[2]))
-    return text
+#: 'exact', 'fp32' or 'fixed:INT_BITS:FRAC_BITS' (the command-line spelling) -> Engine's form
+parse_accumulator = mac.parse_accumulator
 
 
 def make_vectors(engine, exhaustive=False, n=0, seed=0, length=64):

@@ -14,8 +14,9 @@ Modes, accumulator widths, readout rules, specials and timing: docs/mac.md.
 """
 from __future__ import annotations
 
-from .engine import ACCUMULATORS, LATENCY, READOUTS, Engine, mode_table
+from .engine import ACCUMULATORS, LATENCY, READOUTS, Engine, mode_table, parse_accumulator
 from .lane import Lane
 from .modes import MODES
 
-__all__ = ["Engine", "Lane", "MODES", "ACCUMULATORS", "READOUTS", "LATENCY", "mode_table"]
+__all__ = ["Engine", "Lane", "MODES", "ACCUMULATORS", "READOUTS", "LATENCY", "mode_table",
+           "parse_accumulator"]

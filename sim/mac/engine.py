@@ -28,6 +28,11 @@ FIXED_MAX_WIDTH = 60
 def _parse_accumulator(acc):
     if isinstance(acc, str) and acc.strip().lower() in ("exact", "fp32"):
         return (acc.strip().lower(),)
+    if isinstance(acc, str) and acc.strip().lower().startswith("fixed:"):    # command-line spelling
+        parts = acc.strip().lower().split(":")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
+            raise ValueError(f"accumulator {acc!r}: write fixed:INT_BITS:FRAC_BITS, e.g. fixed:16:16")
+        acc = ("fixed", int(parts[1]), int(parts[2]))
     if isinstance(acc, (tuple, list)) and len(acc) == 3 and acc[0] == "fixed":
         ib, fb = acc[1], acc[2]
         for name, v in (("int_bits", ib), ("frac_bits", fb)):
@@ -40,7 +45,17 @@ def _parse_accumulator(acc):
                 f"int_bits + frac_bits <= {FIXED_MAX_WIDTH}")
         return ("fixed", ib, fb)
     raise ValueError(f"unknown accumulator {acc!r}; allowed: 'exact', 'fp32', "
-                     f"('fixed', int_bits, frac_bits)")
+                     f"('fixed', int_bits, frac_bits) or 'fixed:INT_BITS:FRAC_BITS'")
+
+
+def parse_accumulator(acc):
+    """An accumulator spec in any accepted spelling -> ``"exact"``, ``"fp32"`` or
+    ``("fixed", int_bits, frac_bits)`` (what ``Engine.accumulator`` holds).
+
+    Accepted: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` and the command-line spelling
+    ``"fixed:I:F"``; anything else raises ValueError (or TypeError) saying what is allowed."""
+    a = _parse_accumulator(acc)
+    return a[0] if len(a) == 1 else a
 
 
 class Engine:
@@ -57,8 +72,8 @@ class Engine:
 
     ``mode``: one of ``sim.mac.MODES``; ``lanes``: independent dot products per pass
     (timing only); ``accumulator``: ``"exact"`` (default), ``"fp32"`` or
-    ``("fixed", int_bits, frac_bits)`` (MX modes: ``"exact"`` only, the block/FP32
-    scheme); ``readout``: ``"native"`` or ``"fp32"``.
+    ``("fixed", int_bits, frac_bits)`` (or ``"fixed:I:F"``; MX modes: ``"exact"`` only,
+    the block/FP32 scheme); ``readout``: ``"native"`` or ``"fp32"``.
     """
 
     def __init__(self, mode="posit8_0", lanes=1, accumulator="exact", readout="native"):

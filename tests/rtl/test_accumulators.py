@@ -85,8 +85,11 @@ def test_accumulator_spelling():
     assert R.parse_accumulator("fixed:16:8") == ("fixed", 16, 8)
     assert R.acc_params("fp32")["ACC"] == 1
     assert R.acc_params(("fixed", 3, 5)) == {"ACC": 2, "FIX_I": 3, "FIX_F": 5}
-    for bad in ("fixed:16", "float", "fixed:a:b"):
-        with pytest.raises(ValueError, match="allowed: exact, fp32"):
+    assert R.parse_accumulator("fixed:16:8") == mac.Engine("int8", accumulator="fixed:16:8").accumulator
+    for bad in ("fixed:16", "fixed:a:b"):
+        with pytest.raises(ValueError, match="write fixed:INT_BITS:FRAC_BITS"):
             R.parse_accumulator(bad)
+    with pytest.raises(ValueError, match="allowed: 'exact', 'fp32'"):
+        R.parse_accumulator("float")
     with pytest.raises(ValueError, match="int_bits >= 2"):
         R.acc_params(("fixed", 1, 8))

@@ -1,7 +1,5 @@
 """The gate-level energy flow (rtl/power.py): Icarus and Verilator give the same toggle counts,
 hence the same energy, on the same netlist and stimulus; the netlist agrees with sim.mac."""
-import shutil
-
 import numpy as np
 import pytest
 
@@ -10,10 +8,10 @@ from rtl import power, synth, toolchain
 
 
 @pytest.mark.rtl
-@pytest.mark.skipif(shutil.which("yosys") is None or not costgen.LIBERTY.exists(),
-                    reason="needs yosys and the sky130 Liberty file")
 def test_icarus_and_verilator_energy_agree(tmp_path):
-    toolchain.setup()
+    for tool in ("yosys", "iverilog", "verilator"):
+        toolchain.require(tool)                   # fails with an install hint when missing
+    assert costgen.LIBERTY.exists(), f"the sky130 Liberty file {costgen.LIBERTY} is missing (../shared/pdk/)"
     synth.synthesize(["int4"], 1, str(costgen.LIBERTY), 10.0, keep=str(tmp_path / "net"), log=lambda *a: None,
                      accumulator="fixed:8:4")
     lib = costgen.unpack_liberty(tmp_path / "lib")
