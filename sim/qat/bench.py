@@ -35,7 +35,7 @@ def _runner(fmt, setup, steps, batch_size):
     """A function that runs ``steps`` steps of ``setup`` and returns the time per step (warmed up)."""
     from . import data, models
     from .quant import quantize_model
-    from .tr import ConstantTR, SGDT, read_codes, tr_layers, transition_rate
+    from .tr import ConstantTR, SGDT, TransitionCounter, tr_layers
 
     ds = data.load("digits")
     torch.manual_seed(0)
@@ -51,8 +51,7 @@ def _runner(fmt, setup, steps, batch_size):
     else:
         opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
         sched = None
-    layers = tr_layers(net) if setup == "lr-watch" else []
-    prev = {n: read_codes(m) for n, m in layers}
+    watch = TransitionCounter(tr_layers(net)) if setup == "lr-watch" else None
 
     def run():
         t0 = time.perf_counter()
@@ -62,10 +61,8 @@ def _runner(fmt, setup, steps, batch_size):
             opt.step()
             if sched is not None:
                 sched.step()
-            for n, m in layers:
-                c = read_codes(m)
-                transition_rate(prev[n], c)
-                prev[n] = c
+            if watch is not None:
+                watch.rates()
         return (time.perf_counter() - t0) / steps
 
     run()

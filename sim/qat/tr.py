@@ -42,7 +42,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["transition_rate", "changed_mask", "talr_update", "TransitionAdaptive", "SGDT", "AdamT",
+__all__ = ["transition_rate", "changed_mask", "TransitionCounter", "talr_update", "TransitionAdaptive", "SGDT", "AdamT",
            "AdamWT", "TRScheduler", "CosineTR", "StepTR", "LinearTR", "ConstantTR", "make_tr_scheduler",
            "TR_SCHEDULES"]
 
@@ -67,13 +67,23 @@ def changed_mask(prev, cur) -> torch.Tensor:
     return changed | sch
 
 
-def transition_rate(prev, cur) -> float:
-    """``k_t``: the fraction of quantized weights whose code differs between ``prev`` and ``cur``."""
+def transition_rate(prev, cur, out: torch.Tensor | None = None) -> float:
+    """``k_t``: the fraction of quantized weights whose code differs between ``prev`` and ``cur``.
+
+    ``out``: optional float tensor of ``cur``'s shape, dtype and device that receives the
+    0.0/1.0 changed-mask (a scratch buffer reused from step to step saves an allocation).
+    """
     if isinstance(cur, torch.Tensor):
-        if not cur.numel():
+        n = cur.numel()
+        if not n:
             return 0.0
-        # the comparison written straight as 0.0/1.0 floats (a bool tensor is slower to make and convert)
-        return float(torch.ne(prev, cur, out=torch.empty(cur.shape, device=cur.device)).mean())
+        if out is None or out.shape != cur.shape or out.device != cur.device:
+            out = torch.empty(cur.shape, device=cur.device)
+        # the comparison written straight as 0.0/1.0 floats (a bool tensor is slower to make and
+        # count); a float32 sum of 0/1 is exact below 2**24 elements, a float64 one beyond
+        torch.ne(prev, cur, out=out)
+        total = out.sum() if n < (1 << 24) else out.sum(dtype=torch.float64)
+        return float(total) / n
     m = changed_mask(prev, cur)
     return float(m.float().mean()) if m.numel() else 0.0
 
@@ -82,6 +92,34 @@ def read_codes(layer):
     """What TR compares: ``layer.weight_code_key()`` where the layer has it (cheap), else ``weight_codes()``."""
     f = getattr(layer, "weight_code_key", None)
     return f() if f is not None else layer.weight_codes()
+
+
+class TransitionCounter:
+    """``k_t`` of each layer, step after step: keeps every layer's last codes (and a scratch
+    buffer per layer, so that counting allocates nothing).  ``layers``: ``(name, layer)`` pairs.
+    ``rates()`` reads the codes now, compares them with those of the previous call and
+    returns ``{name: k_t}``; ``reset()`` forgets the previous codes (e.g. after loading weights).
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        self._buf: dict = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self.codes = {n: read_codes(m) for n, m in self.layers}
+
+    @torch.no_grad()
+    def rates(self) -> dict:
+        out = {}
+        for n, m in self.layers:
+            c = read_codes(m)
+            buf = self._buf.get(n)
+            if buf is None and isinstance(c, torch.Tensor):
+                buf = self._buf[n] = torch.empty(c.shape, device=c.device)
+            out[n] = transition_rate(self.codes[n], c, out=buf)
+            self.codes[n] = c
+        return out
 
 
 # optimizers whose step is ``w <- w - lr * d`` with ``d`` independent of ``lr`` (AdamW: its decoupled
@@ -142,8 +180,8 @@ class TransitionAdaptive:
         for name, m in self.layers:
             lr = float(base.param_groups[group_of[id(m.weight)]]["lr"])
             u = float(u0) if u0 is not None else lr
-            self.state[name] = {"U": u, "K": float(k0), "eta": float(eta) if eta is not None else u,
-                                "codes": read_codes(m), "tr": 0.0}
+            self.state[name] = {"U": u, "K": float(k0), "eta": float(eta) if eta is not None else u, "tr": 0.0}
+        self.counter = TransitionCounter(self.layers)
         self.last_stats: dict = {}
         self.steps = 0
         # the fast step: each TR group holds one layer's weight and the base optimizer is linear in lr
@@ -171,12 +209,11 @@ class TransitionAdaptive:
     def measure(self) -> dict:
         """Read every layer's codes; update ``k_t``, ``K_t``, ``U_t``; return the stats."""
         stats = {}
-        for name, m in self.layers:
+        target, momentum = self.target, self.momentum
+        for name, k in self.counter.rates().items():
             st = self.state[name]
-            codes = read_codes(m)
-            k = transition_rate(st["codes"], codes)
-            st["K"], st["U"] = talr_update(st["U"], st["K"], k, self.target, self.momentum, st["eta"])
-            st["codes"], st["tr"] = codes, k
+            st["K"], st["U"] = talr_update(st["U"], st["K"], k, target, momentum, st["eta"])
+            st["tr"] = k
             stats[name] = {"tr": k, "K": st["K"], "U": st["U"]}
         return stats
 
@@ -220,15 +257,14 @@ class TransitionAdaptive:
 
     def state_dict(self) -> dict:
         return {"base": self.base.state_dict(), "target": self.target, "steps": self.steps,
-                "tr": {n: {k: v for k, v in s.items() if k != "codes"} for n, s in self.state.items()}}
+                "tr": {n: dict(s) for n, s in self.state.items()}}
 
     def load_state_dict(self, sd: dict) -> None:
         self.base.load_state_dict(sd["base"])
         self.target, self.steps = sd["target"], sd["steps"]
         for n, s in sd["tr"].items():
-            self.state[n].update(s)
-        for name, m in self.layers:
-            self.state[name]["codes"] = read_codes(m)
+            self.state[n].update({k: v for k, v in s.items() if k != "codes"})  # (older checkpoints kept codes)
+        self.counter.reset()
 
     def __repr__(self) -> str:
         return (f"TransitionAdaptive({type(self.base).__name__}, layers={len(self.layers)}, "
@@ -255,7 +291,14 @@ def tr_param_groups(model: nn.Module, lr: float, layers=None) -> list[dict]:
 
 def _wrap(optim_cls, model, lr, target, momentum_tr, eta, u0, **kw):
     layers = tr_layers(model)
-    base = optim_cls(tr_param_groups(model, lr, layers), lr=lr, **kw)
+    groups = tr_param_groups(model, lr, layers)
+    if "foreach" not in kw and "fused" not in kw:
+        # a TR group holds one tensor: nothing for a foreach kernel to batch, and saying so
+        # spares torch's per-group, per-step choice of implementation
+        for g in groups:
+            if g["tr"]:
+                g["foreach"] = False
+    base = optim_cls(groups, lr=lr, **kw)
     return TransitionAdaptive(base, layers, target, momentum=momentum_tr, eta=eta, u0=u0)
 
 

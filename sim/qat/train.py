@@ -34,8 +34,8 @@ from . import data as qdata
 from . import models as qmodels
 from .quant import is_block_format, quant_layers, quantize_model
 from .scaling import GRANULARITIES
-from .tr import TransitionAdaptive, make_tr_scheduler, read_codes, talr_update, tr_layers, tr_param_groups, \
-    transition_rate
+from .tr import TransitionAdaptive, TransitionCounter, make_tr_scheduler, talr_update, tr_layers, \
+    tr_param_groups
 
 __all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS", "weight_bits"]
 
@@ -212,18 +212,14 @@ class _TRWatcher:
     """Measures TR and the running K of every quantized layer under LR scheduling."""
 
     def __init__(self, layers, momentum):
-        self.layers, self.m = layers, momentum
-        self.codes = {n: read_codes(l) for n, l in layers}
+        self.counter, self.m = TransitionCounter(layers), momentum
         self.K = {n: 0.0 for n, _ in layers}
 
     @torch.no_grad()
     def measure(self, lr):
         stats = {}
-        for n, l in self.layers:
-            c = read_codes(l)
-            k = transition_rate(self.codes[n], c)
+        for n, k in self.counter.rates().items():
             self.K[n], _ = talr_update(0.0, self.K[n], k, 0.0, self.m, 0.0)
-            self.codes[n] = c
             stats[n] = {"tr": k, "K": self.K[n], "U": lr}
         return stats
 

@@ -225,3 +225,58 @@ def test_code_keys_count_the_same_changes_as_codes():
             c1, k1 = layer.weight_codes(), layer.weight_code_key()
             assert transition_rate(c0, c1) == transition_rate(k0, k1)
             c0, k0 = c1, k1
+
+
+def test_transition_counter_counts_each_step_with_its_scratch_buffer():
+    """TransitionCounter's k_t equals the fraction of changed codes at every call, buffer reused."""
+    from formats import torch as ft
+    from sim.qat.tr import TransitionCounter
+
+    torch.manual_seed(4)
+    net = quantize_model(nn.Sequential(nn.Linear(24, 12), nn.ReLU(), nn.Linear(12, 5)), "int4", "int4",
+                         weight_scale="fixed")
+    layers = tr_layers(net)
+    counter = TransitionCounter(layers)
+
+    def codes(m):
+        wq = m.weight_quant
+        return ft.encode(torch.clamp(m.weight.detach() / wq.scale_value(), wq.lo, wq.hi), "int4")
+
+    prev = {n: codes(m) for n, m in layers}
+    bufs = None
+    seen = []
+    for step in range(4):
+        with torch.no_grad():
+            for _, m in layers:
+                m.weight.add_((0.02 * (step + 1)) * torch.randn_like(m.weight))
+        net(torch.randn(6, 24))          # leaves the forward's code keys behind, as in training
+        got = counter.rates()
+        for n, m in layers:
+            c = codes(m)
+            assert got[n] == pytest.approx(float((c != prev[n]).sum()) / c.numel(), abs=1e-12)
+            prev[n] = c
+        seen.append(sum(got.values()))
+        if bufs is None:
+            bufs = {n: b.data_ptr() for n, b in counter._buf.items()}
+        assert {n: b.data_ptr() for n, b in counter._buf.items()} == bufs
+    assert max(seen) > 0
+
+
+def test_transition_rate_out_buffer_gives_the_same_rate():
+    a = torch.randint(0, 7, (1000,), dtype=torch.int32)
+    b = a.clone()
+    b[::9] += 1
+    buf = torch.full((1000,), 7.0)
+    assert transition_rate(a, b, out=buf) == transition_rate(a, b) == 112 / 1000
+    # a buffer of the wrong shape is not used
+    assert transition_rate(a, b, out=torch.empty(3)) == 112 / 1000
+
+
+def test_tr_groups_skip_foreach_unless_asked():
+    torch.manual_seed(5)
+    net = quantize_model(nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)), "int4", "int4",
+                         weight_scale="fixed")
+    opt = SGDT(net, lr=0.1, target=0.01, momentum=0.9)
+    assert [g.get("foreach") for g in opt.param_groups] == [False, False, None]
+    opt2 = SGDT(net, lr=0.1, target=0.01, momentum=0.9, foreach=True)
+    assert all(g["foreach"] is True for g in opt2.param_groups)
