@@ -134,9 +134,15 @@ class TensorQuantizer(nn.Module):
 
     def _stamp(self, x, rnd):
         """What the codes of ``x`` depend on: its storage and version, the scale's, the rounding."""
-        v = None if self.scale is None else self.scale.value
-        return (rnd, x.data_ptr(), x._version, x.shape,
-                None if v is None else (v.data_ptr(), v._version))
+        sc = self._modules["scale"] if "scale" in self._modules else None
+        if sc is None:
+            return (rnd, x.data_ptr(), x._version, x.shape, None)
+        v = sc.value
+        return (rnd, x.data_ptr(), x._version, x.shape, v.data_ptr(), v._version)
+
+    def _remember(self, x, rnd, val):
+        """Keep the code key of ``val`` (what ``Q`` gave ``x``) until ``x`` or the scale changes."""
+        self._codes_cache = (self._stamp(x, rnd), val if self.block else _bits(val))
 
     def _rounding_now(self) -> str:
         if self.rounding == "stochastic" and not self.training:
@@ -188,7 +194,7 @@ class TensorQuantizer(nn.Module):
             y = self._to_block_layout(x)
             q = _BlockSTE.apply(y, self.fmt, rnd, seed, keep)
             if keep:
-                self._codes_cache = (self._stamp(x, rnd), keep[0])
+                self._remember(x, rnd, keep[0])
             return self._from_block_layout(q, x)
         if self.needs_init:
             self.initialize(x)
@@ -209,22 +215,23 @@ class TensorQuantizer(nn.Module):
         k = self._kernel_for(torch.promote_types(x.dtype, s.dtype), x.device, rnd)
         out = FakeQuantFn.apply(x, s, k, self.lo, self.hi, seed, lsq_g, keep)
         if keep:
-            self._codes_cache = (self._stamp(x, rnd), keep[0])
+            self._remember(x, rnd, keep[0])
         return out
 
-    @torch.no_grad()
     def code_key(self, x: torch.Tensor):
         """A cheap stand-in for :meth:`codes`: equal keys exactly where the codes are equal.
 
         Scalar formats: the raw bits of ``Q(clamp(x / s))`` (one to one with the
         codes); block formats: the tuple :meth:`codes` returns.  Taken from the
         last forward pass when ``x`` and the scale have not changed since (and
-        the rounding was not stochastic), else computed and remembered.
+        the rounding was not stochastic), else computed and remembered.  (Called
+        at every TR step: the hit path is kept free of grad-mode switches.)
         """
         rnd = "rne" if self.rounding == "stochastic" else self.rounding
-        stamp = self._stamp(x, rnd)
         c = self._codes_cache
-        if c is None or c[0] != stamp:
+        if c is not None and c[0] == self._stamp(x, rnd):
+            return c[1]
+        with torch.no_grad():
             if self.block:
                 val = _ft().quantize_blocks(self._to_block_layout(x), self.fmt, rounding=rnd)[1:]
             else:
@@ -234,8 +241,8 @@ class TensorQuantizer(nn.Module):
                 if k.nan_check and torch.isnan(y.sum()):
                     k.raise_nan(y)
                 val = k.q(y)
-            c = self._codes_cache = (stamp, val)
-        return c[1] if self.block else _bits(c[1])
+        self._remember(x, rnd, val)
+        return self._codes_cache[1]
 
     @torch.no_grad()
     def codes(self, x: torch.Tensor, rounding: str | None = None):
@@ -297,9 +304,10 @@ class _QuantMixin:
     def weight_code_key(self):
         """What TR compares between steps: equal exactly where :meth:`weight_codes` is equal, but cheap
         (see :meth:`TensorQuantizer.code_key`)."""
-        if self.weight_quant is None:
+        wq = self._modules.get("weight_quant")   # (read at every TR step: no Module.__getattr__)
+        if wq is None:
             raise ValueError("this layer's weights are not quantized; it has no codes")
-        return self.weight_quant.code_key(self.weight)
+        return wq.code_key(self._parameters["weight"])
 
 
 class QuantLinear(_QuantMixin, nn.Linear):

@@ -103,22 +103,23 @@ class TransitionCounter:
 
     def __init__(self, layers):
         self.layers = list(layers)
+        # each layer's code reader, looked up once (read_codes' choice)
+        self._read = [(n, getattr(m, "weight_code_key", None) or m.weight_codes) for n, m in self.layers]
         self._buf: dict = {}
         self.reset()
 
     def reset(self) -> None:
-        self.codes = {n: read_codes(m) for n, m in self.layers}
+        self.codes = {n: read() for n, read in self._read}
 
-    @torch.no_grad()
     def rates(self) -> dict:
-        out = {}
-        for n, m in self.layers:
-            c = read_codes(m)
-            buf = self._buf.get(n)
+        out, codes, bufs = {}, self.codes, self._buf
+        for n, read in self._read:
+            c = read()
+            buf = bufs.get(n)
             if buf is None and isinstance(c, torch.Tensor):
-                buf = self._buf[n] = torch.empty(c.shape, device=c.device)
-            out[n] = transition_rate(self.codes[n], c, out=buf)
-            self.codes[n] = c
+                buf = bufs[n] = torch.empty(c.shape, device=c.device)
+            out[n] = transition_rate(codes[n], c, out=buf)
+            codes[n] = c
         return out
 
 
@@ -205,7 +206,6 @@ class TransitionAdaptive:
     def zero_grad(self, set_to_none: bool = True):
         self.base.zero_grad(set_to_none=set_to_none)
 
-    @torch.no_grad()
     def measure(self) -> dict:
         """Read every layer's codes; update ``k_t``, ``K_t``, ``U_t``; return the stats."""
         stats = {}

@@ -215,7 +215,6 @@ class _TRWatcher:
         self.counter, self.m = TransitionCounter(layers), momentum
         self.K = {n: 0.0 for n, _ in layers}
 
-    @torch.no_grad()
     def measure(self, lr):
         stats = {}
         for n, k in self.counter.rates().items():
