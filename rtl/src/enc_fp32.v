@@ -4,13 +4,20 @@
 // intermediate vectors (left-aligned copies, 32-bit sums, spare codes) unused for some parameters
 module enc_fp32 #(
     parameter WM = 130,          // magnitude width
-    parameter EW = 12            // width of the signed lsb exponent
+    parameter EW = 12,            // width of the signed lsb exponent
+    parameter integer LSB_FIXED = 0,   // 1: the lsb exponent is the build-time constant LSB
+    parameter integer LSB = 0          //    (the lsbexp port is then ignored)
 ) (
     input  wire                 sign,
     input  wire [WM-1:0]        mag,
     input  wire signed [EW-1:0] lsbexp,
     output wire [31:0]          code
 );
+    // a build-time constant lsb exponent lets synthesis fold the shifts and adds that use it,
+    // even where the hierarchy is kept (no constant crosses a module port there)
+    localparam [31:0] LSB32 = LSB;
+    wire [31:0] lsb32w = LSB32;
+    wire signed [EW-1:0] le = (LSB_FIXED != 0) ? $signed(lsb32w[EW-1:0]) : lsbexp;
     localparam CW = 9;
     localparam XW = (WM < 27) ? 27 : WM;   // normalised width (at least 24 + guard + 2)
     wire [CW-1:0] lz;
@@ -19,7 +26,7 @@ module enc_fp32 #(
     wire [XW-1:0] m = cat[XW+WM-1 -: XW] << lz;                      // msb at XW-1
     // exponent of the leading one, biased
     localparam integer TOPBIAS = WM - 1 + 127;
-    wire signed [31:0] biased32 = $signed({{(32-EW){lsbexp[EW-1]}}, lsbexp}) + TOPBIAS - $signed({{(32-CW){1'b0}}, lz});
+    wire signed [31:0] biased32 = $signed({{(32-EW){le[EW-1]}}, le}) + TOPBIAS - $signed({{(32-CW){1'b0}}, lz});
     wire signed [EW+2:0] biased = biased32[EW+2:0];
     // subnormal: shift right by 1 - biased (at most 26 matters)
     wire signed [EW+2:0] rs_full = 1 - biased;

@@ -1,18 +1,25 @@
 // (-1)^sign * mag * 2^lsbexp rounded to an integer with RNE, then saturated to int32
 // [-2^31, 2^31 - 1].  lsbexp < 0: fraction bits are rounded off; lsbexp >= 0: mag is shifted
-// up (anything at or above 2^31 saturates).  A constant lsbexp (0 for the exact register)
-// leaves only the saturation logic after synthesis.
+// up (anything at or above 2^31 saturates).  With LSB_FIXED (0 for the exact register) only
+// the saturation logic is left after synthesis.
 /* verilator lint_off UNUSEDSIGNAL */  // waiver: parameterized slicing leaves some bits of
 // intermediate vectors unused for some parameters
 module enc_int32 #(
     parameter WM = 130,
-    parameter EW = 12
+    parameter EW = 12,
+    parameter integer LSB_FIXED = 0,   // 1: the lsb exponent is the build-time constant LSB
+    parameter integer LSB = 0          //    (the lsbexp port is then ignored)
 ) (
     input  wire                 sign,
     input  wire [WM-1:0]        mag,
     input  wire signed [EW-1:0] lsbexp,
     output wire [31:0]          code
 );
+    // a build-time constant lsb exponent lets synthesis fold the shifts and adds that use it,
+    // even where the hierarchy is kept (no constant crosses a module port there)
+    localparam [31:0] LSB32 = LSB;
+    wire [31:0] lsb32w = LSB32;
+    wire signed [EW-1:0] le = (LSB_FIXED != 0) ? $signed(lsb32w[EW-1:0]) : lsbexp;
     localparam XW = WM + 34;
     localparam SW = clog2w(WM + 2);
     function integer clog2w(input integer v);
@@ -25,8 +32,8 @@ module enc_int32 #(
     endfunction
     localparam integer RCAP = WM + 1;
     wire [31:0] rcap32 = RCAP;
-    wire neg = lsbexp < 0;
-    wire signed [31:0] l32 = $signed({{(32-EW){lsbexp[EW-1]}}, lsbexp});
+    wire neg = le < 0;
+    wire signed [31:0] l32 = $signed({{(32-EW){le[EW-1]}}, le});
     wire signed [31:0] nl = -l32;
     wire [SW-1:0] rs = !neg ? {SW{1'b0}} : (nl > RCAP) ? rcap32[SW-1:0] : nl[SW-1:0];
     wire [5:0] ls = neg ? 6'd0 : (l32 > 33) ? 6'd33 : l32[5:0];

@@ -7,13 +7,20 @@ module enc_posit #(
     parameter N  = 8,
     parameter ES = 0,
     parameter WM = 43,
-    parameter EW = 12
+    parameter EW = 12,
+    parameter integer LSB_FIXED = 0,   // 1: the lsb exponent is the build-time constant LSB
+    parameter integer LSB = 0          //    (the lsbexp port is then ignored)
 ) (
     input  wire                 sign,
     input  wire [WM-1:0]        mag,
     input  wire signed [EW-1:0] lsbexp,
     output wire [N-1:0]         code
 );
+    // a build-time constant lsb exponent lets synthesis fold the shifts and adds that use it,
+    // even where the hierarchy is kept (no constant crosses a module port there)
+    localparam [31:0] LSB32 = LSB;
+    wire [31:0] lsb32w = LSB32;
+    wire signed [EW-1:0] le = (LSB_FIXED != 0) ? $signed(lsb32w[EW-1:0]) : lsbexp;
     localparam CW = 9;
     localparam MAXSCALE = (N - 2) * (1 << ES);
     localparam FB = N;                       // fraction bits kept before the sticky bit
@@ -24,7 +31,7 @@ module enc_posit #(
     wire [XW+WM-1:0] cat = {mag, {XW{1'b0}}};
     wire [XW-1:0] m = cat[XW+WM-1 -: XW] << lz;                     // msb at XW-1
     localparam integer TOP = WM - 1;
-    wire signed [31:0] scale32 = $signed({{(32-EW){lsbexp[EW-1]}}, lsbexp}) + TOP - $signed({{(32-CW){1'b0}}, lz});
+    wire signed [31:0] scale32 = $signed({{(32-EW){le[EW-1]}}, le}) + TOP - $signed({{(32-CW){1'b0}}, lz});
     wire signed [EW+2:0] scale = scale32[EW+2:0];
     wire hi = scale >= MAXSCALE;
     wire lo = scale < -MAXSCALE;

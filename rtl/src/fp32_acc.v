@@ -26,8 +26,8 @@ module fp32_acc #(
             if (s == 1) begin : gi1 assign cin = c1; end
             if (s == 2) begin : gi2 assign cin = c2; end
             if (s == 3) begin : gi3 assign cin = c3; end
-            if (max_pw(MODES & 255, s) > 1) begin : g_add
-                localparam PW = max_pw(MODES & 255, s);
+            if (max_pw(MODES & MASK_NONMX, s) > 1) begin : g_add
+                localparam PW = max_pw(MODES & MASK_NONMX, s);
                 wire signed [9:0] xexp = $signed({3'd0, psh[7*s +: 7]}) + lsb2;
                 fadd_fp32 #(.MW(PW), .EW(10)) u_add (.acc(cin), .xs(psign[s]), .xm(pm[26*s +: PW]),
                                                      .xexp(xexp), .sum(cout));

@@ -6,6 +6,12 @@
 /* verilator lint_off VARHIDDEN */
 localparam M_INT4 = 0, M_INT8 = 1, M_FP4 = 2, M_P4 = 3, M_P8 = 4, M_P16 = 5,
            M_E4M3 = 6, M_E5M2 = 7, M_MXFP4 = 8, M_MXINT8 = 9, N_MODES = 10;
+// mode masks: the modes that use the lane's accumulator register, and the MX modes
+// (waiver: each including module uses at most one of them)
+/* verilator lint_off UNUSEDPARAM */
+localparam integer MASK_NONMX = (1 << M_MXFP4) - 1,
+                   MASK_MX = (1 << M_MXFP4) | (1 << M_MXINT8);
+/* verilator lint_on UNUSEDPARAM */
 
 // sub-words per 16-bit word
 function integer mode_k(input integer m);
@@ -30,6 +36,37 @@ function integer mode_lsb2(input integer m);
         M_P16: mode_lsb2 = -56;          M_E4M3: mode_lsb2 = -18; M_E5M2: mode_lsb2 = -32;
         default: mode_lsb2 = 0;
     endcase
+endfunction
+
+// 1 when every compiled non-MX mode has the same 2 * lsb (then the readout's LSB exponent
+// is a build-time constant), else 0
+function integer lsb2_uniform(input integer mask);
+    integer i, v, seen;
+    begin
+        lsb2_uniform = 1;
+        seen = 0;
+        v = 0;
+        for (i = 0; i < M_MXFP4; i = i + 1)
+            if (((mask >> i) & 1) != 0) begin
+                if (seen != 0 && mode_lsb2(i) != v) lsb2_uniform = 0;
+                seen = 1;
+                v = mode_lsb2(i);
+            end
+    end
+endfunction
+
+// 2 * lsb of the lowest compiled non-MX mode (0 when there is none)
+function integer lsb2_first(input integer mask);
+    integer i, found;
+    begin
+        lsb2_first = 0;
+        found = 0;
+        for (i = 0; i < M_MXFP4; i = i + 1)
+            if (found == 0 && ((mask >> i) & 1) != 0) begin
+                lsb2_first = mode_lsb2(i);
+                found = 1;
+            end
+    end
 endfunction
 
 // widest accumulator among the compiled modes

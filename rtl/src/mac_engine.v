@@ -31,7 +31,7 @@ module mac_engine #(
 `include "mac_defs.vh"
     // register width: exact, the widest compiled mode's; fixed, I + F; fp32, the 24-bit significand
     // of the readout; with MX modes compiled in, at least their 21-bit block register
-    localparam integer W_MX = acc_width(MODES & 768);
+    localparam integer W_MX = acc_width(MODES & MASK_MX);
     localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : 24;
     localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;

@@ -264,17 +264,8 @@ module mac_lane #(
 
     // ---- readout encoder and output register
     wire [31:0] yenc;
-    // exponent of rmag's LSB: the mode's 2*lsb (exact), -F (fixed) or the fp32 register's
-    localparam integer FFI = FF;
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: F < 60 needs only the low 12 bits
-    wire [31:0] ff32 = FFI;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire signed [11:0] FF12 = ff32[11:0];
-    wire signed [9:0] l3 = lsb2_of(mode3);
-    wire signed [11:0] lsb3 = (ACC == 1) ? rexp : (ACC == 2) ? -FF12 : {{2{l3[9]}}, l3};
-    wire signed [11:0] lsb3i = (ACC == 1) ? rexp : (ACC == 2) ? -FF12 : 12'sd0;
-    readout #(.MODES(MODES), .W(W)) u_rd (.mode(mode3), .fp32(fp32_3), .sign(rsign), .mag(rmag),
-                                          .lsb2(lsb3), .lsb2i(lsb3i), .cls(rcls), .y(yenc));
+    readout #(.MODES(MODES), .W(W), .ACC(ACC), .FF(FF)) u_rd (.mode(mode3), .fp32(fp32_3), .sign(rsign),
+                                                              .mag(rmag), .rexp(rexp), .cls(rcls), .y(yenc));
     wire [31:0] ymx = (rd32[30:23] == 8'hff && rd32[22:0] != 0) ? 32'h7fc00000 : rd32;
     always @(posedge clk) begin
         if (rst) y <= 32'd0;
