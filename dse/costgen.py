@@ -79,12 +79,10 @@ def key(build: str, modes, lanes: int, acc: str = "exact") -> str:
 
 def flow_version() -> str:
     """Tools and a hash of what shapes area/timing: the RTL sources and rtl/synth.py."""
-    from rtl import run, synth
+    from rtl.run import flow_hash
 
-    h = hashlib.sha256(run._source_hash().encode())
-    h.update(Path(synth.__file__).read_bytes())
     yv = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.split("(")[0].strip()
-    return f"{yv.replace('Yosys ', 'yosys-')}+opensta-2.0.17+{h.hexdigest()[:10]}"
+    return f"{yv.replace('Yosys ', 'yosys-')}+opensta-2.0.17+{flow_hash()}"
 
 
 def energy_version() -> str:

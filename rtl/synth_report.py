@@ -22,7 +22,7 @@ from sim.mac.modes import mode_spec
 
 from . import modes as M
 from . import synth
-from .run import _source_hash
+from .run import flow_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBERTY = ROOT.parent / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
@@ -46,15 +46,9 @@ ROWS = [
 BLOCKS = ["decoders", "multiplier", "align+accumulator", "readout/encoder", "control/other"]
 
 
-def _flow_hash() -> str:
-    h = hashlib.sha256(_source_hash().encode())
-    h.update(Path(synth.__file__).read_bytes())
-    return h.hexdigest()[:10]
-
-
 def measure(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, dict]]:
     work.mkdir(parents=True, exist_ok=True)
-    fh = _flow_hash()
+    fh = flow_hash()
     out = []
     for i, (label, modes, acc) in enumerate(ROWS, 1):
         key = hashlib.sha256(f"{'+'.join(modes)}|{acc}|{fh}".encode()).hexdigest()[:12]

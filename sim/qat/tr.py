@@ -88,10 +88,16 @@ def transition_rate(prev, cur, out: torch.Tensor | None = None) -> float:
     return float(m.float().mean()) if m.numel() else 0.0
 
 
-def read_codes(layer):
-    """What TR compares: ``layer.weight_code_key()`` where the layer has it (cheap), else ``weight_codes()``."""
+def code_reader(layer):
+    """The function TR calls for ``layer``'s codes: ``layer.weight_code_key`` where the layer has
+    it (cheap: the forward pass's values), else ``layer.weight_codes``."""
     f = getattr(layer, "weight_code_key", None)
-    return f() if f is not None else layer.weight_codes()
+    return f if f is not None else layer.weight_codes
+
+
+def read_codes(layer):
+    """What TR compares: the codes from :func:`code_reader`."""
+    return code_reader(layer)()
 
 
 class TransitionCounter:
@@ -103,8 +109,7 @@ class TransitionCounter:
 
     def __init__(self, layers):
         self.layers = list(layers)
-        # each layer's code reader, looked up once (read_codes' choice)
-        self._read = [(n, getattr(m, "weight_code_key", None) or m.weight_codes) for n, m in self.layers]
+        self._read = [(n, code_reader(m)) for n, m in self.layers]   # looked up once
         self._buf: dict = {}
         self.reset()
 
