@@ -13,7 +13,11 @@ of one format share the same stretch of machine time.  A step time is the
 best round's (timeit's convention: on a machine shared with other jobs the
 fastest round is the one least disturbed; a median is reported too in the
 console output).  "TR overhead" is the TR step over the ``lr-fixed`` step
-minus one: the same model and scales, plus TR's bookkeeping.
+minus one: the same model and scales, plus TR's bookkeeping; it is the median
+over rounds of that ratio within a round (the two runs are back to back, so a
+slow stretch of the machine slows both), and the ratio of the best rounds is
+reported beside it.  The time spent inside TR's ``measure()`` is also timed
+within each TR step.
 """
 from __future__ import annotations
 
@@ -52,8 +56,21 @@ def _runner(fmt, setup, steps, batch_size):
         opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
         sched = None
     watch = TransitionCounter(tr_layers(net)) if setup == "lr-watch" else None
+    spent = [0.0]
+    if setup == "tr":  # time TR's measurement (codes read, k/K/U updated) inside each step
+        inner = opt.measure
+
+        def measure():
+            t = time.perf_counter()
+            stats = inner()
+            spent[0] += time.perf_counter() - t
+            return stats
+
+        opt.measure = measure
 
     def run():
+        """(seconds per step, seconds per step inside TR's measure())"""
+        spent[0] = 0.0
         t0 = time.perf_counter()
         for _ in range(steps):
             opt.zero_grad()
@@ -63,21 +80,31 @@ def _runner(fmt, setup, steps, batch_size):
                 sched.step()
             if watch is not None:
                 watch.rates()
-        return (time.perf_counter() - t0) / steps
+        return (time.perf_counter() - t0) / steps, spent[0] / steps
 
     run()
     return run
 
 
 def _times(fmt, steps, batch_size, repeats):
+    """Best-round step time of each set-up, plus two TR figures: the median over rounds of the
+    TR step over the fixed-scale LR step of the same round (run back to back), and the median
+    time per step spent in TR's measure()."""
     runs = {s: _runner(fmt, s, steps, batch_size) for s in SETUPS}
     got = {s: [] for s in SETUPS}
+    inside = []
     for _ in range(repeats):
         for s in SETUPS:
-            got[s].append(runs[s]())
+            t, m = runs[s]()
+            got[s].append(t)
+            if s == "tr":
+                inside.append(m)
     print(f"{fmt}: median of rounds, ms: " + ", ".join(f"{s} {statistics.median(v) * 1e3:.2f}"
                                                      for s, v in got.items()), file=sys.stderr)
-    return {s: min(v) for s, v in got.items()}
+    best = {s: min(v) for s, v in got.items()}
+    best["tr/fixed"] = statistics.median(a / b for a, b in zip(got["tr"], got["lr-fixed"]))
+    best["measure"] = statistics.median(inside)
+    return best
 
 
 def main(argv=None) -> int:
@@ -95,13 +122,14 @@ def main(argv=None) -> int:
         try:
             t = _times(f, a.steps, a.batch_size, a.repeats)
         except Exception as err:  # noqa: BLE001 - a format not available yet is reported, not fatal
-            rows.append(f"| {f} | n/a ({type(err).__name__}: {str(err)[:60]}) | | | | | | |")
+            rows.append(f"| {f} | n/a ({type(err).__name__}: {str(err)[:60]}) | | | | | | | | |")
             continue
         fp, lr, watch, fixed, tr = (t[s] for s in SETUPS)
         fps.append(fp)
         rows.append(f"| {f} | {fp * 1e3:.2f} | {lr * 1e3:.2f} | **{lr / fp:.2f}x** | {fixed * 1e3:.2f} "
-                    f"| {tr * 1e3:.2f} | **{(tr / fixed - 1) * 100:+.1f}%** | {(tr / lr - 1) * 100:+.1f}% "
-                    f"| {(watch / lr - 1) * 100:+.1f}% |")
+                    f"| {tr * 1e3:.2f} | **{(t['tr/fixed'] - 1) * 100:+.1f}%** | {(tr / fixed - 1) * 100:+.1f}% "
+                    f"| {t['measure'] * 1e6:.0f} µs ({t['measure'] / tr * 100:.1f}%) "
+                    f"| {(tr / lr - 1) * 100:+.1f}% | {(watch / lr - 1) * 100:+.1f}% |")
         print(rows[-1], file=sys.stderr)
     cmd = "python -m sim.qat.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     fp_txt = f"{min(fps) * 1e3:.2f} ms (best over the formats' windows)" if fps else "n/a"
@@ -117,15 +145,19 @@ least disturbed).  Date: {datetime.date.today()}.
 Model: MLP 64-256-256-10 on digits, batch {a.batch_size}, SGD momentum 0.9; weights and activations
 in the same format (W=A), per-channel weight scales.  FP32 step: {fp_txt}.
 
-| format | FP32 step (ms) | LR step (ms) | vs FP32 | LR step, fixed scales (ms) | TR step (ms) | TR overhead | TR vs LR step | TR measurement alone |
-|---|---|---|---|---|---|---|---|---|
+| format | FP32 step (ms) | LR step (ms) | vs FP32 | LR step, fixed scales (ms) | TR step (ms) | TR overhead | TR overhead, best rounds | TR's measure() per step | TR vs LR step | TR measurement alone |
+|---|---|---|---|---|---|---|---|---|---|---|
 """ + "\n".join(rows) + """
 
 *FP32 step*: the unquantized model, timed in the same rounds as the format's runs. *LR step*: SGD
 with learned (LSQ) scales. *LR step, fixed scales*: SGD with the weight scales fixed, as under TR.
 *TR step*: SGDT (codes read, K/U updated, the base step at lr = U) with fixed weight scales.
 *TR overhead*: TR step vs LR step with fixed scales (the same model; the difference is TR's
-bookkeeping). *TR vs LR step*: TR step vs the LSQ LR step (the comparison of earlier reports).
+bookkeeping), the median over rounds of the ratio of the two runs of one round (they run back to
+back); *best rounds*: the same ratio from the two best-round times (more exposed to noise: the
+two minima come from different rounds). *TR's measure() per step*: time spent inside TR's
+measurement (codes read and compared, k/K/U updated) per TR step, timed within the step, and its
+share of the TR step (the rest of TR's cost is setting each group's LR to U). *TR vs LR step*: TR step vs the LSQ LR step (the comparison of earlier reports).
 *TR measurement alone*: an LR step plus reading every layer's codes and counting changes after the
 step (training's TR traces under LR scheduling), against the plain LR step.  Targets from issue 6:
 quantized step <= 2x FP32 for integer, minifloat and posit; TR bookkeeping <= 5%.

@@ -40,9 +40,10 @@ from __future__ import annotations
 import math
 
 import torch
+from numba import njit
 from torch import nn
 
-__all__ = ["transition_rate", "changed_mask", "TransitionCounter", "talr_update", "TransitionAdaptive", "SGDT", "AdamT",
+__all__ = ["transition_rate", "count_changed", "changed_mask", "TransitionCounter", "talr_update", "TransitionAdaptive", "SGDT", "AdamT",
            "AdamWT", "TRScheduler", "CosineTR", "StepTR", "LinearTR", "ConstantTR", "make_tr_scheduler",
            "TR_SCHEDULES"]
 
@@ -67,23 +68,61 @@ def changed_mask(prev, cur) -> torch.Tensor:
     return changed | sch
 
 
+_COUNTABLE = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
+
+
+@njit(cache=True, nogil=True)
+def _count_ne(a, b):
+    """How many elements of two same-shape C-contiguous int arrays differ: one read of each,
+    nothing written (compiled once per dtype, cached like formats' kernels)."""
+    a, b = a.reshape(a.size), b.reshape(b.size)
+    n = 0
+    for i in range(a.size):
+        n += a[i] != b[i]
+    return n
+
+
+def _host_view(t):
+    """The NumPy view of ``t`` when the Numba count can read it (a C-contiguous CPU int tensor), else None."""
+    if isinstance(t, torch.Tensor) and t.is_cpu and t.dtype in _COUNTABLE and t.is_contiguous():
+        return t.numpy()
+    return None
+
+
+def count_changed(prev, cur, out: torch.Tensor | None = None) -> int:
+    """How many elements of the code tensor ``cur`` differ from ``prev`` (same shape).
+
+    CPU integer tensors (codes, code keys) are counted by one Numba pass that reads both and
+    writes nothing; other tensors (CUDA, floats, strided views) by ``torch.ne`` into a float
+    0.0/1.0 mask (``out``: an optional scratch buffer of ``cur``'s shape on its device, reused
+    from call to call) and its sum (float32 is exact below 2**24 elements, float64 beyond).
+    """
+    if prev.shape != cur.shape:
+        raise ValueError(f"codes changed shape: {tuple(prev.shape)} -> {tuple(cur.shape)}")
+    n = cur.numel()
+    if not n:
+        return 0
+    pv = _host_view(prev) if prev.dtype == cur.dtype else None
+    cv = _host_view(cur) if pv is not None else None
+    if cv is not None:
+        return int(_count_ne(pv, cv))
+    if out is None or out.shape != cur.shape or out.device != cur.device or not out.is_floating_point():
+        out = torch.empty(cur.shape, device=cur.device)
+    # the comparison written straight as 0.0/1.0 floats (a bool tensor is slower to make and count)
+    torch.ne(prev, cur, out=out)
+    total = out.sum() if n < (1 << 24) else out.sum(dtype=torch.float64)
+    return int(total)
+
+
 def transition_rate(prev, cur, out: torch.Tensor | None = None) -> float:
     """``k_t``: the fraction of quantized weights whose code differs between ``prev`` and ``cur``.
 
-    ``out``: optional float tensor of ``cur``'s shape, dtype and device that receives the
-    0.0/1.0 changed-mask (a scratch buffer reused from step to step saves an allocation).
+    Scalar formats: code tensors (counted by :func:`count_changed`; ``out`` is its optional
+    scratch buffer for the device path).  Block formats: the tuples of :func:`changed_mask`.
     """
     if isinstance(cur, torch.Tensor):
         n = cur.numel()
-        if not n:
-            return 0.0
-        if out is None or out.shape != cur.shape or out.device != cur.device:
-            out = torch.empty(cur.shape, device=cur.device)
-        # the comparison written straight as 0.0/1.0 floats (a bool tensor is slower to make and
-        # count); a float32 sum of 0/1 is exact below 2**24 elements, a float64 one beyond
-        torch.ne(prev, cur, out=out)
-        total = out.sum() if n < (1 << 24) else out.sum(dtype=torch.float64)
-        return float(total) / n
+        return count_changed(prev, cur, out) / n if n else 0.0
     m = changed_mask(prev, cur)
     return float(m.float().mean()) if m.numel() else 0.0
 
@@ -101,10 +140,11 @@ def read_codes(layer):
 
 
 class TransitionCounter:
-    """``k_t`` of each layer, step after step: keeps every layer's last codes (and a scratch
-    buffer per layer, so that counting allocates nothing).  ``layers``: ``(name, layer)`` pairs.
-    ``rates()`` reads the codes now, compares them with those of the previous call and
-    returns ``{name: k_t}``; ``reset()`` forgets the previous codes (e.g. after loading weights).
+    """``k_t`` of each layer, step after step: keeps every layer's last codes (with their NumPy
+    view for the CPU count, or a scratch buffer per layer for the device one, so that counting
+    allocates nothing).  ``layers``: ``(name, layer)`` pairs.  ``rates()`` reads the codes now,
+    compares them with those of the previous call and returns ``{name: k_t}``; ``reset()``
+    forgets the previous codes (e.g. after loading weights).
     """
 
     def __init__(self, layers):
@@ -115,16 +155,27 @@ class TransitionCounter:
 
     def reset(self) -> None:
         self.codes = {n: read() for n, read in self._read}
+        self._np = {n: _host_view(c) for n, c in self.codes.items()}
 
     def rates(self) -> dict:
-        out, codes, bufs = {}, self.codes, self._buf
+        """``{name: k_t}``: each layer's codes now against those of the previous call."""
+        out, codes, views = {}, self.codes, self._np
         for n, read in self._read:
-            c = read()
-            buf = bufs.get(n)
-            if buf is None and isinstance(c, torch.Tensor):
-                buf = bufs[n] = torch.empty(c.shape, device=c.device)
-            out[n] = transition_rate(codes[n], c, out=buf)
-            codes[n] = c
+            c, p = read(), codes[n]
+            if c is p:                       # the same code tensor as last time: nothing moved
+                out[n] = 0.0
+                continue
+            cv, pv = _host_view(c), views[n]
+            if cv is not None and pv is not None and cv.dtype == pv.dtype and cv.shape == pv.shape:
+                out[n] = _count_ne(pv, cv) / cv.size if cv.size else 0.0
+            elif isinstance(c, torch.Tensor):            # device tensors, floats: torch's count
+                buf = self._buf.get(n)
+                if buf is None or buf.shape != c.shape or buf.device != c.device:
+                    buf = self._buf[n] = torch.empty(c.shape, device=c.device)
+                out[n] = transition_rate(p, c, buf)
+            else:                                        # block formats: (codes, scales, ...)
+                out[n] = transition_rate(p, c)
+            codes[n], views[n] = c, cv
         return out
 
 

@@ -243,7 +243,6 @@ def test_transition_counter_counts_each_step_with_its_scratch_buffer():
         return ft.encode(torch.clamp(m.weight.detach() / wq.scale_value(), wq.lo, wq.hi), "int4")
 
     prev = {n: codes(m) for n, m in layers}
-    bufs = None
     seen = []
     for step in range(4):
         with torch.no_grad():
@@ -256,10 +255,68 @@ def test_transition_counter_counts_each_step_with_its_scratch_buffer():
             assert got[n] == pytest.approx(float((c != prev[n]).sum()) / c.numel(), abs=1e-12)
             prev[n] = c
         seen.append(sum(got.values()))
-        if bufs is None:
-            bufs = {n: b.data_ptr() for n, b in counter._buf.items()}
-        assert {n: b.data_ptr() for n, b in counter._buf.items()} == bufs
     assert max(seen) > 0
+    assert counter._buf == {}        # CPU int code keys: counted in place, no scratch buffer
+
+
+class _CodesLayer:
+    """A stand-in layer whose code key is whatever tensor the test puts in ``self.key``."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def weight_code_key(self):
+        return self.key
+
+
+def test_transition_counter_device_path_reuses_its_scratch_buffer():
+    """Codes the Numba count cannot read (floats, strided views) go through torch with one buffer."""
+    from sim.qat.tr import TransitionCounter
+
+    g = torch.Generator().manual_seed(5)
+    base = torch.randint(0, 5, (40, 30), generator=g)
+    layers = [("float", _CodesLayer(base.float())), ("strided", _CodesLayer(base.t()))]
+    counter = TransitionCounter(layers)
+    ptrs = None
+    for step in range(3):
+        new = base.clone()
+        new.view(-1)[step::7] += 1
+        want = float((new != base).sum()) / base.numel()
+        layers[0][1].key, layers[1][1].key = new.float(), new.t()
+        got = counter.rates()
+        assert got == {"float": want, "strided": want}
+        if ptrs is None:
+            ptrs = {n: b.data_ptr() for n, b in counter._buf.items()}
+            assert set(ptrs) == {"float", "strided"}
+        assert {n: b.data_ptr() for n, b in counter._buf.items()} == ptrs
+        base = new
+    # the same tensor again: nothing moved
+    assert counter.rates() == {"float": 0.0, "strided": 0.0}
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64])
+def test_count_changed_numba_and_torch_paths_agree(dtype):
+    """The one-pass Numba count (CPU ints) equals torch's count, at the dtype's extreme values too."""
+    from sim.qat.tr import count_changed
+
+    info = torch.iinfo(dtype)
+    g = torch.Generator().manual_seed(6)
+    a = torch.randint(info.min, info.max, (33, 47), generator=g, dtype=torch.int64).to(dtype)
+    a.view(-1)[:4] = torch.tensor([info.min, info.max, 0, -1 if info.min < 0 else 1], dtype=dtype)
+    b = a.clone()
+    flip = torch.rand(a.shape, generator=g) < 0.3
+    b[flip] = torch.where(a[flip] == info.max, a[flip] - 1, a[flip] + 1)
+    b.view(-1)[0] = info.max                     # min -> max: a change at the extremes
+    want = int((a != b).sum())
+    assert want > 0
+    assert count_changed(a, b) == want                        # Numba
+    assert count_changed(a.t(), b.t()) == want                # strided: torch's path
+    if info.bits <= 32:   # float64 holds these ints exactly: floats go through torch, wrong-shape buffer unused
+        assert count_changed(a.double(), b.double(), out=torch.empty(3)) == want
+    assert count_changed(a, a.clone()) == 0
+    assert count_changed(a[:0], b[:0]) == 0
+    with pytest.raises(ValueError, match="changed shape"):
+        count_changed(a, b[:5])
 
 
 def test_transition_rate_out_buffer_gives_the_same_rate():
