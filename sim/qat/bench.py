@@ -5,7 +5,7 @@
 For each weight/activation format the same MLP (digits, 64-256-256-10) takes
 ``steps`` SGD steps in five set-ups: FP32; ``lr`` (LSQ-learned scales);
 ``lr-watch`` (``lr`` plus reading every layer's codes and counting changes
-after each step, as training's TR traces do); ``lr-fixed`` (fixed weight
+at each step, before the update, as training's TR traces do); ``lr-fixed`` (fixed weight
 scales, as under TR); ``tr`` (SGDT with fixed weight scales).  Each set-up is
 built and warmed up once (table building excluded); then ``repeats`` rounds
 each time every set-up once, interleaved, so that FP32 and the quantized runs
@@ -75,11 +75,11 @@ def _runner(fmt, setup, steps, batch_size):
         for _ in range(steps):
             opt.zero_grad()
             F.cross_entropy(net(x), y).backward()
+            if watch is not None:   # where training reads them: before the update
+                watch.rates()
             opt.step()
             if sched is not None:
                 sched.step()
-            if watch is not None:
-                watch.rates()
         return (time.perf_counter() - t0) / steps, spent[0] / steps
 
     run()
@@ -158,8 +158,8 @@ back); *best rounds*: the same ratio from the two best-round times (more exposed
 two minima come from different rounds). *TR's measure() per step*: time spent inside TR's
 measurement (codes read and compared, k/K/U updated) per TR step, timed within the step, and its
 share of the TR step (the rest of TR's cost is setting each group's LR to U). *TR vs LR step*: TR step vs the LSQ LR step (the comparison of earlier reports).
-*TR measurement alone*: an LR step plus reading every layer's codes and counting changes after the
-step (training's TR traces under LR scheduling), against the plain LR step.  Targets from issue 6:
+*TR measurement alone*: an LR step plus reading every layer's codes and counting changes before the
+update (training's TR traces under LR scheduling), against the plain LR step.  Targets from issue 6:
 quantized step <= 2x FP32 for integer, minifloat and posit; TR bookkeeping <= 5%.
 """
     import pathlib

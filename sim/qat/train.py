@@ -15,7 +15,10 @@ and activation scales learned by LSQ); ``tr-cosine`` / ``tr-step`` /
 (weight scales fixed at their initial MSE-optimal value, activation scales
 learned; the remaining parameters - biases, activation scales, FP32 first/last
 layers - follow a cosine LR).  TR is measured under every schedule with
-quantized weights, so LR runs have TR traces too.
+quantized weights, so LR runs have TR traces too: at every step, before the
+update, on the codes that step's forward pass used (as TR scheduling itself
+measures), so ``k_t`` compares the codes of the weights of steps ``t`` and
+``t - 1`` under either schedule.
 """
 from __future__ import annotations
 
@@ -306,13 +309,13 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
             loss = F.cross_entropy(net(xtr[idx]), ytr[idx])
             loss.backward()
             lr_now = base.param_groups[-1]["lr"]
+            if not tr_mode:  # before the update, as TR's own step measures: the codes this forward used
+                stats = watcher.measure(lr_now) if watcher is not None else {}
             opt.step()
             if tr_mode:
                 stats = opt.last_stats
                 traces["target"].append(opt.target)
                 tr_sched.step()
-            else:
-                stats = watcher.measure(lr_now) if watcher is not None else {}
             lr_sched.step()
             traces["lr"].append(float(lr_now))
             for n, s in stats.items():

@@ -189,3 +189,109 @@ def test_frozen_scale_follows_the_parameter():
     q.double()
     xd = x.double()
     assert q(xd).dtype == torch.float64 and torch.equal(q(xd), _unfused(q, xd))
+
+
+# --- the fused CPU pass against the torch ops ------------------------------------------------------
+FUSED = ["int2", "int4", "int8", "uint8", "fp4_e2m1", "fp8_e4m3", "fp8_e5m2", "posit4_1", "posit8_0"]
+
+
+def _every_table_class(f):
+    """float32 values that hit every class of the 2**17-entry float32 table (each top-16-bit
+    pattern exactly, just above it and at the top of its range), NaN only where ``f`` has NaN."""
+    top = torch.arange(1 << 16, dtype=torch.int64) << 16
+    bits = torch.cat([top, top + 1, top + 0xFFFF, top + 0x8000])
+    x = bits.to(torch.int32).view(torch.float32)          # (int64 -> int32 wraps to the same bits)
+    if f.nan_code < 0:
+        x = x[~torch.isnan(x)]
+    return x
+
+
+def _same(a, b):
+    """Equal bits, except that NaN equals NaN (payloads of NaN residuals are not compared)."""
+    na, nb = torch.isnan(a), torch.isnan(b)
+    return torch.equal(na, nb) and torch.equal(a[~na].view(torch.int32), b[~nb].view(torch.int32))
+
+
+@pytest.mark.parametrize("fmt", FUSED)
+@pytest.mark.parametrize("rounding", MODES)
+def test_fused_cpu_equals_torch_ops_on_every_table_class(fmt, rounding):
+    """Every float32 table class, scale 1 (y = x exactly) and per-channel scales: out, Q, mask
+    and LSQ residual of the fused pass have the bits of the torch ops, for every want level."""
+    from sim.qat.fakequant import fake_quant_ops, fused_cpu
+
+    f = formats.get(fmt)
+    lo, hi = format_range(f)
+    k = kernel(f, rounding, torch.float32, "cpu")
+    x = _every_table_class(f)
+    if k.table is None and k.round_op < 0:   # formats has no float32 table here: formats.torch runs
+        assert fmt == "uint8" and rounding == "rna"
+        assert fused_cpu(x, torch.ones(1), k, lo, hi, 2) is None
+        return
+    x = x[: x.numel() // 64 * 64].reshape(64, -1).contiguous()
+    g = torch.Generator().manual_seed(7)
+    for s in (torch.ones(1), torch.rand(64, 1, generator=g) * 4 + 0.01, torch.tensor(0.37)):
+        for want in (0, 1, 2):
+            got = fused_cpu(x, s, k, lo, hi, want)
+            ref = fake_quant_ops(x, s, k, lo, hi, want)
+            assert got is not None
+            for a, b, name in zip(got, ref, ("out", "q", "mask", "r")):
+                if b is None:
+                    assert a is None, name
+                else:
+                    assert a.shape == b.shape and a.dtype == b.dtype, name
+                    assert _same(a, b), (name, want)
+
+
+def test_fused_cpu_raises_on_nan_as_formats_does():
+    from sim.qat.fakequant import fused_cpu
+
+    for fmt, rounding in (("int4", "rne"), ("fp4_e2m1", "rne"), ("int8", "rna")):
+        f = formats.get(fmt)
+        lo, hi = format_range(f)
+        x = torch.zeros(3, 5)
+        x[1, 2] = float("nan")
+        with pytest.raises(ValueError, match="no NaN encoding"):
+            fused_cpu(x, torch.ones(1), kernel(f, rounding, torch.float32, "cpu"), lo, hi, 2)
+
+
+def test_fused_cpu_falls_back_where_it_does_not_apply():
+    """Other dtypes, strided input, scales not along axis 0, kernels without table/op: torch ops."""
+    from sim.qat.fakequant import fused_cpu
+
+    f = formats.get("int4")
+    k = kernel(f, "rne", torch.float32, "cpu")
+    x = torch.randn(6, 8)
+    assert fused_cpu(x, torch.ones(6, 1), k, -8, 7, 2) is not None
+    assert fused_cpu(x.double(), torch.ones(6, 1, dtype=torch.float64), k, -8, 7, 2) is None
+    assert fused_cpu(x.t(), torch.ones(8, 1), k, -8, 7, 2) is None          # not contiguous
+    assert fused_cpu(x, torch.ones(1, 8), k, -8, 7, 2) is None              # one scale per column
+    assert fused_cpu(x, torch.ones(6), k, -8, 7, 2) is None                 # would broadcast along the last axis
+    assert fused_cpu(x[:0], torch.ones(1), k, -8, 7, 2) is None             # empty
+    k16 = kernel(formats.get("int16"), "rne", torch.float32, "cpu")         # > 8 bits: formats.torch
+    assert k16.table is None and k16.round_op < 0
+    assert fused_cpu(x, torch.ones(1), k16, -32768, 32767, 2) is None
+
+
+@pytest.mark.parametrize("fmt", ["int4", "fp4_e2m1", "posit8_0", "fp8_e4m3"])
+@pytest.mark.parametrize("scale_mode", ["lsq", "fixed", "max"])
+def test_quantizer_fused_and_torch_ops_give_the_same_bits_and_gradients(fmt, scale_mode, monkeypatch):
+    """TensorQuantizer through FakeQuantFn with the fused CPU pass and with FUSED_CPU off."""
+    from sim.qat import fakequant
+
+    g = _data((24, 40), 1.0, 8)
+    runs = []
+    real = fakequant.fused_cpu
+    for fused in (True, False):
+        monkeypatch.setattr(fakequant, "FUSED_CPU", fused)
+        got = []
+        monkeypatch.setattr(fakequant, "fused_cpu", lambda *a: got.append(real(*a)) or got[-1])
+        q, x = _pair(fmt, True, True, scale_mode)
+        runs.append(_grads(lambda q, x: q(x), q, x, g))
+        assert got and all((r is not None) == fused for r in got)   # fused, or the torch ops
+    (o1, gx1, gs1), (o0, gx0, gs0) = runs
+    assert torch.equal(o1.view(torch.int32), o0.view(torch.int32))
+    assert torch.equal(gx1.view(torch.int32), gx0.view(torch.int32))
+    if gs0 is None:
+        assert gs1 is None
+    else:
+        assert torch.equal(gs1.view(torch.int32), gs0.view(torch.int32))

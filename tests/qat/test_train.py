@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from sim.qat.train import TrainConfig, main, train
 
@@ -77,3 +78,34 @@ def test_mnist1d_generated_and_cached(tmp_path, monkeypatch):
     assert list(tmp_path.glob("mnist1d_*.npz"))
     data._CACHE.clear()
     assert data.load("mnist1d").x_train.equal(ds.x_train)
+
+
+@pytest.mark.parametrize("schedule", ["lr-cosine", "tr-constant"])
+def test_tr_traces_compare_the_codes_of_consecutive_steps(schedule, monkeypatch):
+    """Under either schedule, k_t is the fraction of codes that differ between the weights the
+    forward passes of steps t and t-1 used (k_0 = 0), read independently through a hook."""
+    from sim.qat import train as tmod
+
+    seen = {}
+    real = tmod.quantize_model
+
+    def quantize_and_watch(*a, **kw):
+        net = real(*a, **kw)
+        for name, m in tmod.tr_layers(net):
+            def hook(mod, args, name=name):
+                if mod.training and torch.is_grad_enabled():   # training steps only
+                    seen.setdefault(name, []).append(mod.weight_codes().clone())
+            m.register_forward_pre_hook(hook)
+        return net
+
+    monkeypatch.setattr(tmod, "quantize_model", quantize_and_watch)
+    res = train(TrainConfig(weights="int4", acts="int4", schedule=schedule, lr=0.5, tr0=0.2,
+                            **{**TINY, "max_steps": 5}))
+    assert set(seen) == set(res.traces["tr"])
+    moved = 0.0
+    for name, codes in seen.items():
+        assert len(codes) == 5
+        want = [0.0] + [float((b != a).sum()) / b.numel() for a, b in zip(codes, codes[1:])]
+        assert res.traces["tr"][name] == pytest.approx(want, abs=1e-12)
+        moved += sum(want)
+    assert moved > 0
