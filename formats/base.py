@@ -69,12 +69,19 @@ def _gather(table, codes, out):
         out[i] = table[codes[i]]
 
 
+@njit(cache=True, inline="always")
+def f32_table_index(b):
+    """The entry of a float32 table (:meth:`ScalarFormat._f32_table`, 2**17 entries) for the
+    float32 with bits ``b`` (uint32): its top 16 bits, times 2, plus 1 when any of its low 16
+    bits is set (so a value exactly on a 16-bit boundary has an entry of its own).  The one
+    definition of that index for Numba code (``formats.torch.tables.f32_index`` is its torch twin)."""
+    return ((b >> 16) << 1) | (1 if (b & 0xFFFF) != 0 else 0)
+
+
 @njit(parallel=True, cache=True)
 def _table_encode_f32(table, xb, out):
     for i in prange(xb.size):
-        b = xb[i]
-        idx = ((b >> 16) << 1) | (1 if (b & 0xFFFF) != 0 else 0)
-        out[i] = table[idx]
+        out[i] = table[f32_table_index(xb[i])]
 
 
 @njit(cache=True)

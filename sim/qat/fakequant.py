@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from numba import njit
 
+from formats.base import f32_table_index
 from formats.rounding import Rounding, parse_rounding
 
 __all__ = ["Kernel", "kernel", "FakeQuantFn", "fake_quant_ops", "fused_cpu", "TINY", "FUSED_CPU"]
@@ -148,57 +149,37 @@ def _scale_clamp(x, s, lo, hi, yc, mask, r, want):
         sv = s[c]
         a, b = c * n, (c + 1) * n
         xs, ys = x[a:b], yc[a:b]
-        if want == 0:
-            for j in range(n):
-                y = xs[j] / sv
-                v = lo if y < lo else (hi if y > hi else y)
-                nan += v != v
-                ys[j] = v
-        elif want == 1:
-            ms = mask[a:b]
-            for j in range(n):
-                y = xs[j] / sv
-                v = lo if y < lo else (hi if y > hi else y)
-                nan += v != v
-                ys[j] = v
-                ms[j] = _ONE if y == v else _ZERO
-        else:
-            ms, rs = mask[a:b], r[a:b]
-            for j in range(n):
-                y = xs[j] / sv
-                v = lo if y < lo else (hi if y > hi else y)
-                nan += v != v
-                ys[j] = v
+        ms, rs = mask[a:b], r[a:b]       # (empty when not wanted)
+        for j in range(n):
+            y = xs[j] / sv
+            v = lo if y < lo else (hi if y > hi else y)
+            nan += v != v
+            ys[j] = v
+            if want >= 1:
                 m = _ONE if y == v else _ZERO
                 ms[j] = m
-                rs[j] = y * m
+                if want == 2:
+                    rs[j] = y * m
     return nan
 
 
 @njit(cache=True, nogil=True)
 def _lookup_rescale(q, qbits, s, table, out, r, want_r):
-    """Pass 2, lookup formats: ``q = table[f32 index of q]`` in place (``qbits``: ``q``'s bits),
-    ``out = q * s``, and with ``want_r`` ``r = q - r`` (``r`` held ``y * mask``)."""
+    """Pass 2, lookup formats: ``q = table[f32 index of q]`` in place (``qbits``: ``q``'s bits;
+    the index is formats' :func:`formats.base.f32_table_index`), ``out = q * s``, and with
+    ``want_r`` ``r = q - r`` (``r`` held ``y * mask``)."""
     rows = s.size
     n = q.size // rows
     for c in range(rows):
         sv = s[c]
         a, b = c * n, (c + 1) * n
-        qs, bs, os_ = q[a:b], qbits[a:b], out[a:b]
-        if want_r:
-            rs = r[a:b]
-            for j in range(n):
-                u = bs[j]
-                v = table[((u >> 16) << 1) | (1 if (u & 0xFFFF) != 0 else 0)]
-                qs[j] = v
-                os_[j] = v * sv
+        qs, bs, os_, rs = q[a:b], qbits[a:b], out[a:b], r[a:b]
+        for j in range(n):
+            v = table[f32_table_index(bs[j])]
+            qs[j] = v
+            os_[j] = v * sv
+            if want_r:
                 rs[j] = v - rs[j]
-        else:
-            for j in range(n):
-                u = bs[j]
-                v = table[((u >> 16) << 1) | (1 if (u & 0xFFFF) != 0 else 0)]
-                qs[j] = v
-                os_[j] = v * sv
 
 
 @njit(cache=True, nogil=True)
