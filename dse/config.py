@@ -89,14 +89,14 @@ def _one_of(*allowed):
 
 
 def _accumulator(name, value):
-    """``exact``, ``fp32`` or ``fixed:INT_BITS:FRAC_BITS`` (sim.mac's accumulator kinds)."""
-    if value in ("exact", "fp32"):
-        return value
-    if isinstance(value, str) and value.startswith("fixed:"):
-        parts = value.split(":")
-        if len(parts) == 3 and all(p.isdigit() for p in parts[1:]) and int(parts[1]) + int(parts[2]) > 0:
-            return value
-    raise ConfigError(f"{name} = {value!r} is not valid; choose one of: exact, fp32, fixed:INT_BITS:FRAC_BITS")
+    """An accumulator spec, checked by its one parser (:meth:`sim.mac.Accumulator.parse`),
+    kept in its canonical spelling (``exact``, ``fp32``, ``fixed:I:F``)."""
+    from sim.mac import Accumulator
+
+    try:
+        return str(Accumulator.parse(value))
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{name} = {value!r} is not valid: {err}") from None
 
 
 def _memory(name, value):

@@ -7,8 +7,8 @@ RTL: ``dse/data/costs.csv``, produced by the Yosys + OpenSTA flow of issue 7.  I
 columns are ``mode, lanes, accumulator, area_um2, fmax_mhz, pj_per_mac`` (further
 columns are kept but unused here).  Until that file exists, or for a configuration
 it lacks a row for, ``lookup`` returns NaN with ``source="unmeasured"``.  A weight
-format that the engine has no mode for (see :data:`ENGINE_MODES`) gets NaN with
-``source="no engine mode"``.  There are no placeholder numbers anywhere.
+format that the engine has no mode for (:func:`sim.mac.mode_for`, which decides by the
+format's description, not its spelling) gets NaN with ``source="no engine mode"``.  There are no placeholder numbers anywhere.
 
 The table is written by ``python -m dse.costgen`` (Yosys + OpenSTA on sky130, gate-level
 activity -> Liberty energy; see reports/costs.md).  It has rows for builds of one mode
@@ -45,6 +45,9 @@ import hashlib
 import math
 from pathlib import Path
 
+from sim.mac import Accumulator, MODES, mode_for
+from sim.mac.modes import mode_spec
+
 __all__ = [
     "COSTS_CSV", "ENGINE_MODES", "FIT_MODE", "FIXED_REF", "fixed_model", "lane_model", "MEMORY_PJ_PER_64BIT", "MEMORY_REFERENCE",
     "bits_per_element", "data_version", "engine_mode", "lookup", "measured",
@@ -54,11 +57,8 @@ __all__ = [
 #: the measured cost table (issue 7)
 COSTS_CSV = Path(__file__).with_name("data") / "costs.csv"
 
-#: modes of the SIMD MAC engine (sim.mac, rtl/); other weight formats have no MAC cost
-ENGINE_MODES = (
-    "int4", "int8", "fp4_e2m1", "posit4_1", "posit8_0", "posit16_1",
-    "fp8_e4m3", "fp8_e5m2", "mxfp4", "mxint8",
-)
+#: modes of the SIMD MAC engine (sim.mac's, in its order); other weight formats have no MAC cost
+ENGINE_MODES = tuple(MODES)
 
 MEMORY_REFERENCE = "M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm, 0.9 V)"
 #: energy of moving 64 bits, pJ, by where they live (Horowitz, ISSCC 2014, 45 nm)
@@ -77,22 +77,14 @@ _EXTRA = ("pj_per_mac_real",)
 FIT_MODE = "posit8_0"
 #: the fixed accumulator measured for every mode
 FIXED_REF = "fixed:16:16"
-_MX_MODES = ("mxfp4", "mxint8")
 
 
-def _fixed_width(acc: str) -> int | None:
-    p = str(acc).split(":")
-    if len(p) == 3 and p[0] == "fixed" and p[1].isdigit() and p[2].isdigit():
-        return int(p[1]) + int(p[2])
-    return None
-
-
-def engine_mode(weights: str | None) -> str | None:
-    """The engine mode that multiplies weights of this format, or None (no such mode)."""
+def engine_mode(weights) -> str | None:
+    """The engine mode that multiplies weights of this format (a name or format object), or
+    None (no such mode, or None given): :func:`sim.mac.mode_for`, by the format's description."""
     if weights is None:
         return None
-    key = weights.strip().lower()
-    return key if key in ENGINE_MODES else None
+    return mode_for(weights)
 
 
 @functools.lru_cache(maxsize=4)
@@ -105,7 +97,8 @@ def _table(path: str, stamp: float) -> dict:
             raise ValueError(f"{path} lacks the columns {', '.join(sorted(missing))}")
         for row in reader:
             build = (row.get("build") or "single").strip()
-            key = (row["mode"].strip().lower(), int(row["lanes"]), row["accumulator"].strip(), build)
+            key = (row["mode"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])),
+                   build)
             rows[key] = {k: float(row[k]) if row.get(k) not in ("", None) else math.nan
                          for k in _NUMERIC + _EXTRA}
     return rows
@@ -159,12 +152,12 @@ def fixed_model(path=None) -> dict | None:
     path.  (Relative rather than absolute, so that a mode with more products per cycle is
     not charged the fitting mode's per-MAC increment; reports/costs.md checks it on a row not
     in the fit.)  None when fewer than two widths are measured."""
-    pts = sorted((_fixed_width(acc), row) for (m, l, acc, b), row in _rows(path).items()
-                 if m == FIT_MODE and l == 1 and b == "single" and _fixed_width(acc) is not None)
+    pts = sorted((Accumulator.parse(acc).width, row) for (m, l, acc, b), row in _rows(path).items()
+                 if m == FIT_MODE and l == 1 and b == "single" and Accumulator.parse(acc).kind == "fixed")
     if len({w for w, _ in pts}) < 2:
         return None
 
-    w_ref = _fixed_width(FIXED_REF)
+    w_ref = Accumulator.parse(FIXED_REF).width
 
     def slope(get):
         xy = [(w, get(r)) for w, r in pts if not math.isnan(get(r))]
@@ -187,12 +180,12 @@ def _fixed_row(mode: str, accumulator: str, build: str, path=None) -> tuple[dict
     row = rows.get((mode, 1, accumulator, build))
     if row is not None:
         return row, "measured"
-    w = _fixed_width(accumulator)
+    w = Accumulator.parse(accumulator).width
     ref = rows.get((mode, 1, FIXED_REF, build))
     fit = fixed_model(path)
     if w is None or ref is None or fit is None:
         return None
-    d = w - _fixed_width(FIXED_REF)
+    d = w - Accumulator.parse(FIXED_REF).width
     cp = 1000.0 / ref["fmax_mhz"] * (1 + fit["ns_per_bit"] * d)
     return ({"area_um2": ref["area_um2"] * (1 + fit["area_per_bit"] * d), "fmax_mhz": 1000.0 / cp,
              "pj_per_mac": ref["pj_per_mac"] * (1 + fit["pj_per_bit"] * d),
@@ -224,13 +217,13 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
     col = "pj_per_mac" if data == "random" else "pj_per_mac_real"
     rows = _rows(path)
     name = (Path(path) if path else COSTS_CSV).name
-    acc = "exact" if mode in _MX_MODES else str(accumulator).strip()
+    acc = "exact" if mode_spec(mode).mx else str(Accumulator.parse(accumulator))
     row = rows.get((mode, int(lanes), acc, build))
     if row is not None:
         return {"area_um2": row["area_um2"], "fmax_mhz": row["fmax_mhz"], "pj_per_mac": row[col],
                 "source": name}
     base, how = rows.get((mode, 1, acc, build)), "measured"
-    if base is None and _fixed_width(acc) is not None:
+    if base is None and Accumulator.parse(acc).kind == "fixed":
         got = _fixed_row(mode, acc, build, path)
         if got is not None:
             base, how = got

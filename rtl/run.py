@@ -31,8 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.mac import Accumulator
+
 from . import modes as M
 from . import toolchain
+from .params import acc_params, acc_token
 from .sources import SRC_DIR, sources
 
 __all__ = ["build", "run_beats", "run_rows", "beats_for_rows", "cache_dir", "acc_params",
@@ -58,33 +61,15 @@ def _source_hash() -> str:
 def flow_hash() -> str:
     """Hash of what shapes synthesis results: the RTL sources (:func:`_source_hash`) and
     rtl/synth.py.  Keys the cached results of rtl.synth_report and dse.costgen."""
-    from . import synth
-
     h = hashlib.sha256(_source_hash().encode())
-    h.update(Path(synth.__file__).read_bytes())
+    h.update(Path(__file__).with_name("synth.py").read_bytes())
     return h.hexdigest()[:10]
 
 
 def parse_accumulator(spec):
     """``exact``, ``fp32``, ``fixed:I:F`` or sim.mac's forms -> sim.mac's accumulator (one parser:
-    :func:`sim.mac.parse_accumulator`)."""
-    from sim.mac import parse_accumulator as parse
-
-    return parse(spec)
-
-
-def acc_params(accumulator="exact") -> dict:
-    """The engine's Verilog parameters (ACC, FIX_I, FIX_F) for a sim.mac accumulator spec."""
-    acc = parse_accumulator(accumulator)
-    if acc == "exact":
-        return {"ACC": 0, "FIX_I": 24, "FIX_F": 24}
-    if acc == "fp32":
-        return {"ACC": 1, "FIX_I": 24, "FIX_F": 24}
-    return {"ACC": 2, "FIX_I": acc[1], "FIX_F": acc[2]}
-
-
-def _acc_token(p: dict) -> str:
-    return ("exact", "fp32", f"fixed{p['FIX_I']}.{p['FIX_F']}")[p["ACC"]]
+    :meth:`sim.mac.Accumulator.parse`)."""
+    return Accumulator.parse(spec).engine_value
 
 
 def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=None,
@@ -94,7 +79,7 @@ def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=No
         raise ValueError(f"unknown simulator {sim!r}; allowed: verilator, icarus")
     ap = acc_params(accumulator)
     toolchain.setup()
-    key = f"{sim}-l{lanes}-m{mask:03x}-{_acc_token(ap)}-{_source_hash()}"
+    key = f"{sim}-l{lanes}-m{mask:03x}-{acc_token(accumulator)}-{_source_hash()}"
     out = cache_dir() / key
     exe = out / ("Vtb_stream" if sim == "verilator" else "tb_stream.vvp")
     if exe.exists():

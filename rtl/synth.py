@@ -26,7 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sim.mac import Accumulator
+
 from . import modes as M
+from .params import acc_params
 from .sources import TOP, sources
 
 __all__ = ["synthesize", "main", "BLOCKS"]
@@ -97,8 +100,6 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
     """Synthesize the engine; returns a dict with area per block, total, and timing.
 
     ``accumulator``: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` or ``"fixed:I:F"``."""
-    from .run import acc_params
-
     yosys = shutil.which("yosys")
     if yosys is None:
         raise RuntimeError("yosys not found; install it with: apt-get install yosys")
@@ -136,7 +137,8 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
             blocks[blk] = blocks.get(blk, 0.0) + own * n
         total = parsed["total"] if parsed["total"] is not None else sum(blocks.values())
         res = {"modes": [n for n in M.names() if mask >> M.mode_id(n) & 1], "mask": mask,
-               "lanes": lanes, "accumulator": _acc_name(ap), "liberty": str(liberty) if liberty else None,
+               "lanes": lanes, "accumulator": str(Accumulator.parse(accumulator)),
+               "liberty": str(liberty) if liberty else None,
                "unit": "um^2" if lib else "transistors (stat -tech cmos)",
                "total": total, "blocks": blocks, "yosys_s": round(time.time() - t0, 1)}
         if lib:
@@ -147,10 +149,6 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
                 if f.exists():
                     shutil.copy(f, Path(keep) / f.name)
     return res
-
-
-def _acc_name(ap: dict) -> str:
-    return ("exact", "fp32", f"fixed:{ap['FIX_I']}:{ap['FIX_F']}")[ap["ACC"]]
 
 
 def _sta(lib: Path, net: Path, period_ns: float) -> dict:
@@ -200,8 +198,6 @@ def main(argv=None) -> int:
         if args.lanes < 1:
             raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
         M.mask_of(args.modes)
-        from .run import acc_params
-
         acc_params(args.accumulator)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -10,13 +10,17 @@
     e.cycles(K, rows=8)               # the timing model
     lane = e.lane(); lane.clear(); lane.step(wa, wb); lane.readout()   # cycle level
 
+    mac.Accumulator.parse("fixed:16:16")                   # the accumulator value (limits, str)
+    mac.mode_for("mxfp4_e2m1")                              # format -> engine mode ('mxfp4')
+
 Modes, accumulator widths, readout rules, specials and timing: docs/mac.md.
 """
 from __future__ import annotations
 
-from .engine import ACCUMULATORS, LATENCY, READOUTS, Engine, mode_table, parse_accumulator
+from .accumulator import ACCUMULATORS, FIXED_MAX_WIDTH, Accumulator
+from .engine import LATENCY, READOUTS, Engine, mode_table, parse_accumulator
 from .lane import Lane
-from .modes import MODES
+from .modes import MODES, mode_for
 
-__all__ = ["Engine", "Lane", "MODES", "ACCUMULATORS", "READOUTS", "LATENCY", "mode_table",
-           "parse_accumulator"]
+__all__ = ["Engine", "Lane", "MODES", "ACCUMULATORS", "FIXED_MAX_WIDTH", "READOUTS", "LATENCY",
+           "Accumulator", "mode_for", "mode_table", "parse_accumulator"]

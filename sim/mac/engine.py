@@ -13,49 +13,22 @@ import numpy as np
 import formats
 
 from . import kernels as KN
+from .accumulator import ACCUMULATORS, FIXED_MAX_WIDTH, Accumulator
 from .modes import MODES, mode_spec, scale_tables, tables
 
 __all__ = ["Engine", "ACCUMULATORS", "READOUTS", "LATENCY", "FIXED_MAX_WIDTH"]
 
-ACCUMULATORS = ("exact", "fp32", "fixed")
 READOUTS = ("native", "fp32")
 #: cycles from the READ issue to the result on the output, per accumulator kind
 LATENCY = {"exact": 4, "fixed": 4, "fp32": 4, "mx": 5}
-#: the fixed accumulator's total width is limited so that the model's int64 never overflows
-FIXED_MAX_WIDTH = 60
-
-
-def _parse_accumulator(acc):
-    if isinstance(acc, str) and acc.strip().lower() in ("exact", "fp32"):
-        return (acc.strip().lower(),)
-    if isinstance(acc, str) and acc.strip().lower().startswith("fixed:"):    # command-line spelling
-        parts = acc.strip().lower().split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
-            raise ValueError(f"accumulator {acc!r}: write fixed:INT_BITS:FRAC_BITS, e.g. fixed:16:16")
-        acc = ("fixed", int(parts[1]), int(parts[2]))
-    if isinstance(acc, (tuple, list)) and len(acc) == 3 and acc[0] == "fixed":
-        ib, fb = acc[1], acc[2]
-        for name, v in (("int_bits", ib), ("frac_bits", fb)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"fixed accumulator {name} must be an integer, got {v!r}")
-        ib, fb = int(ib), int(fb)
-        if ib < 2 or fb < 0 or ib + fb > FIXED_MAX_WIDTH:
-            raise ValueError(
-                f"fixed accumulator ('fixed', {ib}, {fb}): need int_bits >= 2, frac_bits >= 0 and "
-                f"int_bits + frac_bits <= {FIXED_MAX_WIDTH}")
-        return ("fixed", ib, fb)
-    raise ValueError(f"unknown accumulator {acc!r}; allowed: 'exact', 'fp32', "
-                     f"('fixed', int_bits, frac_bits) or 'fixed:INT_BITS:FRAC_BITS'")
 
 
 def parse_accumulator(acc):
     """An accumulator spec in any accepted spelling -> ``"exact"``, ``"fp32"`` or
     ``("fixed", int_bits, frac_bits)`` (what ``Engine.accumulator`` holds).
 
-    Accepted: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` and the command-line spelling
-    ``"fixed:I:F"``; anything else raises ValueError (or TypeError) saying what is allowed."""
-    a = _parse_accumulator(acc)
-    return a[0] if len(a) == 1 else a
+    The parser is :meth:`sim.mac.Accumulator.parse`; this returns its ``engine_value``."""
+    return Accumulator.parse(acc).engine_value
 
 
 class Engine:
@@ -82,12 +55,14 @@ class Engine:
         if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
             raise ValueError(f"lanes must be a positive integer, got {lanes!r}")
         self.lanes = int(lanes)
-        acc = _parse_accumulator(accumulator)
-        if self.spec.mx and acc[0] != "exact":
+        acc = Accumulator.parse(accumulator)
+        if self.spec.mx and acc.kind != "exact":
             raise ValueError(f"mode {self.mode} has one accumulator, 'exact' (exact block sums "
                              f"added into FP32); got {accumulator!r}")
-        self.accumulator = acc[0] if len(acc) == 1 else acc
-        self._acc = acc
+        #: the parsed :class:`~sim.mac.Accumulator`
+        self.acc = acc
+        self.accumulator = acc.engine_value
+        self._acc = (acc.kind, acc.int_bits, acc.frac_bits)
         if readout not in READOUTS:
             raise ValueError(f"unknown readout {readout!r}; allowed: {', '.join(READOUTS)}")
         self.readout = readout

@@ -20,7 +20,7 @@ import numpy as np
 
 import formats
 
-__all__ = ["MODES", "ModeSpec", "mode_spec", "Tables", "tables", "exact_width"]
+__all__ = ["MODES", "ModeSpec", "mode_spec", "mode_for", "Tables", "tables", "exact_width"]
 
 #: mode name -> (element format preset, sub-words per 16-bit word, MX block or 0)
 MODES = {
@@ -93,6 +93,32 @@ def mode_spec(mode) -> ModeSpec:
     key = mode.strip().lower()
     _, k, block = MODES[key]
     return ModeSpec(key, k, block)
+
+
+def mode_for(fmt) -> str | None:
+    """The engine mode that multiplies operands of format ``fmt`` (a name or a format
+    object), or None when the engine has no such mode.
+
+    Decided by the format's description, not its spelling: ``fp4_e2m1fin`` and
+    ``FP4_E2M1`` are the same description as ``fp4_e2m1``, so they map to mode
+    ``fp4_e2m1``; ``mxfp4_e2m1`` maps to ``mxfp4``.  An unknown name raises formats'
+    KeyError.
+
+    >>> mode_for("fp4_e2m1fin"), mode_for("mxfp4_e2m1"), mode_for("bf16")
+    ('fp4_e2m1', 'mxfp4', None)
+    """
+    want = formats.get(fmt)
+    for mode, have in _mode_formats():
+        if type(have) is type(want) and have == want:
+            return mode
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _mode_formats() -> tuple:
+    """(mode, the format object its operands are in) for every mode: the element format,
+    or the block format for MX modes."""
+    return tuple((m, formats.get(MODES[m][0] or m)) for m in MODES)
 
 
 def _lowest_bit_exponents(v: np.ndarray) -> np.ndarray:
