@@ -211,8 +211,13 @@ class ScalarFormat:
         return np.ascontiguousarray(codes[:, :2].reshape(-1))
 
     def check_codes(self, codes) -> np.ndarray:
-        """Validate an array of codes: integer dtype, every value below 2**bits."""
+        """Validate an array of codes: integer dtype, every value below 2**bits.
+
+        An empty array of any real dtype (``np.array([])`` is float64) holds no codes and
+        is accepted as an empty array of codes."""
         arr = np.asarray(codes)
+        if arr.size == 0 and arr.dtype.kind in "fiub":
+            return np.zeros(arr.shape, dtype=self.code_dtype)
         if arr.dtype.kind not in "iu":
             raise TypeError(f"{self.name}: codes must be integers, got dtype {arr.dtype}")
         if arr.size:

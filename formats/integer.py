@@ -104,6 +104,9 @@ class Integer(ScalarFormat):
         n = self.nbits
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= 32:
             raise ValueError(f"integer formats have 2..32 bits, got {n!r}")
+        if not isinstance(self.signed, (bool, np.bool_)):
+            raise TypeError(f"integer format: signed must be True or False, got {self.signed!r}")
+        object.__setattr__(self, "signed", bool(self.signed))
 
     @property
     def bits(self) -> int:

@@ -9,9 +9,12 @@ also understands generic names:
                     special values: ``fn``, ``fnuz``, ``ieee``, ``fin`` (every
                     code finite); without one, formats under 8 bits are ``fin``
                     (the OCP FP4/FP6 convention) and wider ones ``ieee``; an
-                    optional ``_bB`` sets the bias (``fp8_e4m3_b9``)
+                    optional ``_bB`` sets the bias (``fp8_e4m3_b9``); B may be
+                    negative, which moves the range up (``fp8_e4m3_b-5``:
+                    min normal 2**6, max 983040)
 ``positN_E``        posit(N, E), N = 2..32, E = 0..4
-``mx<element>``     OCP MX block of 32 over any element preset (``mxfp8_e4m3``)
+``mx<element>``     OCP MX block of 32 over a scalar element format
+                    (``mxfp8_e4m3``); the element cannot be a block format
 =================== =============================================================
 """
 from __future__ import annotations
@@ -150,9 +153,25 @@ def _parse(key: str):
     if key.startswith("mx") and len(key) > 2:
         import dataclasses
 
+        from .block import BlockFormat
         from .mx import _ALIASES, mx
 
-        element = key[2:] if key[2:] in _ALIASES else _get(key[2:])
+        inner = key[2:]
+        mx_names = [n for n in names() if n.startswith("mx")]
+        if inner in _ALIASES and not inner.startswith("mx"):  # short element names: e2m1, fp4, int8 ...
+            element = _ALIASES[inner]
+        else:
+            try:
+                element = _get(inner)
+            except KeyError:
+                close = [n for n in mx_names if n.startswith(key)]
+                close += [n for n in difflib.get_close_matches(key, mx_names, n=3, cutoff=0.6) if n not in close]
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise KeyError(f"unknown format {key!r}: {inner!r} is not an element format{hint} MX presets: "
+                               f"{', '.join(mx_names)}; or mx<element> over a scalar format") from None
+        if isinstance(element, BlockFormat):
+            raise KeyError(f"unknown format {key!r}: mx<element> takes a scalar element format, and "
+                           f"{inner!r} is a block format; MX presets: {', '.join(mx_names)}")
         return dataclasses.replace(mx(element, block=32), label=key)
     return None
 
@@ -163,7 +182,7 @@ def _get(key: str):
         return _FACTORIES[key]()
     try:
         fmt = _parse(key)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         raise KeyError(f"format name {key!r}: {err}") from None
     if fmt is None:
         close = difflib.get_close_matches(key, names(), n=5, cutoff=0.5)
