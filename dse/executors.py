@@ -8,6 +8,10 @@ manager; leaving the block (also by Ctrl-C) cancels what has not started.
 
 * :class:`Inline`: one run at a time in this process (``--workers 1``).
 * :class:`LocalPool`: ``--workers N`` processes (spawned, one torch thread each).
+  Its workers die with the sweep however the sweep ends, also by SIGKILL: on Linux
+  the kernel sends each worker SIGKILL when its parent dies (``PR_SET_PDEATHSIG``);
+  elsewhere a thread in each worker checks once a second that its parent is alive.
+  (Dask's workers do the same on their own: each watches a pipe from its parent.)
 * :class:`DaskExecutor`: an existing scheduler (``--scheduler tcp://HOST:PORT``)
   or a LocalCluster it starts (``--cluster local``, ``--workers`` processes).
 
@@ -17,17 +21,49 @@ placed in any executor.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 
 import cloudpickle
 
 from .evaluate import safe_call
 
-__all__ = ["Inline", "LocalPool", "DaskExecutor", "make"]
+__all__ = ["Inline", "LocalPool", "DaskExecutor", "die_with_parent", "make"]
 
 
 def _call_pickled(blob: bytes, item):
     return safe_call(cloudpickle.loads(blob), item)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process end when process ``parent_pid`` (its parent) ends, however it ends.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so the kernel kills this process the
+    moment its parent dies.  Elsewhere: a daemon thread that checks once a second.
+    Either way, a parent that died before this call is caught by comparing
+    ``os.getppid()`` with ``parent_pid`` (this process was adopted by then).
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        def watch():
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 class Inline:
@@ -55,7 +91,8 @@ class LocalPool:
         self._pool = None
 
     def __enter__(self):
-        self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
         return self
 
     def __exit__(self, *exc):

@@ -1,0 +1,46 @@
+"""Stand-ins for the fault tests (tests/dse/test_faults.py): a training run that hangs, and a
+small script that runs a sweep in a child process so that a test can kill it."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+
+class Sleeper:
+    """An evaluate function that notes its process id in ``folder`` and then sleeps ``seconds``
+    (a long training run, as far as the sweep can tell)."""
+
+    def __init__(self, folder, seconds: float):
+        self.folder, self.seconds = str(folder), float(seconds)
+
+    def __call__(self, run: dict) -> dict:
+        Path(self.folder, f"pid-{os.getpid()}").write_text("")
+        time.sleep(self.seconds)
+        return {"accuracy": 0.5}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, grandchildren, ...), read from /proc."""
+    parent = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent[int(d.name)] = int(fields[1])
+    out, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - out
+        out |= frontier
+    return out
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, dead but not yet reaped, is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
