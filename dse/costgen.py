@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formats import provenance
 from rtl.modes import XR_NPE
 from sim.mac.modes import MODES as _SIM_MODES
 from sim.mac.modes import mode_spec
@@ -420,6 +421,7 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
         f"{png.name}), {datetime.date.today()}, on {platform.node()} ({platform.machine()}, 2 cores shared), "
         "Debian Yosys 0.23, OpenSTA 2.0.17, Icarus 11, sky130_fd_sc_hd tt_025C_1v80 (1.80 V, 25 C). "
         "The table is `dse/data/costs.csv`; its header says how it was made:", "",
+        provenance.stamp("costs"), "",
         "```", "".join(head).rstrip(), "```", "",
         "## One mode compiled, 1 lane, exact accumulator", "",
         md(s1, cols), "",

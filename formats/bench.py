@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 import formats
+from formats import provenance
 
 FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "posit16_1", "mxfp4"]
 
@@ -126,6 +127,7 @@ def to_markdown(rows, n, problems, argv) -> str:
         "# formats/ throughput",
         "",
         f"Command: `{' '.join(['python -m formats.bench', *argv])}`",
+        provenance.stamp("formats_bench"),
         f"Machine: {platform.node()} — {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}",
         f"Date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}; "

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from formats import provenance
 from sim.mac.modes import mode_spec
 
 from . import modes as M
@@ -71,6 +72,7 @@ def write(results: list[tuple[str, dict]], out: Path, liberty: Path) -> None:
         f"({platform.machine()}, 2 cores shared), {yv}, OpenSTA (Debian `opensta` 2.0.17), Liberty "
         f"`../shared/pdk/{liberty.name}` (read in place, unpacked to a temporary file). Each row is "
         "one `python -m rtl.synth --lanes 1 --modes MODES... --accumulator ACC --liberty LIB` run.", "",
+        provenance.stamp("rtl_synth"), "",
         "Flow (rtl/synth.py): `read_verilog`; `chparam LANES MODES ACC FIX_I FIX_F`; `synth -top mac_engine` "
         "(hierarchy kept); `dfflibmap` + `abc -liberty`; `stat -liberty` per module (area by block = sum of "
         "the modules of that block); then `flatten` and OpenSTA `report_checks` on the mapped netlist with a "

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from formats import provenance
 from sim import mac
 
 
@@ -92,6 +93,7 @@ def main(argv=None) -> int:
         "# MAC engine model: dot throughput",
         "",
         f"Made by `{cmd.strip()}` on {datetime.date.today().isoformat()}.",
+        provenance.stamp("mac_bench"),
         "",
         f"- machine: `{u.system} {u.release} {u.machine}`, CPU: {_cpu()}",
         f"- numba {numba.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "

@@ -31,6 +31,8 @@ import time
 import torch
 from torch.nn import functional as F
 
+from formats import provenance
+
 FORMATS = ("int4", "int8", "fp4_e2m1", "fp8_e4m3", "posit4_1", "posit8_0", "mxfp4", "nvfp4")
 SETUPS = ("fp32", "lr", "lr-watch", "lr-fixed", "tr")
 
@@ -136,6 +138,7 @@ def main(argv=None) -> int:
     text = f"""# QAT step time: quantized vs FP32, and TR bookkeeping
 
 Command: `{cmd.strip()}`  
+{provenance.stamp("qat_bench")}  
 Machine: {platform.machine()}, {platform.processor() or platform.platform()}, torch {torch.__version__},
 {a.threads} torch thread(s), a 2-core machine shared with other jobs (timings are noisy: each
 format's set-ups are timed interleaved, {a.repeats} rounds of {a.steps} steps after a warm-up, and each

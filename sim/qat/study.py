@@ -19,6 +19,8 @@ import statistics
 import sys
 import time
 
+from formats import provenance
+
 FORMATS = {2: ("int2", "fp2_e1m0", "posit2_0"), 3: ("int3", "fp3_e2m0", "posit3_0"),
            4: ("int4", "fp4_e2m1", "posit4_1")}
 SCHEDULES = ("lr-cosine", "tr-cosine")
@@ -130,6 +132,7 @@ def main(argv=None) -> int:
     text = f"""# QAT study: LR scheduling against transition-rate (TR) scheduling at 2-4 bits
 
 Command: `{cmd.strip()}`  
+{provenance.stamp("qat_study")}  
 Machine: {platform.machine()} ({platform.platform()}), 2 cores shared with other jobs, {a.workers} worker
 process(es) of 1 torch thread.  Date: {datetime.date.today()}.  Wall time: {wall / 60:.1f} min for
 {len(jobs)} runs.
