@@ -192,7 +192,7 @@ _SHORTCUTS = [  # (flag, [space] or [sweep] key, help)
     ("--output", "output", "output folder (results, cache, report)"),
     ("--workers", "workers", "local worker processes, or Dask workers with --cluster local"),
     ("--search", "search", "grid (every combination) or nsga2 (adaptive)"),
-    ("--trials", "trials", "design points NSGA-II evaluates"),
+    ("--trials", "trials", "distinct design points NSGA-II evaluates (more extends a finished study)"),
 ]
 
 

@@ -44,3 +44,19 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+class HangAfter:
+    """dse_fakes.FakeEvaluate's metrics for the first ``n`` calls; call ``n + 1`` leaves a file
+    ``hung`` in ``folder`` and sleeps (a sweep to be killed in the middle of a run)."""
+
+    def __init__(self, folder, n: int):
+        import dse_fakes
+
+        self.fake, self.n = dse_fakes.FakeEvaluate(folder), n
+
+    def __call__(self, run: dict) -> dict:
+        if self.fake.calls() >= self.n:
+            Path(self.fake.folder, "hung").write_text("")
+            time.sleep(300)
+        return self.fake(run)

@@ -190,7 +190,7 @@ def test_nsga2_search_is_tiny_persistent_and_resumes(tmp_path):
     from dse.search import _storage
 
     (study,) = optuna.get_all_study_summaries(storage=_storage(out))
-    assert study.n_trials == 8  # 5 kept, 3 more
+    assert study.n_trials >= 8 and len(more.table) == 8  # 5 kept, 3 more distinct points
     assert fake.calls() == 2 * len(more.table)
 
 
