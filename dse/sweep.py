@@ -86,8 +86,14 @@ class _Runner:
         return len(unique), out
 
     def execute(self, todo, bar=None):
+        from .cache import check_record
+
         for i, rec in self.executor.imap(self.fn, [run for _, run in todo]):
             key, run = todo[i]
+            try:
+                check_record(rec)
+            except ValueError as err:  # an evaluate that returns nonsense: a failed run, not a result
+                rec = {"status": "error", "error": f"the run's record failed its check: {err}", "seconds": 0.0}
             self.computed += 1
             if rec["status"] != "ok":
                 self.failed += 1

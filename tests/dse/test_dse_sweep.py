@@ -129,8 +129,8 @@ def test_cache_put_is_atomic_and_keyed_by_code_version(tmp_path):
     cache = Cache(tmp_path)
     run = {"weights": "int4", "seed": 0}
     assert run_key(run, "a") != run_key(run, "b") != run_key({**run, "seed": 1}, "b")
-    cache.put("k", {"x": 1})
-    assert cache.get("k") == {"x": 1} and cache.writes == 1
+    cache.put("k", {"status": "error", "error": "x"})
+    assert cache.get("k") == {"status": "error", "error": "x"} and cache.writes == 1
     assert [p.name for p in tmp_path.iterdir()] == ["k.json"]  # no temp file left
     fake = dse_fakes.FakeEvaluate(tmp_path / "calls")
     cfg = tiny(tmp_path, "weights=int4", "rounding=rne")
