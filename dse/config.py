@@ -147,7 +147,12 @@ def _seeds(name, value):
     values = value if isinstance(value, list) else [value]
     if not values:
         raise ConfigError(f"{name} must name at least one seed")
-    return [_int(0)(name, v) for v in values]
+    seeds = [_int(0)(name, v) for v in values]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"{name} = {values!r} repeats {', '.join(map(str, repeated))}; give distinct seeds "
+                          "(a repeated seed trains the same run again and shrinks the spread)")
+    return seeds
 
 
 SWEEP_KEYS = {

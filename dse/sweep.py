@@ -17,9 +17,12 @@ Examples::
     python -m dse.sweep --search nsga2 --trials 40        # NSGA-II instead of the grid
     python -m dse.sweep --report-only                     # report from the cache alone
 
-Killing it at any moment loses at most the runs in flight: rerun the same command
-and it carries on from the cache.  Exit status: 0 success, 1 failure (also when
-runs failed; their errors are in the report), 2 bad usage, 130 interrupted.
+One sweep at a time writes an output folder: a second one with a different config
+stops (exit 2), one with the identical config waits for the first and carries on
+from its cache (dse.lock).  Killing it at any moment loses at most the runs in
+flight: rerun the same command and it carries on from the cache.  Exit status:
+0 success, 1 failure (also when runs failed; their errors are in the report),
+2 bad usage, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ import time
 from pathlib import Path
 
 from . import config as C
+from .lock import OutputBusy
 
 __all__ = ["Outcome", "main", "run"]
 
@@ -106,7 +110,34 @@ class _Runner:
 
 def run(cfg: dict, *, executor=None, evaluate_fn=None, code_version: str | None = None, cache_dir=None,
         retry_failed: bool = False, report_only: bool = False, progress: bool = True, how: str = "") -> Outcome:
-    """Run the sweep of a validated config (see :func:`dse.config.load`) and write its outputs."""
+    """Run the sweep of a validated config (see :func:`dse.config.load`) and write its outputs.
+
+    The output folder is locked while the sweep writes it (:class:`dse.lock.OutputLock`):
+    raises :class:`dse.lock.OutputBusy` when another sweep with a different config holds it,
+    waits when one with the same config does."""
+    from .lock import OutputLock
+
+    t0 = time.perf_counter()
+    out = Path(cfg["sweep"]["output"])
+    if evaluate_fn is None:  # the QAT path judges its own key combinations, before any work
+        check_points(cfg)
+    check_writable(out)
+    with OutputLock(out, cfg):
+        return _sweep(cfg, out, t0, executor, evaluate_fn, code_version, cache_dir, retry_failed,
+                      report_only, progress, how)
+
+
+def check_points(cfg: dict) -> None:
+    """Raise ConfigError for a design point the QAT path refuses (``tr-cosine`` with FP32
+    weights, ...), before any work: what a run would refuse, ``--dry-run`` refuses too."""
+    from .evaluate import check_runs
+    from .space import expand, runs_for
+
+    check_runs([r for p in expand(cfg["space"]) for r in runs_for(p, cfg["sweep"]["seeds"][:1])])
+
+
+def _sweep(cfg, out, t0, executor, evaluate_fn, code_version, cache_dir, retry_failed, report_only,
+           progress, how) -> Outcome:
     from tqdm import tqdm
 
     from . import costs, pareto, report, results
@@ -116,14 +147,7 @@ def run(cfg: dict, *, executor=None, evaluate_fn=None, code_version: str | None 
     from .executors import Inline
     from .space import expand, runs_for
 
-    t0 = time.perf_counter()
     sw, space = cfg["sweep"], cfg["space"]
-    out = Path(sw["output"])
-    if evaluate_fn is None:  # the QAT path judges its own key combinations, before any work
-        from .evaluate import check_runs
-
-        check_runs([r for p in expand(space) for r in runs_for(p, sw["seeds"][:1])])
-    check_writable(out)
     cache = Cache(Path(cache_dir) if cache_dir else out / "cache")
     cv = code_version or current_code_version()
     executor = executor if executor is not None else Inline()
@@ -244,6 +268,7 @@ def main(argv=None) -> int:
         from .space import expand
 
         if args.dry_run:
+            check_points(cfg)
             points = expand(cfg["space"])
             for p in points:
                 print(json.dumps(p, sort_keys=True))
@@ -265,7 +290,7 @@ def main(argv=None) -> int:
         print(f"\ndse.sweep: interrupted; finished runs are cached in {cfg['sweep']['output']}; "
               "rerun the same command to carry on", file=sys.stderr)
         return 130
-    except (C.ConfigError, UsageError) as err:
+    except (C.ConfigError, UsageError, OutputBusy) as err:
         print(f"dse.sweep: error: {err}", file=sys.stderr)
         return 2
     print(f"dse.sweep: {len(res.table)} design points, {res.runs} runs ({res.computed} computed, "

@@ -60,3 +60,48 @@ class HangAfter:
             Path(self.fake.folder, "hung").write_text("")
             time.sleep(300)
         return self.fake(run)
+
+
+class Slow:
+    """dse_fakes.FakeEvaluate's metrics after ``seconds`` of sleep; notes ``started`` in ``folder``."""
+
+    def __init__(self, folder, seconds: float):
+        import dse_fakes
+
+        self.fake, self.seconds = dse_fakes.FakeEvaluate(folder), float(seconds)
+
+    def __call__(self, run: dict) -> dict:
+        Path(self.fake.folder, "started").write_text("")
+        time.sleep(self.seconds)
+        return self.fake(run)
+
+
+def start(code: str, *args) -> "subprocess.Popen":
+    """Run Python ``code`` with ``args`` in a child process that imports this worktree's packages
+    and these test helpers; stdout is dropped, stderr kept (for the failure message)."""
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(here.parents[1]), str(here), os.environ.get("PYTHONPATH", "")])
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], env={**os.environ, "PYTHONPATH": path},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_until(cond, proc, seconds: float, what: str) -> None:
+    """Poll ``cond()`` until true; fail if ``proc`` ends first or ``seconds`` pass."""
+    t0 = time.monotonic()
+    while not cond():
+        if proc.poll() is not None:
+            raise AssertionError(f"the child ended before {what}: {proc.stderr.read().decode()[-2000:]}")
+        if time.monotonic() - t0 > seconds:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def stop(proc) -> None:
+    """Kill ``proc`` if it still runs, and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    proc.stderr.close()

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import cloudpickle
 
@@ -19,8 +15,6 @@ from dse import sweep
 from dse.executors import Inline
 
 cloudpickle.register_pickle_by_value(dse_fakes)
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 CV = "test-code-version"
 SPACE = ["weights=int4,posit8_0,fp8_e4m3,int8", "rounding=rne,stochastic", "epochs=1,2",
          "schedule=lr-cosine", "seeds=0,1", "workers=1", "search=nsga2"]
@@ -67,23 +61,12 @@ def test_resume_after_sigkill_is_the_same_study(tmp_path):
     """Killed in the 4th point (after 7 runs of 2 seeds each), then rerun: the 6 points of one run."""
     calls = tmp_path / "calls"
     calls.mkdir()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")])}
-    code = f"SPACE = {SPACE!r}; CV = {CV!r}\n" + DRIVER
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "out"), str(calls)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = fault_fakes.start(f"SPACE = {SPACE!r}; CV = {CV!r}\n" + DRIVER, tmp_path / "out", calls)
     try:
-        t0 = time.monotonic()
-        while not (calls / "hung").exists():
-            assert proc.poll() is None, f"the sweep ended before it hung: {proc.stderr.read().decode()[-2000:]}"
-            assert time.monotonic() - t0 < 120, "the sweep did not reach its 8th run in 120 s"
-            time.sleep(0.1)
+        fault_fakes.wait_until((calls / "hung").exists, proc, 120, "its 8th run")
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+        fault_fakes.stop(proc)
     fake = dse_fakes.FakeEvaluate(tmp_path / "calls-rerun")
     resumed = nsga(tmp_path / "out", 6, fake)
     assert fake.calls() == 6 * 2 - 7   # the 7 finished runs come from the cache
