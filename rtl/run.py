@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.mac import Accumulator
+from sim.mac.modes import mode_spec
 
 from . import modes as M
 from . import toolchain
@@ -171,6 +172,53 @@ def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=
     return beats
 
 
+def check_operands(engine, A, B, SA=None, SB=None):
+    """Check the operands of ``run_rows`` for ``engine`` (a :class:`sim.mac.Engine`) before any
+    simulation: A and B (rows, K) element codes of one shape (a 1-D array is one row), scales
+    (rows, ceil(K/block)) E8M0 codes for MX modes and none for the others.  Returns them as
+    2-D arrays; ValueError/TypeError names the bad operand and what is allowed."""
+    def rows(x, name, fmt):
+        arr = np.atleast_2d(np.asarray(x))
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be (rows, K) codes, one row per dot product; got shape {arr.shape}")
+        return fmt.check_codes(arr)
+
+    A, B = rows(A, "A", engine.element_format), rows(B, "B", engine.element_format)
+    if A.shape != B.shape:
+        raise ValueError(f"A and B need the same shape, got {A.shape} and {B.shape}")
+    if not engine.block:
+        if SA is not None or SB is not None:
+            mx_modes = [m for m in M.names() if mode_spec(m).mx]
+            raise ValueError(f"mode {engine.mode} takes no scales; --scale-a/--scale-b are for the MX modes "
+                             f"({', '.join(mx_modes)})")
+        return A, B, None, None
+    if SA is None or SB is None:
+        raise ValueError(f"mode {engine.mode} needs --scale-a and --scale-b")
+    want = (A.shape[0], -(-A.shape[1] // engine.block))
+    SA, SB = rows(SA, "scale A", engine.scale_format), rows(SB, "scale B", engine.scale_format)
+    for name, S in (("scale A", SA), ("scale B", SB)):
+        if S.shape != want:
+            raise ValueError(f"{name} must have shape {want} (rows, ceil(K/{engine.block})) for A of shape "
+                             f"{A.shape}, got {S.shape}")
+    return A, B, SA, SB
+
+
+def output_path(out) -> Path:
+    """Where ``--out`` writes: the path given, with ``.npy`` added unless it ends so (as
+    ``np.save`` does).  ValueError when it is a folder or its folder is missing or not writable."""
+    p = Path(out)
+    if p.suffix != ".npy":
+        p = p.with_name(p.name + ".npy")
+    if Path(out).is_dir() or p.is_dir():
+        raise ValueError(f"--out {out!r} is a folder; give a file name, e.g. {str(Path(out) / 'Y.npy')!r}")
+    parent = p.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"--out {out!r}: folder {str(parent)!r} is not writable")
+    return p
+
+
 def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native",
              mask=None, gaps=0, accumulator="exact"):
     """Dot products of the rows of A and B on the engine: (codes uint32 (rows,), cycles).
@@ -182,15 +230,7 @@ def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="na
     mask = M.ALL_MASK if mask is None else mask
     if not (mask >> M.mode_id(e.mode)) & 1:
         raise ValueError(f"mode {e.mode} is not compiled into mask {mask:#x}")
-    A = np.atleast_2d(np.asarray(A))
-    B = np.atleast_2d(np.asarray(B))
-    if A.shape != B.shape:
-        raise ValueError(f"A and B need the same shape, got {A.shape} and {B.shape}")
-    if e.block:
-        if SA is None or SB is None:
-            raise ValueError(f"mode {e.mode} needs --scale-a and --scale-b")
-        SA = np.atleast_2d(np.asarray(SA))
-        SB = np.atleast_2d(np.asarray(SB))
+    A, B, SA, SB = check_operands(e, A, B, SA, SB)
     beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, fp32=(readout == "fp32"))
     R = A.shape[0]
     passes = -(-R // lanes)
@@ -212,43 +252,51 @@ def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="na
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m rtl.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--mode", required=True, help=f"engine mode: {', '.join(M.names())}")
-    p.add_argument("--a", required=True, help="A.npy: (rows, K) element codes")
-    p.add_argument("--b", required=True, help="B.npy: (rows, K) element codes")
-    p.add_argument("--scale-a", default=None, help="SA.npy: (rows, ceil(K/32)) E8M0 codes (MX modes)")
-    p.add_argument("--scale-b", default=None, help="SB.npy: (rows, ceil(K/32)) E8M0 codes (MX modes)")
-    p.add_argument("--out", required=True, help="Y.npy: output codes per row")
-    p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
+    p.add_argument("--a", required=True, metavar="A.npy", help="(rows, K) element codes, one row per dot product")
+    p.add_argument("--b", required=True, metavar="B.npy", help="(rows, K) element codes, the same shape as A")
+    p.add_argument("--scale-a", default=None, metavar="SA.npy",
+                   help="(rows, ceil(K/32)) E8M0 scale codes of A (MX modes only)")
+    p.add_argument("--scale-b", default=None, metavar="SB.npy",
+                   help="(rows, ceil(K/32)) E8M0 scale codes of B (MX modes only)")
+    p.add_argument("--out", required=True, metavar="Y.npy",
+                   help="where the output codes go, one per row (uint32; .npy is added if missing)")
+    p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"),
+                   help="the simulator that runs the Verilog (default verilator: faster; icarus: a second opinion)")
     p.add_argument("--lanes", type=int, default=1, help="lanes of the built engine (default 1)")
-    p.add_argument("--readout", default="native", choices=("native", "fp32"))
+    p.add_argument("--readout", default="native", choices=("native", "fp32"),
+                   help="output format: native (posit modes give posit codes, integer modes int32, float and "
+                        "MX modes FP32) or fp32 (FP32 bits for every mode); default native")
     p.add_argument("--accumulator", default="exact",
                    help="exact (default), fp32 or fixed:INT_BITS:FRAC_BITS, as in sim.mac")
     p.add_argument("--check", action="store_true", help="also compare with sim.mac and report")
     args = p.parse_args(argv)
     try:
+        from sim import mac
+
         M.mode_id(args.mode)
-        acc = parse_accumulator(args.accumulator)
+        acc = Accumulator.parse(args.accumulator)
         if args.lanes < 1:
             raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
+        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout, accumulator=acc)
+        out = output_path(args.out)
         A, B = np.load(args.a), np.load(args.b)
         SA = np.load(args.scale_a) if args.scale_a else None
         SB = np.load(args.scale_b) if args.scale_b else None
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        A, B, SA, SB = check_operands(e, A, B, SA, SB)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"rtl.run: error: {err}", file=sys.stderr)
         return 2
     t0 = time.time()
     try:
         Y, cycles = run_rows(args.mode, A, B, SA, SB, sim=args.sim, lanes=args.lanes,
                              readout=args.readout, accumulator=acc)
-    except (ValueError, TypeError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        np.save(out, Y)
+    except (ValueError, TypeError, RuntimeError, OSError) as err:
+        print(f"rtl.run: error: {err}", file=sys.stderr)
         return 1
     dt = time.time() - t0
-    np.save(args.out, Y)
-    msg = f"{len(Y)} dot products ({A.size} MACs) in {cycles} cycles, {dt:.1f} s; wrote {args.out}"
+    msg = f"{len(Y)} dot products ({A.size} MACs) in {cycles} cycles, {dt:.1f} s; wrote {out}"
     if args.check:
-        from sim import mac
-
-        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout, accumulator=acc)
         kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
         ref = e.dot(A, B, **kw).astype(np.uint32)
         bad = np.nonzero(ref != Y)[0]
