@@ -246,17 +246,15 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
 def bits_per_element(fmt, n: int | None = None) -> float:
     """Bits per element of an ``n``-element tensor in ``fmt`` (a name or object; None = FP32).
 
-    Block formats answer through their own ``bits_per_element(n)`` (element bits plus
-    the block scale's share, plus NVFP4's 32-bit tensor scale spread over ``n``); a
-    scalar format's is its ``bits``.
+    Every format answers through its ``bits_per_element(n)``: a scalar format's
+    ``bits``; a block format's element bits plus the block scale's share, plus NVFP4's
+    32-bit tensor scale spread over ``n``.
     """
     import formats
 
     if fmt is None:
         return 32.0
-    f = formats.get(fmt)
-    per = getattr(f, "bits_per_element", None)
-    return float(per(n)) if per is not None else float(f.bits)
+    return float(formats.get(fmt).bits_per_element(n))
 
 
 def tensor_bits(fmt, n: int) -> float:

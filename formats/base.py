@@ -195,6 +195,18 @@ class ScalarFormat:
     def _zero_code(self) -> int:
         return 0
 
+    @property
+    def zero_code(self) -> int:
+        """The code that stands for zero, which is also what NaN input encodes to in a format
+        without a NaN code: 0 (+0) for integers, minifloats and posits, a codebook's entry of
+        smallest magnitude."""
+        return self._zero_code()
+
+    def bits_per_element(self, n: int | None = None) -> float:
+        """Bits one element occupies: ``bits`` (a scalar format has no shared scale; block
+        formats add their scales' share: ``formats.MX.bits_per_element``, ``formats.NVFP4.bits_per_element``)."""
+        return float(self.bits)
+
     @functools.lru_cache(maxsize=None)  # noqa: B019 - formats are immutable and few
     def _f32_table(self, mode, ovf, nan_code):
         """Encode table indexed by (top 16 bits of a float32, low 16 bits nonzero).

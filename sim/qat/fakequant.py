@@ -78,12 +78,15 @@ class Kernel:
         ft.quantize(y, self.fmt, rounding=self.rounding)
 
 
-def kernel(fmt, rounding: str, dtype: torch.dtype, device) -> Kernel:
-    """The cheapest exact ``Q`` for values already clamped to ``fmt``'s range (see the module doc)."""
+def kernel(fmt, rounding, dtype: torch.dtype, device) -> Kernel:
+    """The cheapest exact ``Q`` for values already clamped to ``fmt``'s range (see the module doc).
+
+    ``rounding``: a :class:`formats.rounding.Rounding` (a name is accepted and parsed here)."""
+    import formats
     from formats import torch as ft
     from formats.torch import tables
 
-    mode = parse_rounding(rounding)
+    mode = rounding = parse_rounding(rounding)
     device = torch.device(device)
     if mode == Rounding.STOCHASTIC or dtype != torch.float32 or fmt.bits > 8:
         def generic(y, seed=0):
@@ -93,12 +96,12 @@ def kernel(fmt, rounding: str, dtype: torch.dtype, device) -> Kernel:
     nan_code = fmt.nan_code
     nan_check = nan_code < 0
     if nan_check:
-        nan_code = fmt._zero_code()
-    if fmt.family == "integer" and mode in _ROUND_OPS:
+        nan_code = fmt.zero_code
+    if isinstance(fmt, formats.Integer) and mode in _ROUND_OPS:
         op = _ROUND_OPS[mode]
         return Kernel(lambda y, seed=0: op(y).add_(0.0), fmt, rounding, nan_check=nan_check,
                       round_op=_ROUND_CODES[mode] if device.type == "cpu" else -1)
-    ovf = fmt._resolve_overflow(None)
+    ovf = fmt.default_overflow
     table = tables.f32_quantize_table(fmt, mode, ovf, nan_code, device, dtype)
     if table is None:
         def generic(y, seed=0):

@@ -25,8 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 import formats
-from formats.base import ScalarFormat
-from formats.rounding import parse_rounding
+from formats.block import BlockFormat
+from formats.rounding import Rounding, parse_rounding
 
 from .fakequant import TINY, FakeQuantFn, kernel
 from .scaling import GRANULARITIES, Scale, format_range
@@ -42,8 +42,8 @@ def _ft():
 
 
 def is_block_format(fmt) -> bool:
-    """Whether ``fmt`` scales itself per block (MX, NVFP4): it has a ``block`` and an ``element``."""
-    return (not isinstance(fmt, ScalarFormat)) and hasattr(fmt, "block") and hasattr(fmt, "element")
+    """Whether ``fmt`` scales itself per block (MX, NVFP4): a :class:`formats.block.BlockFormat`."""
+    return isinstance(fmt, BlockFormat)
 
 
 class FakeQuantSTE(torch.autograd.Function):
@@ -104,7 +104,7 @@ class TensorQuantizer(nn.Module):
                  seed: int = 0):
         super().__init__()
         self.fmt = formats.get(fmt)
-        self.rounding = parse_rounding(rounding).label
+        self.rounding = parse_rounding(rounding)   # parsed once here; a Rounding from now on
         self.block = is_block_format(self.fmt)
         self.block_axis = block_axis
         self.seed = int(seed) & 0xFFFFFFFF
@@ -144,13 +144,13 @@ class TensorQuantizer(nn.Module):
         """Keep the code key of ``val`` (what ``Q`` gave ``x``) until ``x`` or the scale changes."""
         self._codes_cache = (self._stamp(x, rnd), val if self.block else _bits(val))
 
-    def _rounding_now(self) -> str:
-        if self.rounding == "stochastic" and not self.training:
-            return "rne"
+    def _rounding_now(self) -> Rounding:
+        if self.rounding == Rounding.STOCHASTIC and not self.training:
+            return Rounding.RNE
         return self.rounding
 
     def _seed_now(self) -> int:
-        if self.rounding != "stochastic" or not self.training:
+        if self.rounding != Rounding.STOCHASTIC or not self.training:
             return self.seed
         self.calls += 1
         return zlib.crc32(f"{self.seed}:{self.calls}".encode())
@@ -189,7 +189,7 @@ class TensorQuantizer(nn.Module):
     # -- forward --------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rnd, seed = self._rounding_now(), self._seed_now()
-        keep = [] if self.keep_codes and rnd != "stochastic" else None
+        keep = [] if self.keep_codes and rnd != Rounding.STOCHASTIC else None
         if self.block:
             y = self._to_block_layout(x)
             q = _BlockSTE.apply(y, self.fmt, rnd, seed, keep)
@@ -227,7 +227,7 @@ class TensorQuantizer(nn.Module):
         the rounding was not stochastic), else computed and remembered.  (Called
         at every TR step: the hit path is kept free of grad-mode switches.)
         """
-        rnd = "rne" if self.rounding == "stochastic" else self.rounding
+        rnd = Rounding.RNE if self.rounding == Rounding.STOCHASTIC else self.rounding
         c = self._codes_cache
         if c is not None and c[0] == self._stamp(x, rnd):
             return c[1]
@@ -254,14 +254,17 @@ class TensorQuantizer(nn.Module):
         Stochastic rounding is replaced by ``rne`` (a code should not flicker).
         """
         ft = _ft()
-        rnd = rounding or ("rne" if self.rounding == "stochastic" else self.rounding)
+        if rounding is not None:
+            rnd = parse_rounding(rounding)
+        else:
+            rnd = Rounding.RNE if self.rounding == Rounding.STOCHASTIC else self.rounding
         if self.block:
             return ft.quantize_blocks(self._to_block_layout(x), self.fmt, rounding=rnd)[1:]
         s = self.scale(x)
         return ft.encode(torch.clamp(x / s, self.lo, self.hi), self.fmt, rounding=rnd)
 
     def extra_repr(self) -> str:
-        return f"{self.fmt.name}, rounding={self.rounding}"
+        return f"{self.fmt.name}, rounding={self.rounding.label}"
 
 
 class _QuantMixin:
@@ -384,7 +387,7 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
             formats.get(f)  # KeyError for unknown names, now rather than later
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}; allowed: {', '.join(GRANULARITIES)}")
-    parse_rounding(rounding)
+    rounding = parse_rounding(rounding)   # the edge: a Rounding is passed down
     if not inplace:
         model = copy.deepcopy(model)
     targets = [(n, m) for n, m in model.named_modules()

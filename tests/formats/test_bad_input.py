@@ -65,3 +65,19 @@ def test_negative_bias_is_a_scaled_format():
     assert np.array_equal(v[fin], w[fin] * 2.0**12)
     assert neg.min_normal == 2.0**6 and neg.max == 448.0 * 2**12
     assert neg.decode(neg.encode([1000.0, 64.0])).tolist() == [1024.0, 64.0]
+
+
+@pytest.mark.parametrize("name, code", [("int8", 0), ("fp4_e2m1", 0), ("posit8_0", 0), ("nf4", None)])
+def test_zero_code_is_public_and_encodes_zero(name, code):
+    fmt = formats.get(name)
+    if code is not None:
+        assert fmt.zero_code == code
+    # the zero code is the code of the value of smallest magnitude (0.0 where there is one)
+    v = fmt.values()
+    assert abs(v[fmt.zero_code]) == np.nanmin(np.abs(v))
+
+
+@pytest.mark.parametrize("name, n, want", [("int4", None, 4.0), ("posit16_1", 10, 16.0), ("mxfp4", None, 4.25),
+                                           ("nvfp4", 32, 4.5 + 1.0)])
+def test_bits_per_element_is_every_formats(name, n, want):
+    assert formats.get(name).bits_per_element(n) == want
