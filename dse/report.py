@@ -124,6 +124,9 @@ def write(table: pd.DataFrame, folder, objs, note: str = "", title: str = "Sweep
         f"## Pareto-optimal points ({len(front)})\n",
         _md_table(front[[c for c in SHOWN if c in front]]),
         "## Plots\n",
+        f"The table above is the front over all the objectives at once ({', '.join(c for c, _ in objs)}). "
+        "Each plot draws its own two-objective front, accuracy against that plot's axis, so a point on a "
+        "plot's front need not be in the table, nor a point of the table on every plot's front.\n",
         *[f"![{n}]({n})\n" for n in PLOTS],
         "## Ranked table\n",
         "Every point by Pareto rank (1 = on the front), then accuracy; all columns in `ranked.csv`.\n",

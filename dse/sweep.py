@@ -32,6 +32,7 @@ import json
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 from . import config as C
@@ -226,6 +227,24 @@ _SHORTCUTS = [  # (flag, [space] or [sweep] key, help)
 ]
 
 
+def _flag_help(key: str, text: str, defaults: dict) -> tuple[str, str]:
+    """(metavar, help) of a shortcut flag: the value's kind (``N``, ``X``, ``NAME``, a comma list
+    for the axes of [space]) and the embedded default config's value."""
+    space, sweep_table = defaults.get("space", {}), defaults.get("sweep", {})
+    if key == "output":
+        return "DIR", f"{text} (default: {sweep_table.get(key)})"
+    table = space if key in space else sweep_table
+    if key not in table:
+        return "VALUE", text
+    v = table[key]
+    first = v[0] if isinstance(v, list) and v else v
+    elem = ("true|false" if isinstance(first, bool) else "N" if isinstance(first, int)
+            else "X" if isinstance(first, float) else "NAME")
+    metavar = f"{elem}[,{elem}...]" if key in space or isinstance(v, list) else elem
+    shown = ",".join(map(str, v)) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
+    return metavar, f"{text} (default: {shown})"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m dse.sweep", description=__doc__.split("\n\n")[0],
                                 epilog="Config format: docs/sweep.md.  Default config: --print-default-config.",
@@ -233,8 +252,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="TOML config laid over the embedded default")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                    help="override one key, e.g. space.lanes=[1,4] or weights=int4,int8 (repeatable)")
+    defaults = tomllib.loads(C.default_text())
     for flag, key, text in _SHORTCUTS:
-        p.add_argument(flag, metavar="VALUE", dest=f"short_{key}", help=text)
+        metavar, text = _flag_help(key, text, defaults)
+        p.add_argument(flag, metavar=metavar, dest=f"short_{key}", help=text)
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler")
     p.add_argument("--cluster", choices=["local"], help="start a Dask LocalCluster of --workers workers")
     p.add_argument("--cache", metavar="DIR", help="cache folder (default: OUTPUT/cache); may be shared")
