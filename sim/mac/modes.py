@@ -80,8 +80,9 @@ class ModeSpec:
         """'posit', 'int', 'float' or 'mx': decides the native readout."""
         if self.mx:
             return "mx"
-        fam = self.element.family
-        return {"integer": "int", "posit": "posit"}.get(fam, "float")
+        if isinstance(self.element, formats.Posit):
+            return "posit"
+        return "int" if isinstance(self.element, formats.Integer) else "float"
 
 
 def mode_spec(mode) -> ModeSpec:
