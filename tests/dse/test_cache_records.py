@@ -20,13 +20,13 @@ CV = "test-code-version"
 
 
 def setup(tmp_path):
-    cfg = C.load(overrides=["weights=int4,posit8_0", "rounding=rne", "schedule=lr-cosine",
+    cfg = C.load(overrides=["weights=int4,posit8_0,int8", "rounding=rne", "schedule=lr-cosine",
                             f"output={tmp_path / 'out'}", "seeds=0,1", "workers=1"])
     fake = dse_fakes.FakeEvaluate(tmp_path / "calls")
     first = sweep.run(cfg, executor=Inline(), evaluate_fn=fake, code_version=CV, progress=False)
     cache = Cache(tmp_path / "out" / "cache")
-    key = run_key(runs_for(expand(cfg["space"])[0], [0])[0], CV)
-    return cfg, fake, first, cache, key
+    keys = [run_key(r, CV) for p in expand(cfg["space"]) for r in runs_for(p, [0, 1])]
+    return cfg, fake, first, cache, keys
 
 
 def rerun(cfg, fake):
@@ -62,21 +62,25 @@ DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_a_damaged_record_is_recomputed_with_a_warning(tmp_path, capsys, damage):
-    cfg, fake, first, cache, key = setup(tmp_path)
-    spoil, why = DAMAGE[damage]
-    spoil(cache.path(key))
+def test_damaged_records_are_recomputed_with_a_warning(tmp_path, capsys):
+    """Six runs, each record damaged another way: six one-line warnings naming the file and the
+    fault, six runs computed again, the same table as before, good records in place."""
+    cfg, fake, first, cache, keys = setup(tmp_path)
+    assert len(keys) == len(DAMAGE) == 6
+    for key, (spoil, _) in zip(keys, DAMAGE.values()):
+        spoil(cache.path(key))
     capsys.readouterr()
     res = rerun(cfg, fake)
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if "damaged record" in line]
-    assert len(lines) == 1 and str(cache.path(key)) in lines[0] and why in lines[0]
-    assert (res.computed, res.cached) == (1, 3) and fake.calls() == 5
+    lines = [line for line in capsys.readouterr().err.splitlines() if "damaged record" in line]
+    assert len(lines) == 6
+    for key, (name, (_, why)) in zip(keys, DAMAGE.items()):
+        (line,) = [line for line in lines if str(cache.path(key)) in line]
+        assert why in line, name
+        check_record(json.loads(cache.path(key).read_text()), key)        # a good record again
+        assert cache.path(key).with_name(cache.path(key).name + ".damaged").exists()
+    assert (res.computed, res.cached) == (6, 0) and fake.calls() == 12
     assert res.table.equals(first.table.assign(train_seconds=res.table["train_seconds"]))
     assert (res.table["accuracy_mean"] <= 1).all()
-    check_record(json.loads(cache.path(key).read_text()), key)        # a good record again
-    assert cache.path(key).with_name(cache.path(key).name + ".damaged").exists()
 
 
 def test_an_evaluate_returning_nonsense_is_a_failed_run(tmp_path):
