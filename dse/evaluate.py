@@ -1,17 +1,46 @@
-"""``evaluate(run) -> metrics``: one QAT training run, a pure function of its config.
+"""``evaluate(run) -> metrics``: the accuracy side of one design point, a pure function of its run.
 
-A *run* (see :mod:`dse.space`) is a design point's training keys plus a seed.
-:func:`evaluate` trains it with the QAT path (``sim.qat.train``) and returns plain
-JSON-able metrics: test accuracy, final loss, parameter and MAC counts, the
-model's size in bits (the QAT path's ``weight_bits``: codes, scales, biases and
-FP32 layers) and each layer's input size (which :mod:`dse.results` turns into
-activation traffic).  Torch runs single-threaded inside it, so that a run gives
-the same numbers wherever an executor places it.
+The contract with the sweep (``dse.sweep`` calls :func:`evaluate` through :func:`safe_call`):
+
+Run keys
+    ``method``      ``"ptq"`` | ``"qat"`` (absent: the legacy path, a QAT training from
+                    scratch with ``sim.qat.train``; kept for old configs)
+    ``dataset``, ``model``  together name the workload (:mod:`sim.qat.workloads`:
+                    ``digits/mlp``, ``mnist1d/cnn``, ``pytext/tinylm``, ...)
+    ``weights``     a format name, or ``"fp32"``
+    ``acts``        a format name, or ``"fp32"`` (``"same"`` is resolved by the sweep)
+    ``seed``        the seed of the workload's FP32 reference (and of the method)
+    ``rounding``, ``granularity``, ``quantize_first_last``  as in ``sim.qat``
+    ``schedule``, ``tr0``   QAT only (``lr-*`` or ``tr-*`` from the reference)
+    optional: ``budget`` (QAT steps as a fraction of the reference's, default the
+    workload recipe's), ``finetune_lr`` (default the recipe's), ``unsigned_acts``
+    (``"auto"`` default | ``"off"``).  ``epochs``, ``batch_size``, ``optimizer`` and
+    ``lr`` set only the legacy path (the reference and QAT use the workload's tuned
+    recipe).  ``schedule``/``tr0``/``budget`` do not change a ``ptq`` result.
+    ``weights = acts = "fp32"`` is the reference row: it returns the FP32 reference
+    itself (same numbers for both methods).
+
+Metrics (plain JSON values)
+    ``metric``, ``metric_name`` (``"accuracy"`` | ``"bits_per_byte"``), ``higher_is_better``;
+    ``accuracy`` for classification workloads (``bits_per_byte`` for language models);
+    ``reference_metric`` (the FP32 reference of the same seed: the paired difference is
+    ``metric - reference_metric``), ``n_params``, ``macs_per_inference``, ``model_bits``
+    (codes, scales, FP32 biases and layers), ``act_elements`` (input elements of every
+    quantizable layer per inference, forward order), ``act_formats`` (the format of each
+    quantized layer input: unsigned variants after ReLUs), ``acts_unsigned``,
+    ``fp32_layers``, ``fp32_tensors``, ``workload`` and the workload's identity
+    (``corpus_sha256``, ``corpus_files``, ``python`` for ``pytext``), ``loss`` (QAT's
+    final training loss; NaN otherwise), ``train_seconds``, and for QAT the learning
+    ``curve``, ``steps`` and ``last_quarter_change``.
+
+Torch runs single-threaded inside it, so that a run gives the same numbers wherever
+an executor places it.  The FP32 reference comes from ``sim.qat.reference`` (shipped
+checkpoint, cache, or trained once per workload and seed).
 
 :func:`safe_call` is what executors run: it never raises, and turns an exception
 into an error record.  :func:`code_version` is the hash of the source that a
-run's result depends on (formats/, sim/qat/, this file); it is part of every cache
-key, so editing that code invalidates old results.
+run's result depends on (formats/, sim/qat/ with its shipped references, this
+file); it is part of every cache key, so editing that code invalidates old results.
 """
 from __future__ import annotations
 
@@ -22,7 +51,8 @@ import time
 import traceback
 from pathlib import Path
 
-__all__ = ["evaluate", "safe_call", "code_version", "check_runs", "train_kwargs", "layer_inputs"]
+__all__ = ["evaluate", "safe_call", "code_version", "check_runs", "train_kwargs", "layer_inputs", "METHODS",
+           "OPTIONAL_KEYS"]
 
 
 def train_kwargs(run: dict) -> dict:
@@ -47,20 +77,69 @@ def _single_thread():
         torch.set_num_threads(before)
 
 
-def check_runs(runs) -> None:
-    """Build the QAT path's TrainConfig of every run, so that a bad combination of
-    keys (``tr-cosine`` with FP32 weights, ``per-block`` scales on a scalar format)
-    is reported before any work starts.  Raises dse.config.ConfigError."""
-    from sim.qat.train import TrainConfig
+METHODS = ("ptq", "qat")
+#: run keys of the ptq/qat methods that are optional (with their defaults)
+OPTIONAL_KEYS = {"budget": None, "finetune_lr": None, "unsigned_acts": "auto"}
 
+
+def _fmt(v):
+    return None if v in (None, "fp32") else v
+
+
+def check_runs(runs) -> None:
+    """Check every run before any work starts, so that a bad combination of keys is
+    reported at once: for the legacy path (no ``method``) by building sim.qat's
+    TrainConfig (``tr-cosine`` with FP32 weights, ``per-block`` scales on a scalar
+    format); for ``ptq``/``qat`` the workload, formats, granularity, schedule and the
+    optional keys.  Raises dse.config.ConfigError."""
     from .config import ConfigError
 
     for run in runs:
         try:
-            TrainConfig(**train_kwargs(run))
+            if run.get("method") is None:
+                from sim.qat.train import TrainConfig
+
+                TrainConfig(**train_kwargs(run))
+            else:
+                _check_method_run(run)
         except (ValueError, KeyError, TypeError) as err:
-            what = ", ".join(f"{k}={run[k]}" for k in ("weights", "acts", "rounding", "schedule", "granularity"))
+            what = ", ".join(f"{k}={run[k]}" for k in ("method", "dataset", "model", "weights", "acts", "rounding",
+                                                       "schedule", "granularity") if k in run)
             raise ConfigError(f"design point ({what}) is not valid: {err.args[0] if err.args else err}") from None
+
+
+def _check_method_run(run: dict) -> None:
+    import formats
+    from sim.qat import finetune, workloads
+    from sim.qat.ptq import UNSIGNED_ACTS
+    from sim.qat.quant import is_block_format
+    from sim.qat.scaling import GRANULARITIES
+
+    if run["method"] not in METHODS:
+        raise ValueError(f"method = {run['method']!r} is not allowed; allowed: {', '.join(METHODS)}")
+    workloads.get(run["dataset"], run["model"])
+    w, a = _fmt(run.get("weights")), _fmt(run.get("acts"))
+    for v in (w, a):
+        if v is not None:
+            formats.get(v)
+    formats.parse_rounding(run.get("rounding", "rne"))
+    gran = run.get("granularity", "per-channel")
+    if gran not in GRANULARITIES:
+        raise ValueError(f"granularity = {gran!r} is not allowed; allowed: {', '.join(GRANULARITIES)}")
+    if w is not None and (gran == "per-block") != is_block_format(formats.get(w)):
+        raise ValueError(f"granularity = {gran!r} does not fit weights {w!r}: use per-block for block formats "
+                         f"(MX, NVFP4) and per-tensor or per-channel for scalar ones")
+    if run.get("unsigned_acts", "auto") not in UNSIGNED_ACTS:
+        raise ValueError(f"unsigned_acts = {run['unsigned_acts']!r} is not allowed; allowed: {', '.join(UNSIGNED_ACTS)}")
+    if run["method"] == "qat":
+        sched = run.get("schedule", "lr-cosine")
+        if sched not in finetune.SCHEDULES:
+            raise ValueError(f"schedule = {sched!r} is not allowed; allowed: {', '.join(finetune.SCHEDULES)}")
+        if sched.startswith("tr-") and w is None and a is not None:
+            raise ValueError(f"schedule {sched!r} needs quantized weights (TR scheduling counts weight codes)")
+        b = run.get("budget")
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b <= 1):
+            raise ValueError(f"budget = {b!r} must be a fraction of the reference's steps in (0, 1]")
 
 
 def layer_inputs(model: str, dataset: str) -> list[int]:
@@ -104,7 +183,15 @@ def _final(value):
 
 
 def evaluate(run: dict) -> dict:
-    """Train ``run`` with the QAT path and return its metrics (a dict of plain values)."""
+    """The metrics of ``run`` (a dict of plain values); see the module doc for the contract."""
+    if run.get("method") is None:
+        return _legacy(run)
+    _check_method_run(run)
+    with _single_thread():
+        return _method(run)
+
+
+def _legacy(run: dict) -> dict:
     from sim.qat.train import TrainConfig, train
 
     cfg = TrainConfig(**train_kwargs(run))
@@ -120,6 +207,59 @@ def evaluate(run: dict) -> dict:
         "train_seconds": float(_field(res, "seconds", float("nan"))),
         "act_elements": act_elements,
     }
+
+
+def _method(run: dict) -> dict:
+    import time
+
+    from sim.qat import finetune, ptq, reference, workloads
+    from sim.qat.train import weight_bits
+
+    t0 = time.perf_counter()
+    wl = workloads.get(run["dataset"], run["model"])
+    seed = int(run["seed"])
+    ref = reference.get(wl, seed)
+    weights, acts = _fmt(run.get("weights")), _fmt(run.get("acts"))
+    opt = {k: run.get(k, d) for k, d in OPTIONAL_KEYS.items()}
+    common = dict(rounding=run.get("rounding", "rne"), granularity=run.get("granularity", "per-channel"),
+                  quantize_first_last=bool(run.get("quantize_first_last", True)),
+                  unsigned_acts=opt["unsigned_acts"], seed=seed)
+    extra = {"loss": float("nan")}
+    if weights is None and acts is None:
+        net, metric, record = ref.model(wl), ref.metric, {"weight_layers": [], "fp32_layers": [],
+                                                          "act_formats": {}, "acts_unsigned": [],
+                                                          "fp32_tensors": "everything (FP32 reference)"}
+        net.eval()
+    elif run["method"] == "ptq":
+        res = ptq.ptq(wl, ref, weights=weights, acts=acts, **common)
+        net, metric, record = res["model"], res["metric"], res["record"]
+    else:
+        res = finetune.qat(wl, ref, weights, acts, schedule=run.get("schedule", "lr-cosine"),
+                           tr0=float(run.get("tr0", 0.01)), budget=opt["budget"], lr=opt["finetune_lr"], **common)
+        net, metric, record = res["model"], res["metric"], res["record"]
+        extra = {"loss": res["curve"]["train_loss"][-1], "curve": res["curve"], "steps": res["steps"],
+                 "budget": res["budget"], "finetune_lr": res["finetune_lr"],
+                 "finetune_optimizer": res["finetune_optimizer"], "last_quarter_change": res["last_quarter_change"]}
+    macs, act_elements = ptq.layer_costs(wl)
+    out = {
+        "metric": float(metric),
+        "metric_name": wl.metric_name,
+        "higher_is_better": bool(wl.higher_is_better),
+        wl.metric_name: float(metric),
+        "reference_metric": float(ref.metric),
+        "reference_key": ref.info["key"],
+        "reference_source": ref.source,
+        "workload": wl.name,
+        **{k: v for k, v in wl.identity().items()},
+        "n_params": int(sum(p.numel() for p in ref.model(wl).parameters())),
+        "macs_per_inference": int(macs),
+        "model_bits": int(weight_bits(net)),
+        "act_elements": act_elements,
+        "train_seconds": time.perf_counter() - t0,
+        **record,
+        **extra,
+    }
+    return out
 
 
 def safe_call(fn, run: dict) -> dict:
@@ -139,14 +279,15 @@ def safe_call(fn, run: dict) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of the source a run's result depends on: formats/, sim/qat/ and this file."""
+    """Hash of the source a run's result depends on: formats/, sim/qat/ (with its shipped
+    reference checkpoints) and this file."""
     import importlib.util
 
     roots = []
     for name in ("formats", "sim.qat"):
         spec = importlib.util.find_spec(name)
         roots += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
-    files = sorted(f for r in roots for f in r.rglob("*.py")) + [Path(__file__)]
+    files = sorted(f for r in roots for f in [*r.rglob("*.py"), *r.rglob("references/*.pt")]) + [Path(__file__)]
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())

@@ -127,7 +127,7 @@ for _name, _make in _PRESETS.items():
     register(_name, functools.partial(_make, _name))
 
 _INT_RE = re.compile(r"^(u?)int(\d+)$")
-_FP_RE = re.compile(r"^fp(\d+)_e(\d+)m(\d+)(fnuz|fn|ieee|fin)?(?:_b(-?\d+))?$")
+_FP_RE = re.compile(r"^(u?)fp(\d+)_e(\d+)m(\d+)(fnuz|fn|ieee|fin)?(?:_b(-?\d+))?$")
 _POSIT_RE = re.compile(r"^posit(\d+)_(\d+)$")
 
 
@@ -139,13 +139,16 @@ def _parse(key: str):
     if m := _FP_RE.match(key):
         from .minifloat import Minifloat
 
-        n, e, mb = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if n != 1 + e + mb:
-            raise KeyError(f"format name {key!r}: fp{n} needs 1 + e + m = {n} bits, got 1 + {e} + {mb}")
-        sfx = m.group(4) or ("ieee" if n >= 8 else "fin")
+        unsigned = bool(m.group(1))
+        n, e, mb = int(m.group(2)), int(m.group(3)), int(m.group(4))
+        if n != int(not unsigned) + e + mb:
+            sign = "" if unsigned else "1 + "
+            raise KeyError(f"format name {key!r}: {m.group(1)}fp{n} needs {sign}e + m = {n} bits, "
+                           f"got {sign}{e} + {mb}")
+        sfx = m.group(5) or ("ieee" if n >= 8 else "fin")
         special = {"fin": "none"}.get(sfx, sfx)
-        bias = int(m.group(5)) if m.group(5) is not None else None
-        return Minifloat(e, mb, bias=bias, special=special, label=key)
+        bias = int(m.group(6)) if m.group(6) is not None else None
+        return Minifloat(e, mb, bias=bias, special=special, signed=not unsigned, label=key)
     if m := _POSIT_RE.match(key):
         from .posit import Posit
 
@@ -189,7 +192,7 @@ def _get(key: str):
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(
             f"unknown format {key!r}{hint} Known presets: {', '.join(names())}; generic names: "
-            f"intN, uintN, fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, mx<element>"
+            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, mx<element>"
         )
     return fmt
 

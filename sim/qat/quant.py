@@ -171,10 +171,11 @@ class TensorQuantizer(nn.Module):
         return y if ax == like.dim() - 1 else y.movedim(-1, ax)
 
     @torch.no_grad()
-    def initialize(self, x: torch.Tensor) -> None:
-        """Set the scale from a sample tensor (no-op for block formats)."""
+    def initialize(self, x: torch.Tensor, wide: bool = False) -> None:
+        """Set the scale from a sample tensor (no-op for block formats); ``wide``: see
+        :func:`sim.qat.scaling.mse_scale`."""
         if self.scale is not None and self.scale.mode != "max":
-            self.scale.initialize(x, lambda y: _ft().quantize(y, self.fmt, rounding="rne").to(y.dtype))
+            self.scale.initialize(x, lambda y: _ft().quantize(y, self.fmt, rounding="rne").to(y.dtype), wide=wide)
 
     @property
     def needs_init(self) -> bool:
@@ -371,8 +372,9 @@ def quant_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def quantize_model(model: nn.Module, weight_format=None, act_format=None, rounding: str = "rne",
                    granularity: str = "per-channel", quantize_first_last: bool = True,
                    weight_scale: str = "lsq", act_scale: str = "lsq", pow2: bool = False,
-                   seed: int = 0, inplace: bool = False) -> nn.Module:
-    """Swap every nn.Linear / nn.Conv2d of ``model`` for its quantized version.
+                   seed: int = 0, inplace: bool = False, layers=None) -> nn.Module:
+    """Swap every nn.Linear / nn.Conv2d of ``model`` (or the ones named in ``layers``) for its
+    quantized version.
 
     ``weight_format`` / ``act_format``: format names or objects (None keeps FP32).
     ``granularity``: ``per-tensor``/``per-channel`` weight scales (scalar formats),
@@ -392,6 +394,14 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
         model = copy.deepcopy(model)
     targets = [(n, m) for n, m in model.named_modules()
                if type(m) in (nn.Linear, nn.Conv2d)]
+    if layers is not None:
+        wanted = list(layers)
+        found = {n for n, _ in targets}
+        bad = [n for n in wanted if n not in found]
+        if bad:
+            raise ValueError(f"layers {bad} are not nn.Linear/nn.Conv2d layers of the model; "
+                             f"allowed: {', '.join(sorted(found))}")
+        targets = [(n, m) for n, m in targets if n in set(wanted)]
     if not quantize_first_last and targets:
         targets = targets[1:-1]
     for i, (name, m) in enumerate(targets):

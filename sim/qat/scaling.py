@@ -65,8 +65,13 @@ def to_pow2(s: torch.Tensor, mode: str = "round") -> torch.Tensor:
 
 @torch.no_grad()
 def mse_scale(x: torch.Tensor, quantize, fmt, per_channel: bool = False, grid: int = 24,
-              pow2: bool = False) -> torch.Tensor:
+              pow2: bool = False, wide: bool = False) -> torch.Tensor:
     """The scale ``c * amax / fmt.max``, c in ``linspace(1/grid, 1, grid)``, of least error.
+
+    ``wide``: c also takes the values ``2**(k/4)``, k = 1..24 (up to 64), which map
+    ``amax`` below the format's max: tapered formats need them (a posit's precision
+    peaks near 1, far below its max of 64 for posit8_0), while the linear grid only
+    trades clipping for resolution.  The PTQ path uses it.
 
     ``quantize(y)`` is the format's quantizer on values already in its range.
     Per channel, each channel picks its own c.  Clipping is part of the error,
@@ -76,7 +81,10 @@ def mse_scale(x: torch.Tensor, quantize, fmt, per_channel: bool = False, grid: i
     lo, hi = format_range(fmt)
     best_err = None
     best = base.clone()
-    for c in torch.linspace(1.0 / grid, 1.0, grid, dtype=x.dtype, device=x.device):
+    cs = torch.linspace(1.0 / grid, 1.0, grid, dtype=torch.float64)
+    if wide:
+        cs = torch.cat([cs, torch.exp2(torch.arange(1, 25, dtype=torch.float64) / 4)])
+    for c in cs.to(dtype=x.dtype, device=x.device):
         s = base * c
         if pow2:
             s = to_pow2(s)
@@ -122,9 +130,9 @@ class Scale(nn.Module):
         return memo[2]
 
     @torch.no_grad()
-    def initialize(self, x: torch.Tensor, quantize) -> None:
+    def initialize(self, x: torch.Tensor, quantize, wide: bool = False) -> None:
         """Set the scale from ``x`` (see :func:`mse_scale`)."""
-        s = mse_scale(x.detach(), quantize, self.fmt, self.per_channel, pow2=self.pow2)
+        s = mse_scale(x.detach(), quantize, self.fmt, self.per_channel, pow2=self.pow2, wide=wide)
         self.value = nn.Parameter(s.to(x.dtype), requires_grad=self.mode == "lsq")
         self.initialized.fill_(True)
 
