@@ -9,7 +9,8 @@ model the way an inference engine would run it:
   (:func:`sim.qat.scaling.mse_scale`, its wide search), or the format's own block scales;
 * **activations**: each such layer's input gets the activation format with one
   per-tensor scale, MSE-optimal over that layer's inputs on the workload's
-  calibration split (held out from training), captured from the FP32 reference;
+  calibration split (held out from training), captured from the FP32 reference
+  (the search reads at most 65536 of them, evenly strided);
 * **unsigned activations** (``unsigned_acts="auto"``): a layer whose calibration
   inputs are all >= 0 (after a ReLU, or image pixels) takes the unsigned variant
   of the activation format from :func:`unsigned_variant` (``int4 -> uint4``,
@@ -115,7 +116,7 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
             tq = TensorQuantizer(fmt, rounding, act_scale, per_channel=False,
                                  block_axis=-1 if isinstance(layer, nn.Linear) else 1,
                                  seed=(int(seed) * 7919 + 2 * i + 1) & 0xFFFFFFFF)
-            tq.initialize(x, wide=True)
+            tq.initialize(_sample(x), wide=True)
             layer.act_quant = tq
             act_formats[n] = fmt.name
     if rounding == "stochastic" and weights is not None:
@@ -126,6 +127,16 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
               "acts_unsigned": sorted({f for f in act_formats.values() if f != (acts and formats.get(acts).name)}),
               "calibration": f"{w.name} calib split, per-tensor MSE scale per layer input"}
     return Prepared(net, record)
+
+
+CALIB_SAMPLE = 1 << 16
+
+
+def _sample(x: torch.Tensor) -> torch.Tensor:
+    """At most :data:`CALIB_SAMPLE` elements of ``x``, evenly strided (the scale search's input)."""
+    flat = x.reshape(-1)
+    step = -(-flat.numel() // CALIB_SAMPLE)
+    return flat[::step]
 
 
 @torch.no_grad()

@@ -49,7 +49,7 @@ SHIPPED_DIR = pathlib.Path(__file__).with_name("references")
 _DEPENDS = ("workloads.py", "reference.py", "models.py", "tinylm.py", "data.py", "corpus.py")
 _MEMO: dict = {}
 #: the shipped checkpoints: (dataset, model) -> seeds (a test checks that each matches its workload)
-DEFAULTS = {("digits", "mlp"): (0, 1, 2), ("mnist1d", "cnn"): (0, 1, 2)}
+DEFAULTS = {("digits", "mlp"): (0, 1, 2), ("mnist1d", "cnn"): (0, 1, 2), ("pytext", "tinylm"): (0, 1, 2)}
 
 
 @dataclasses.dataclass

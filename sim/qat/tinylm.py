@@ -11,9 +11,9 @@ the residual stream stay FP32 unless a workload option says otherwise (see
 :mod:`sim.qat.workloads`).
 
 >>> from sim.qat.tinylm import TinyLM
->>> net = TinyLM(d=128, n_layer=4, n_head=4, ctx=128)
+>>> net = TinyLM(d=128, n_layer=2, n_head=4, ctx=128)     # the pytext workload's size
 >>> sum(p.numel() for p in net.parameters())
-856320
+478976
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class Block(nn.Module):
 class TinyLM(nn.Module):
     """Byte-level decoder-only transformer; ``forward(tokens (B, T) int64) -> logits (B, T, 256)``."""
 
-    def __init__(self, d: int = 128, n_layer: int = 4, n_head: int = 4, ctx: int = 128, vocab: int = 256):
+    def __init__(self, d: int = 128, n_layer: int = 2, n_head: int = 4, ctx: int = 128, vocab: int = 256):
         super().__init__()
         self.ctx = ctx
         self.tok_emb = nn.Embedding(vocab, d)

@@ -12,6 +12,15 @@ from sim.qat import corpus, finetune, ptq, reference, workloads
 SHIPPED = reference.SHIPPED_DIR
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread, as the sweep's workers run (two spinning threads on a loaded 2-core machine are slow)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def fresh_refs(tmp_path, monkeypatch):
     """An empty reference cache, no shipped checkpoints and no in-process memo; counts trainings."""
@@ -132,7 +141,7 @@ def test_a_retrained_reference_reproduces_the_shipped_metric(fresh_refs):
 
 def test_project_ships_the_default_references():
     """The shipped checkpoints match the current workloads (else the sweep would retrain them)."""
-    assert set(reference.DEFAULTS) >= {("digits", "mlp"), ("mnist1d", "cnn")}
+    assert set(reference.DEFAULTS) >= {("digits", "mlp"), ("mnist1d", "cnn"), ("pytext", "tinylm")}
     for (d, m), seeds in reference.DEFAULTS.items():
         w = workloads.get(d, m)
         for seed in seeds:
