@@ -119,7 +119,7 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
             tq.initialize(_sample(x), wide=True)
             layer.act_quant = tq
             act_formats[n] = fmt.name
-    if rounding == "stochastic" and weights is not None:
+    if formats.parse_rounding(rounding) == formats.Rounding.STOCHASTIC and weights is not None:
         _bake_weights(net)
     net.eval()
     record = {"weight_layers": names if weights is not None else [], "fp32_layers": kept,
