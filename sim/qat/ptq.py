@@ -6,7 +6,8 @@ model the way an inference engine would run it:
 * **weights**: every layer of :meth:`Workload.quantizable` (minus its
   :meth:`~Workload.edge_layers` when ``quantize_first_last`` is false) gets the
   weight format, with MSE-optimal scales per tensor or per output channel
-  (:func:`sim.qat.scaling.mse_scale`, its wide search), or the format's own block scales;
+  (:func:`sim.qat.scaling.mse_scale`; for posits its wide search), or the format's own
+  block scales;
 * **activations**: each such layer's input gets the activation format with one
   per-tensor scale, MSE-optimal over that layer's inputs on the workload's
   calibration split (held out from training), captured from the FP32 reference
@@ -100,10 +101,8 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
     captured = capture_inputs(net, names, w.calibration_batches()) if acts is not None else {}
     if weights is not None or acts is not None:
         net = quantize_model(net, weights, None, rounding=rounding, granularity=granularity,
-                             weight_scale=weight_scale, seed=seed, inplace=True, layers=names)
-    for _, m in quant_layers(net):  # weight scales: the wide MSE search (posits need it)
-        if m.weight_quant is not None and m.weight_quant.scale is not None:
-            m.weight_quant.initialize(m.weight.detach(), wide=True)
+                             weight_scale=weight_scale, seed=seed, inplace=True, layers=names,
+                             wide_scales=_tapered(weights))
     act_formats = {}
     if acts is not None:
         afmt = formats.get(acts)
@@ -116,7 +115,7 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
             tq = TensorQuantizer(fmt, rounding, act_scale, per_channel=False,
                                  block_axis=-1 if isinstance(layer, nn.Linear) else 1,
                                  seed=(int(seed) * 7919 + 2 * i + 1) & 0xFFFFFFFF)
-            tq.initialize(_sample(x), wide=True)
+            tq.initialize(_sample(x), wide=_tapered(fmt))
             layer.act_quant = tq
             act_formats[n] = fmt.name
     if formats.parse_rounding(rounding) == formats.Rounding.STOCHASTIC and weights is not None:
@@ -130,6 +129,12 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
 
 
 CALIB_SAMPLE = 1 << 16
+
+
+def _tapered(fmt) -> bool:
+    """Posits: their precision peaks near 1, far below their max, so the scale search also
+    maps ``amax`` below the max (``wide``); other formats gain nothing from that."""
+    return fmt is not None and isinstance(formats.get(fmt), formats.Posit)
 
 
 def _sample(x: torch.Tensor) -> torch.Tensor:

@@ -272,7 +272,7 @@ class _QuantMixin:
     """Weight and input quantizers shared by QuantLinear and QuantConv2d."""
 
     def _setup_quant(self, weight_format, act_format, rounding, granularity, weight_scale,
-                     act_scale, pow2, seed, block_axis):
+                     act_scale, pow2, seed, wide, block_axis):
         if granularity not in GRANULARITIES:
             raise ValueError(f"unknown granularity {granularity!r}; allowed: {', '.join(GRANULARITIES)}")
         self.granularity = granularity
@@ -287,7 +287,7 @@ class _QuantMixin:
                 wf, rounding, weight_scale, per_channel=granularity == "per-channel", pow2=pow2,
                 block_axis=block_axis, seed=seed)
             self.weight_quant.keep_codes = True
-            self.weight_quant.initialize(self.weight)
+            self.weight_quant.initialize(self.weight, wide=wide)
         if act_format is not None:
             self.act_quant = TensorQuantizer(act_format, rounding, act_scale, per_channel=False,
                                              pow2=pow2, block_axis=block_axis, seed=seed + 1)
@@ -361,7 +361,7 @@ class QuantConv2d(_QuantMixin, nn.Conv2d):
 def _args(kw):
     return (kw.get("weight_format"), kw.get("act_format"), kw.get("rounding", "rne"),
             kw.get("granularity", "per-channel"), kw.get("weight_scale", "lsq"),
-            kw.get("act_scale", "lsq"), kw.get("pow2", False), kw.get("seed", 0))
+            kw.get("act_scale", "lsq"), kw.get("pow2", False), kw.get("seed", 0), kw.get("wide", False))
 
 
 def quant_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -372,7 +372,7 @@ def quant_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def quantize_model(model: nn.Module, weight_format=None, act_format=None, rounding: str = "rne",
                    granularity: str = "per-channel", quantize_first_last: bool = True,
                    weight_scale: str = "lsq", act_scale: str = "lsq", pow2: bool = False,
-                   seed: int = 0, inplace: bool = False, layers=None) -> nn.Module:
+                   seed: int = 0, inplace: bool = False, layers=None, wide_scales: bool = False) -> nn.Module:
     """Swap every nn.Linear / nn.Conv2d of ``model`` (or the ones named in ``layers``) for its
     quantized version.
 
@@ -382,6 +382,8 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
     ``quantize_first_last=False`` the first and the last such layer stay FP32
     modules.  ``weight_scale``: ``lsq`` (learned), ``fixed`` (set now, frozen),
     ``max``.  Activation scales start from the first batch (see :func:`calibrate`).
+    ``wide_scales``: the weight scales' MSE search also maps ``amax`` below the format's
+    max (see :func:`sim.qat.scaling.mse_scale`).
     Returns the converted model (a deep copy unless ``inplace``).
     """
     for f in (weight_format, act_format):
@@ -407,7 +409,7 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
     for i, (name, m) in enumerate(targets):
         kw = dict(weight_format=weight_format, act_format=act_format, rounding=rounding,
                   granularity=granularity, weight_scale=weight_scale, act_scale=act_scale,
-                  pow2=pow2, seed=(int(seed) * 7919 + 2 * i) & 0xFFFFFFFF)
+                  pow2=pow2, seed=(int(seed) * 7919 + 2 * i) & 0xFFFFFFFF, wide=wide_scales)
         new = (QuantLinear if isinstance(m, nn.Linear) else QuantConv2d).from_float(m, **kw)
         new.train(m.training)
         parent, _, leaf = name.rpartition(".")
