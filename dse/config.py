@@ -113,18 +113,46 @@ def _qat(name):
             "model": models.MODELS, "granularity": scaling.GRANULARITIES}[name]
 
 
+#: how a point's quantized model is made from its seed's converged FP32 reference
+METHODS = ("ptq", "qat")
+
+
+def _workload(name, value):
+    """``"DATASET/MODEL"``: one of sim.qat's workloads."""
+    if not isinstance(value, str) or value.count("/") != 1:
+        raise ConfigError(f"{name} = {value!r} must look like DATASET/MODEL, e.g. mnist1d/cnn")
+    try:
+        from sim.qat.workloads import names
+    except ImportError:  # before sim.qat.workloads: every data set with every model
+        def names():
+            return [f"{d}/{m}" for d in _qat("dataset") for m in _qat("model")]
+    return _choices(name, "/".join(s.strip().lower() for s in value.split("/")), names())
+
+
+def _qat_weights(name, value):
+    """``"all"`` or a list of weight formats: the formats that get ``method = "qat"`` points."""
+    if value == "all":
+        return ["all"]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{name} = {value!r} must be \"all\" or a list of weight formats")
+    return list(dict.fromkeys(_format_name(name, v) for v in value))
+
+
 def _qat_choice(key):
     return lambda name, value: _choices(name, value, _qat(key))
 
 
-#: keys of [space] that set how a point is trained (passed to sim.qat's TrainConfig)
+#: keys of [space] that set how a point's model is made (a run: these, ``workload`` split
+#: into ``dataset`` and ``model``, and a seed; see dse.space)
 TRAIN_KEYS = {
+    "workload": _workload,
+    "method": _one_of(*METHODS),
     "weights": lambda n, v: _format_name(n, v, extra=("fp32",)),
     "acts": lambda n, v: _format_name(n, v, extra=("same", "fp32")),
     "rounding": _rounding,
     "schedule": _qat_choice("schedule"),
-    "dataset": _qat_choice("dataset"),
-    "model": _qat_choice("model"),
     "epochs": _int(1),
     "batch_size": _int(1),
     "optimizer": _qat_choice("optimizer"),
@@ -141,6 +169,8 @@ COST_KEYS = {
     "act_memory": _memory,
 }
 SPACE_KEYS = {**TRAIN_KEYS, **COST_KEYS}
+#: keys of [space] that filter the grid rather than span an axis
+FILTER_KEYS = {"qat_weights": _qat_weights}
 
 
 def _seeds(name, value):
@@ -162,7 +192,7 @@ SWEEP_KEYS = {
     "trials": _int(1),
     "workers": _int(1),
 }
-SECTIONS = {"sweep": SWEEP_KEYS, "space": SPACE_KEYS}
+SECTIONS = {"sweep": SWEEP_KEYS, "space": {**SPACE_KEYS, **FILTER_KEYS}}
 
 
 def _fail(msg):
@@ -195,12 +225,12 @@ def parse_override(item: str) -> tuple[str, str, object]:
         section, key = key.split(".", 1)
         if section not in SECTIONS:
             _choices("override section", section, SECTIONS)
-    elif key in SPACE_KEYS:
+    elif key in SECTIONS["space"]:
         section = "space"
     elif key in SWEEP_KEYS:
         section = "sweep"
     else:
-        _choices("override key", key, [*SPACE_KEYS, *SWEEP_KEYS])
+        _choices("override key", key, [*SECTIONS["space"], *SWEEP_KEYS])
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -273,4 +303,13 @@ def validate(cfg: dict) -> dict:
             raise ConfigError(f"space.{key} is an empty list; give at least one value")
         normal = [check(f"space.{key}", v) for v in values]
         out["space"][key] = list(dict.fromkeys(normal))  # drop repeats, keep order
+    for key, check in FILTER_KEYS.items():
+        out["space"][key] = check(f"space.{key}", copy.deepcopy(cfg["space"].get(key, "all")))
+    if out["sweep"]["search"] == "nsga2":
+        if len(out["space"]["workload"]) > 1:
+            raise ConfigError(f"search = 'nsga2' needs one workload (its objectives are in one metric's units); "
+                              f"got workload = {out['space']['workload']}")
+        if out["space"]["qat_weights"] != ["all"]:
+            raise ConfigError(f"search = 'nsga2' explores every combination; qat_weights = "
+                              f"{out['space']['qat_weights']} must be \"all\" with it")
     return out

@@ -1,11 +1,23 @@
 """The results table: cached runs + cost model -> one row per design point.
 
-A row aggregates a point's runs over its seeds (accuracy mean and sample standard
-deviation, ``ddof = 1``; NaN with a single seed) and adds its costs:
+A row aggregates a point's runs over its seeds.  The workload's metric (test
+accuracy, or validation bits per byte for a language model) is summarised as
+``metric_mean`` and ``metric_std`` (sample std, ``ddof = 1``; NaN for one seed),
+with the per-seed values in ``metric_per_seed``.  Every run also carries its
+seed's FP32 reference metric (``reference_metric``), so a quantized point is read
+as the *paired* difference ``delta = metric - reference`` per seed, summarised by
+:func:`dse.stats.paired`: ``delta_mean``, ``delta_std``, the 95 % t interval
+``delta_ci_low .. delta_ci_high`` and a ``verdict``: ``better`` / ``worse`` than
+FP32 (the interval excludes 0), ``not resolved`` (it includes 0), ``reference``
+for the FP32 row itself.  ``gain_mean`` is ``delta_mean`` turned so that higher
+is better whatever the metric's direction (``higher_is_better``); it is the
+objective of the Pareto fronts.  A point whose spread over several seeds is 0 is
+checked and explained in ``seeds_note`` (see :func:`seeds_note`).
 
-* ``model_bits``: the model's size as the QAT path counts it
-  (``sim.qat.train.weight_bits``: weight codes, their scales, FP32 biases and
-  FP32 layers).
+Costs:
+
+* ``model_bits``: the model's size as the evaluation counts it (weight codes,
+  their scales, FP32 biases and FP32 layers).
 * ``act_bits``: the input activations of every layer for one inference, each a
   tensor in the activation format with its scales (:func:`dse.costs.tensor_bits`),
   in FP32 for the first and last layers when ``quantize_first_last`` is false.
@@ -13,11 +25,11 @@ deviation, ``ddof = 1``; NaN with a single seed) and adds its costs:
   input read once from ``act_memory`` (writes not counted), at the energies of
   :data:`dse.costs.MEMORY_PJ_PER_64BIT`.
 * ``area_um2``, ``fmax_mhz``, ``pj_per_mac`` from :func:`dse.costs.lookup` (NaN
-  until measured), ``mac_energy_pj = macs_per_inference * pj_per_mac`` and
+  where unmeasured), ``mac_energy_pj = macs_per_inference * pj_per_mac`` and
   ``energy_per_inference_pj = mac_energy_pj + memory_energy_pj``.
 
 The table is a function of the cache and the cost table alone: nothing is
-trained here.
+computed here but sums and statistics.
 """
 from __future__ import annotations
 
@@ -28,24 +40,84 @@ import pandas as pd
 
 from . import costs
 from .cache import run_key
-from .config import SPACE_KEYS
-from .space import point_id, runs_for
+from .space import POINT_KEYS, is_reference, point_id, runs_for
+from .stats import paired
 
-__all__ = ["point_row", "table", "COLUMNS"]
+__all__ = ["point_row", "records_for", "seeds_note", "table", "COLUMNS"]
 
+STATS = ["metric_name", "higher_is_better", "metric_mean", "metric_std", "metric_per_seed", "reference_mean",
+         "delta_mean", "delta_std", "delta_ci_low", "delta_ci_high", "verdict", "gain_mean", "seeds_note",
+         "accuracy_mean", "accuracy_std"]
 COLUMNS = [
-    "point_id", *SPACE_KEYS, "status", "n_seeds", "n_ok", "accuracy_mean", "accuracy_std",
-    "loss_mean", "train_seconds", "error", "n_params", "macs_per_inference", "model_bits",
-    "act_bits", "engine_mode", "cost_source", "area_um2", "fmax_mhz", "pj_per_mac",
-    "mac_energy_pj", "memory_energy_pj", "energy_per_inference_pj",
+    "point_id", *POINT_KEYS, "status", "n_seeds", "n_ok", *STATS, "loss_mean", "train_seconds", "error",
+    "workload_id", "n_params", "macs_per_inference", "model_bits", "act_bits", "engine_mode", "cost_source",
+    "area_um2", "fmax_mhz", "pj_per_mac", "mac_energy_pj", "memory_energy_pj", "energy_per_inference_pj",
 ]
+_TIMING = ("train_seconds", "seconds")
 
 
 def _act_bits(point: dict, act_elements: list[int]) -> float:
     a_fmt = None if point["acts"] == "fp32" else point["acts"]
     last = len(act_elements) - 1
-    return sum(costs.tensor_bits(None if i in (0, last) and not point["quantize_first_last"] else a_fmt, n)
+    keep = point["quantize_first_last"] is False
+    return sum(costs.tensor_bits(None if i in (0, last) and keep else a_fmt, n)
                for i, n in enumerate(act_elements))
+
+
+def _metric(m: dict) -> float:
+    return float(m["metric"] if "metric" in m else m["accuracy"])
+
+
+def seeds_note(point: dict, ok: list[dict]) -> str:
+    """Why a point shows no spread over several seeds ('' when it does, or with one seed).
+
+    Zero spread is checked, never taken on trust: either every metric of the runs
+    is the same (the seed does not change this point: said so), or the metric
+    repeats while the runs differ, or the quantized model scores exactly its
+    reference on every seed (a zero paired difference).
+    """
+    if len(ok) < 2:
+        return ""
+    ms = [r["metrics"] for r in ok]
+    vals = [_metric(m) for m in ms]
+    refs = [m.get("reference_metric") for m in ms]
+    if len(set(vals)) == 1:
+        strip = [{k: v for k, v in m.items() if k not in _TIMING} for m in ms]
+        if all(s == strip[0] for s in strip[1:]):
+            return (f"identical over {len(ms)} seeds: every metric of the runs is equal "
+                    "(the seed does not change this point)")
+        return f"same {ms[0].get('metric_name', 'metric')} on all {len(ms)} seeds; the runs differ in other metrics"
+    if not is_reference(point) and None not in refs and all(v == r for v, r in zip(vals, refs)):
+        return f"equal to its FP32 reference on each of {len(ms)} seeds (paired difference exactly 0)"
+    return ""
+
+
+def _stats(point: dict, ok: list[dict]) -> dict:
+    nan = math.nan
+    out = dict.fromkeys(STATS, nan)
+    out.update(metric_name="", higher_is_better=None, metric_per_seed="", verdict="", seeds_note="")
+    if not ok:
+        return out
+    ms = [r["metrics"] for r in ok]
+    vals = [_metric(m) for m in ms]
+    higher = bool(ms[0].get("higher_is_better", True))
+    out.update(metric_name=ms[0].get("metric_name", "accuracy"), higher_is_better=higher,
+               metric_mean=statistics.fmean(vals), metric_std=statistics.stdev(vals) if len(vals) > 1 else nan,
+               metric_per_seed=";".join(repr(v) for v in vals), seeds_note=seeds_note(point, ok))
+    if "accuracy" in ms[0] and ms[0]["accuracy"] is not None:
+        acc = [float(m["accuracy"]) for m in ms]
+        out.update(accuracy_mean=statistics.fmean(acc), accuracy_std=statistics.stdev(acc) if len(acc) > 1 else nan)
+    refs = [m.get("reference_metric") for m in ms]
+    if is_reference(point):
+        out.update(reference_mean=out["metric_mean"], verdict="reference", gain_mean=0.0)
+    elif None not in refs:
+        p = paired([v - float(r) for v, r in zip(vals, refs)])
+        sign = 1.0 if higher else -1.0
+        verdict = "not resolved" if not p.resolved else ("better" if sign * p.mean > 0 else "worse")
+        out.update(reference_mean=statistics.fmean(float(r) for r in refs), delta_mean=p.mean, delta_std=p.std,
+                   delta_ci_low=p.ci_low, delta_ci_high=p.ci_high, verdict=verdict if p.n > 1 else "one seed",
+                   gain_mean=sign * p.mean)
+    return out
 
 
 def point_row(point: dict, records: list[dict | None]) -> dict:
@@ -53,7 +125,6 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
     nan = math.nan
     ok = [r for r in records if r and r.get("status") == "ok"]
     failed = [r for r in records if r and r.get("status") == "error"]
-    acc = [r["metrics"]["accuracy"] for r in ok]
     if len(ok) == len(records):
         status = "ok"
     elif any(r is None for r in records):
@@ -61,14 +132,15 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
     else:
         status = "failed" if not ok else "partial"
     row = {"point_id": point_id(point), **point, "status": status, "n_seeds": len(records), "n_ok": len(ok)}
+    row.update(_stats(point, ok))
+    losses = [r["metrics"].get("loss", nan) for r in ok]
     row.update(
-        accuracy_mean=statistics.fmean(acc) if acc else nan,
-        accuracy_std=statistics.stdev(acc) if len(acc) > 1 else nan,
-        loss_mean=statistics.fmean(r["metrics"]["loss"] for r in ok) if ok else nan,
+        loss_mean=statistics.fmean(losses) if ok else nan,
         train_seconds=sum(r.get("seconds", 0.0) for r in ok + failed),
         error=failed[0]["error"] if failed else "",
+        workload_id=str(ok[0]["metrics"].get("workload_id", "")) if ok else "",
     )
-    mode = costs.engine_mode(None if point["weights"] == "fp32" else point["weights"])
+    mode = costs.engine_mode(None if is_reference(point) else point["weights"])
     mac = costs.lookup(mode, point["lanes"], point["accumulator"])
     row.update(engine_mode=mode or "", cost_source=mac["source"], area_um2=mac["area_um2"],
                fmax_mhz=mac["fmax_mhz"], pj_per_mac=mac["pj_per_mac"])

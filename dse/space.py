@@ -1,9 +1,25 @@
-"""The design space: a validated config -> design points -> training runs.
+"""The design space: a validated config -> design points -> runs.
 
-A *point* is one value for every key of ``[space]`` (``acts = "same"`` resolved to
-the weights' format).  A *run* is what one QAT training needs: the point's training
-keys plus a seed.  Points that differ only in cost keys (lanes, accumulator,
-memories) share their runs, so a lanes axis never retrains anything.
+A *point* is one value for every key of ``[space]``, with ``workload`` split into
+``dataset`` and ``model`` and ``acts = "same"`` resolved to the weights' format.
+Keys that do not apply to a point are ``None``, so that points differing only in
+them are one point:
+
+* ``method = "ptq"`` quantizes the seed's converged FP32 reference without
+  training, so the fine-tuning keys (:data:`QAT_ONLY`: schedule, epochs, ...) do
+  not apply to it.
+* The FP32 reference of every workload is a point of its own (``weights = acts =
+  "fp32"``, ``method = "ptq"``: the reference itself, unquantized, nothing
+  trained after it), whether or not ``weights`` lists ``"fp32"``; rounding,
+  granularity, ``quantize_first_last`` and the fine-tuning keys do not apply.
+  Its cost keys take their axes' first values.  It comes first in its workload.
+* ``qat_weights`` (a filter, not an axis): the weight formats that get
+  ``method = "qat"`` points (``["all"]``: every one), so that a sweep can run the
+  cheap PTQ over many formats and the costly fine-tuning over a few.
+
+A *run* is what one evaluation needs: a point's run keys plus a seed.  Points
+that differ only in cost keys (lanes, accumulator, memories) share their runs, so
+a lanes axis never recomputes anything.
 """
 from __future__ import annotations
 
@@ -13,22 +29,56 @@ import json
 
 from .config import COST_KEYS, SPACE_KEYS, TRAIN_KEYS
 
-__all__ = ["expand", "point_id", "resolve", "run_for", "runs_for"]
+__all__ = ["POINT_KEYS", "QAT_ONLY", "REFERENCE", "expand", "is_reference", "point_id", "reference_point",
+           "resolve", "run_for", "runs_for"]
+
+#: keys that only fine-tuning (method "qat") uses
+QAT_ONLY = ("schedule", "epochs", "batch_size", "optimizer", "lr", "tr0")
+#: keys that do not apply to the FP32 reference (besides QAT_ONLY)
+_NOT_FOR_FP32 = ("rounding", "granularity", "quantize_first_last")
+#: the FP32 reference's weights (and acts)
+REFERENCE = "fp32"
+#: a point's keys, in table order: the workload's two parts, then [space]'s other keys
+POINT_KEYS = ("dataset", "model", *[k for k in SPACE_KEYS if k != "workload"])
+RUN_KEYS = ("dataset", "model", *[k for k in TRAIN_KEYS if k != "workload"])
+
+
+def is_reference(point: dict) -> bool:
+    return point["weights"] == REFERENCE
 
 
 def resolve(point: dict) -> dict:
-    """A point with ``acts = "same"`` replaced by the weights' format."""
+    """A point in canonical form: workload split, ``acts = "same"`` resolved, keys that do not apply None."""
     p = dict(point)
+    if "workload" in p:
+        p["dataset"], p["model"] = p.pop("workload").split("/")
     if p.get("acts") == "same":
         p["acts"] = p["weights"]
-    return p
+    if p["weights"] == REFERENCE:
+        p.update(acts=REFERENCE, method="ptq", **{k: None for k in _NOT_FOR_FP32})
+    if p["method"] == "ptq":
+        p.update({k: None for k in QAT_ONLY})
+    return {k: p[k] for k in POINT_KEYS}
+
+
+def reference_point(space: dict, workload: str) -> dict:
+    """The FP32 reference point of ``workload`` ("DATASET/MODEL") in ``space``."""
+    first = {k: space[k][0] for k in SPACE_KEYS}
+    return resolve({**first, "workload": workload, "weights": REFERENCE})
 
 
 def expand(space: dict) -> list[dict]:
-    """Every combination of the space's values, in config order (first key slowest)."""
-    keys = list(SPACE_KEYS)
-    combos = itertools.product(*(space[k] for k in keys))
-    points = [resolve(dict(zip(keys, values))) for values in combos]
+    """Every combination of the space's values (first key slowest), per workload its FP32 reference first."""
+    keys = [k for k in SPACE_KEYS if k != "workload"]
+    qat = space.get("qat_weights", ["all"])
+    points = []
+    for workload in space["workload"]:
+        points.append(reference_point(space, workload))
+        for values in itertools.product(*(space[k] for k in keys)):
+            p = dict(zip(keys, values))
+            if p["method"] == "qat" and qat != ["all"] and p["weights"] not in qat:
+                continue
+            points.append(resolve({"workload": workload, **p}))
     return list({point_id(p): p for p in points}.values())
 
 
@@ -42,8 +92,8 @@ def point_id(point: dict) -> str:
 
 
 def run_for(point: dict, seed: int) -> dict:
-    """The training run of ``point`` with ``seed``: its training keys plus the seed."""
-    run = {k: point[k] for k in TRAIN_KEYS}
+    """The run of ``point`` with ``seed``: its run keys (None where they do not apply) plus the seed."""
+    run = {k: point[k] for k in RUN_KEYS}
     run["seed"] = int(seed)
     return run
 

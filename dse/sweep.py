@@ -216,8 +216,8 @@ _SHORTCUTS = [  # (flag, [space] or [sweep] key, help)
     ("--acts", "acts", "activation formats (a format name, 'same' or 'fp32')"),
     ("--rounding", "rounding", "rounding modes: rne, rna, rtz, rup, rdn, stochastic"),
     ("--schedule", "schedule", "schedules, e.g. lr-cosine,tr-cosine"),
-    ("--dataset", "dataset", "data sets: digits, mnist1d"),
-    ("--model", "model", "models: mlp, cnn"),
+    ("--workload", "workload", "workloads DATASET/MODEL, comma-separated, e.g. digits/mlp,mnist1d/cnn"),
+    ("--method", "method", "ptq (quantize the FP32 reference), qat (fine-tune from it), or both"),
     ("--epochs", "epochs", "training epochs"),
     ("--seeds", "seeds", "seeds, comma-separated; accuracy is mean ± std over them"),
     ("--output", "output", "output folder (results, cache, report)"),
@@ -282,7 +282,7 @@ def main(argv=None) -> int:
         for _, key, _ in _SHORTCUTS:
             value = getattr(args, f"short_{key}")
             if value is not None:
-                section = "space" if key in C.SPACE_KEYS else "sweep"
+                section = "space" if key in C.SECTIONS["space"] else "sweep"
                 overrides.append((section, key, C.parse_override(f"{key}={value}")[2]))
         cfg = C.load(args.config, overrides)
         from .executors import make

@@ -1,9 +1,12 @@
-"""A stand-in for the QAT path in the sweep's tests: fast, deterministic, countable.
+"""A stand-in for ``dse.evaluate.evaluate`` in the sweep's tests: fast, deterministic, countable.
 
-``FakeEvaluate(folder)`` returns metrics that depend only on the run (so every
-executor must give the same table) and leaves one file per call in ``folder``, so
-tests count evaluations across processes.  It raises for runs whose weights are in
-``fail`` (a failed point) and raises KeyboardInterrupt on call ``interrupt_at``.
+``FakeEvaluate(folder)`` returns metrics of the evaluate contract that depend only
+on the run (so every executor must give the same table): a per-(workload, seed)
+FP32 reference metric, and for a quantized run that reference plus a run-dependent
+offset.  ``pytext`` runs report bits per byte (lower is better).  It leaves one
+file per call in ``folder``, so tests count evaluations across processes.  It
+raises for runs whose weights are in ``fail`` (a failed point) and raises
+KeyboardInterrupt on call ``interrupt_at``.
 """
 from __future__ import annotations
 
@@ -33,9 +36,17 @@ class FakeEvaluate:
         Path(self.folder, f"call-{uuid.uuid4().hex}").write_text(json.dumps(run, sort_keys=True))
         if run["weights"] in self.fail:
             raise RuntimeError(f"fake training of {run['weights']} diverged")
-        h = int(hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()[:8], 16)
+        h = _hash(run)
+        lm = run["dataset"] == "pytext"
+        ref = reference(run)
+        metric = ref if run["weights"] == "fp32" else ref + (1 if lm else -1) * (h % 1000) / 20000.0
         return {
-            "accuracy": 0.5 + (h % 1000) / 2000.0,
+            "metric": metric,
+            "metric_name": "bits_per_byte" if lm else "accuracy",
+            "higher_is_better": not lm,
+            "accuracy": None if lm else metric,
+            "reference_metric": ref,
+            "workload_id": f"{run['dataset']}-fake",
             "loss": 1.0 - (h % 997) / 1000.0,
             "n_params": 32 * 64 + 32 * 32 + 10 * 32,
             "macs_per_inference": 32 * 64 + 32 * 32 + 10 * 32,
@@ -43,3 +54,13 @@ class FakeEvaluate:
             "train_seconds": 0.0,
             "act_elements": ACT_ELEMENTS,
         }
+
+
+def _hash(obj) -> int:
+    return int(hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:8], 16)
+
+
+def reference(run: dict) -> float:
+    """The fake FP32 reference metric of the run's workload and seed."""
+    h = _hash([run["dataset"], run["model"], run["seed"]])
+    return (1.8 if run["dataset"] == "pytext" else 0.9) + (h % 100) / 2000.0

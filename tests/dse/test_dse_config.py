@@ -3,7 +3,7 @@ import pytest
 
 from dse import config as C
 from dse import sweep
-from dse.space import expand, run_for
+from dse.space import QAT_ONLY, expand, run_for
 
 DEFAULT_WEIGHTS = {"int4", "fp4_e2m1", "posit4_1", "mxfp4", "nvfp4", "posit8_0", "int8", "fp8_e4m3"}
 
@@ -12,12 +12,43 @@ def test_default_config_covers_the_issue_grid():
     cfg = C.load()
     space = cfg["space"]
     assert DEFAULT_WEIGHTS <= set(space["weights"])
-    assert set(space["rounding"]) == {"rne", "stochastic"}
-    assert set(space["schedule"]) == {"lr-cosine", "tr-cosine"}
-    assert len(cfg["sweep"]["seeds"]) >= 2  # mean ± std
+    assert set(space["method"]) == {"ptq", "qat"}
+    assert len(cfg["sweep"]["seeds"]) >= 3  # paired differences with a t interval over >= 3 seeds
     points = expand(space)
-    assert len(points) == len(space["weights"]) * 2 * 2
-    assert all(p["acts"] == p["weights"] for p in points)  # acts = "same"
+    for wl in space["workload"]:
+        d, m = wl.split("/")
+        mine = [p for p in points if (p["dataset"], p["model"]) == (d, m)]
+        assert mine[0]["weights"] == "fp32" and sum(p["weights"] == "fp32" for p in mine) == 1
+        ptq = {p["weights"] for p in mine if p["method"] == "ptq"} - {"fp32"}
+        qat = {p["weights"] for p in mine if p["method"] == "qat"}
+        assert ptq == set(space["weights"]) and qat == set(space["qat_weights"]) < ptq
+        assert all(p["acts"] == p["weights"] for p in mine)  # acts = "same"
+
+
+def test_ptq_points_ignore_fine_tuning_keys_and_fp32_is_one_reference_row():
+    space = C.load(overrides=["workload=digits/mlp,mnist1d/cnn", "method=ptq,qat", "weights=fp32,int4",
+                              "schedule=lr-cosine,tr-cosine", "lr=[0.05,0.01]", "qat_weights=all"])["space"]
+    points = expand(space)
+    # per workload: the FP32 reference (once, although weights lists fp32 and 8 combinations name it),
+    # one PTQ int4 point (schedule and lr do not apply), 4 QAT int4 points
+    assert len(points) == 2 * (1 + 1 + 4)
+    ptq = [p for p in points if p["method"] == "ptq" and p["weights"] == "int4"]
+    assert len(ptq) == 2 and all(p[k] is None for p in ptq for k in QAT_ONLY)
+    ref = [p for p in points if p["weights"] == "fp32"]
+    assert [(p["dataset"], p["acts"], p["rounding"], p["schedule"]) for p in ref] == [
+        ("digits", "fp32", None, None), ("mnist1d", "fp32", None, None)]
+    assert run_for(ref[0], 3)["seed"] == 3 and "workload" not in run_for(ref[0], 3)
+
+
+def test_qat_weights_filters_the_qat_points():
+    space = C.load(overrides=["workload=digits/mlp", "method=ptq,qat", "weights=int4,int8",
+                              "qat_weights=int4"])["space"]
+    got = sorted((p["method"], p["weights"]) for p in expand(space))
+    assert got == [("ptq", "fp32"), ("ptq", "int4"), ("ptq", "int8"), ("qat", "int4")]
+    with pytest.raises(C.ConfigError, match="nsga2.*one workload"):
+        C.load(overrides=["workload=digits/mlp,mnist1d/cnn", "search=nsga2", "qat_weights=all"])
+    with pytest.raises(C.ConfigError, match="qat_weights"):
+        C.load(overrides=["workload=digits/mlp", "search=nsga2", "qat_weights=int4"])
 
 
 def test_user_file_and_overrides_lay_over_the_default(tmp_path):
@@ -27,7 +58,7 @@ def test_user_file_and_overrides_lay_over_the_default(tmp_path):
     assert cfg["space"]["weights"] == ["int8"] and cfg["space"]["lanes"] == [1, 4]
     assert cfg["space"]["rounding"] == ["rne"] and cfg["space"]["epochs"] == [2]
     assert cfg["space"]["acts"] == ["fp32"] and cfg["sweep"]["seeds"] == [3]
-    assert cfg["space"]["schedule"] == ["lr-cosine", "tr-cosine"]  # untouched default
+    assert cfg["space"]["granularity"] == ["per-channel"]  # untouched default
 
 
 def test_override_values_parse_as_toml_or_comma_lists():
@@ -38,8 +69,10 @@ def test_override_values_parse_as_toml_or_comma_lists():
 
 
 def test_cost_keys_do_not_change_the_training_run():
-    p = expand(C.load(overrides=["weights=int4", "rounding=rne", "schedule=lr-cosine", "lanes=[1,8]"])["space"])
-    assert len(p) == 2 and run_for(p[0], 0) == run_for(p[1], 0)
+    p = expand(C.load(overrides=["weights=int4", "rounding=rne", "schedule=lr-cosine", "lanes=[1,8]",
+                                 "workload=digits/mlp", "method=qat", "qat_weights=all"])["space"])
+    assert len(p) == 3 and p[0]["weights"] == "fp32"  # the reference takes the first lanes value only
+    assert p[1]["lanes"] != p[2]["lanes"] and run_for(p[1], 0) == run_for(p[2], 0)
 
 
 @pytest.mark.parametrize("override, words", [
@@ -48,7 +81,10 @@ def test_cost_keys_do_not_change_the_training_run():
     ("acts=posit4_9x", ["posit4_9x", "same"]),
     ("rounding=nearest", ["nearest", "stochastic"]),
     ("schedule=tr-cosin", ["tr-cosin", "tr-cosine"]),
-    ("dataset=cifar10", ["cifar10", "digits"]),
+    ("workload=cifar10/cnn", ["cifar10/cnn", "digits/mlp"]),
+    ("workload=digits", ["digits", "DATASET/MODEL"]),
+    ("method=awq", ["awq", "ptq", "qat"]),
+    ("qat_weights=int44", ["int44", "int4"]),
     ("accumulator=kulisch", ["kulisch", "fixed:INT_BITS:FRAC_BITS"]),
     ("weight_memory=hbm", ["hbm", "sram_1mb"]),
     ("sweep.search=random", ["random", "nsga2"]),

@@ -34,7 +34,7 @@ def test_three_objectives_and_bad_direction():
 
 def test_objectives_fall_back_until_costs_are_measured():
     measured, note = objectives(True)
-    assert [c for c, _ in measured] == ["accuracy_mean", "energy_per_inference_pj", "area_um2"] and not note
+    assert [c for c, _ in measured] == ["gain_mean", "energy_per_inference_pj", "area_um2"] and not note
     fallback, note = objectives(False)
-    assert [c for c, _ in fallback] == ["accuracy_mean", "memory_energy_pj", "model_bits"]
+    assert [c for c, _ in fallback] == ["gain_mean", "memory_energy_pj", "model_bits"]
     assert "issue 7" in note
