@@ -202,12 +202,31 @@ def _sanity_section(table: pd.DataFrame) -> list[str]:
     return parts
 
 
+def _machine(timing: str) -> str:
+    import datetime
+    import os
+    import platform
+
+    try:
+        import torch
+
+        tv = f", torch {torch.__version__}"
+    except ImportError:
+        tv = ""
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes")
+    return (f"Run on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}{tv}), finished {when}" + (f": {timing}" if timing else "") + ".")
+
+
 def write(table: pd.DataFrame, folder, objs, note: str = "", title: str = "Sweep", how: str = "",
-          stamp: str = "") -> Path:
+          timing: str = "") -> Path:
     """Write the plots, ``ranked.csv`` and ``summary.md`` into ``folder``; return the summary's path.
 
-    ``stamp``: a line naming the code version the numbers come from (see :mod:`formats.provenance`).
+    The summary names the code version its numbers come from (:func:`formats.provenance.stamp`,
+    registered as ``sweep``), the machine, and ``timing`` (what ran, how long).
     """
+    from formats import provenance
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, (x, xlabel) in PLOTS.items():
@@ -222,7 +241,8 @@ def write(table: pd.DataFrame, folder, objs, note: str = "", title: str = "Sweep
     parts = [
         f"# {title}\n",
         f"{how}\n" if how else "",
-        f"{stamp}\n" if stamp else "",
+        provenance.stamp("sweep") + "\n",
+        _machine(timing) + "\n",
         f"{len(table)} design points: {int((table['status'] == 'ok').sum())} finished, "
         f"{len(failed)} with failed runs, {pending} not yet run.\n",
         f"Objectives, within each workload: {obj_text}. `gain_mean` is the mean paired difference to FP32, "

@@ -188,8 +188,10 @@ def _sweep(cfg, out, t0, executor, evaluate_fn, code_version, cache_dir, retry_f
     table = results.table(points, seeds, cache, cv)
     table.to_parquet(out / "results.parquet", index=False)
     table.to_csv(out / "results.csv", index=False)
+    timing = (f"{runner.computed} runs computed, {runner.cached} read from the cache, "
+              f"{time.perf_counter() - t0:.0f} s wall ({getattr(executor, 'description', 'in this process')})")
     summary = report.write(table, out / "report", objs, note,
-                           title=f"Sweep of {out} ({sw['search']})", how=how)
+                           title=f"Sweep of {out} ({sw['search']})", how=how, timing=timing)
     n_runs = len(points) * len(seeds)
     return Outcome(table, out, summary, runs=n_runs, computed=runner.computed, cached=runner.cached,
                    failed=runner.failed, seconds=time.perf_counter() - t0)
