@@ -36,9 +36,6 @@ PLOTS = {
     "pareto_model_bits.png": ("model_bits", "model size (bits, scales included)"),
     "pareto_memory_energy.png": ("memory_energy_pj", "memory-traffic energy per inference (pJ)"),
 }
-SHOWN = ["method", "weights", "acts", "rounding", "granularity", "schedule", "accumulator", "lanes",
-         "metric_mean", "metric_std", "delta_mean", "delta_ci_low", "delta_ci_high", "verdict",
-         "model_bits", "memory_energy_pj", "pj_per_mac", "area_um2", "energy_per_inference_pj", "status"]
 STATISTICS = (
     "Statistics: every seed has its own FP32 reference (trained to convergence once per workload and seed), "
     "and every quantized point of that seed starts from it, so a point is read as the paired difference "
@@ -120,6 +117,8 @@ def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> N
                            label=f"FP32 reference ({float(ref['metric_mean'].iloc[0]):.4g})")
             if ok[x].max() / max(ok[x].min(), 1e-300) > 30:
                 ax.set_xscale("log")
+            else:
+                ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
             ax.legend(fontsize=7, loc="best")
             ax.grid(alpha=0.3)
         better = "higher is better" if _direction(sub) == "max" else "lower is better"
@@ -150,6 +149,41 @@ def _metric_text(v: float, name: str) -> str:
     return f"{100 * v:.2f} %" if name == "accuracy" else f"{v:.4f}"
 
 
+def _display(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The columns a reader compares, compact: metric mean ± std, difference to FP32 with its interval."""
+    scale, unit = (100.0, " pt") if name == "accuracy" else (1.0, "")
+
+    def pm(r):
+        if math.isnan(r["metric_mean"]):
+            return ""
+        std = "" if math.isnan(r["metric_std"]) else f" ± {scale * r['metric_std']:.{2 if scale > 1 else 4}f}"
+        return f"{scale * r['metric_mean']:.{2 if scale > 1 else 4}f}{std}"
+
+    def delta(r):
+        if math.isnan(r["delta_mean"]):
+            return ""
+        f = 2 if scale > 1 else 4
+        ci = "" if math.isnan(r["delta_ci_low"]) else \
+            f" [{scale * r['delta_ci_low']:+.{f}f}, {scale * r['delta_ci_high']:+.{f}f}]"
+        return f"{scale * r['delta_mean']:+.{f}f}{ci}{unit}"
+
+    out = pd.DataFrame({
+        "rank": df["pareto_rank"] if "pareto_rank" in df else "",
+        "method": df["method"], "weights": df["weights"], "acts": df["acts"],
+        "QAT schedule": [f"{r} {s}" if s else "" for r, s in zip(df["rounding"].fillna(""), df["schedule"].fillna(""))],
+        (("accuracy (%)" if scale > 1 else name.replace("_", " ")) + ", mean ± std"): df.apply(pm, axis=1),
+        "Δ vs FP32 [95% CI]": df.apply(delta, axis=1),
+        "verdict": df["verdict"],
+        "model kbit": df["model_bits"] / 1e3,
+        "energy/inference (nJ)": df["energy_per_inference_pj"] / 1e3,
+        "area (µm²)": df["area_um2"],
+        "pJ/MAC": df["pj_per_mac"],
+    })
+    if "pareto_rank" not in df:
+        out = out.drop(columns="rank")
+    return out
+
+
 def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
     sub, rsub = _of(table, wl), _of(rk, wl)
     name = str(sub["metric_name"].iloc[0]) if len(sub) else ""
@@ -165,11 +199,11 @@ def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
                      f"{_metric_text(r['metric_std'], name) if not math.isnan(r['metric_std']) else 'n/a'} "
                      f"(std over {int(r['n_ok'])} seeds; per seed: {seeds}).\n")
     front = rsub[rsub["pareto_rank"] == 1]
-    parts += [f"### Pareto-optimal points ({len(front)})\n", _md_table(front[[c for c in SHOWN if c in front]]),
+    parts += [f"### Pareto-optimal points ({len(front)})\n", _md_table(_display(front.drop(columns="pareto_rank"), name)),
               "### Every point\n",
               "By Pareto rank within this workload (1 = on the front; blank = off every front: the FP32 row, "
-              "or a point without a measured cost), then gain over FP32.\n",
-              _md_table(rsub[["pareto_rank", *[c for c in SHOWN if c in rsub]]])]
+              "or a point without a measured cost), then gain over FP32. All columns: `ranked.csv`.\n",
+              _md_table(_display(rsub, name))]
     unresolved = sub[sub["verdict"] == "not resolved"]
     parts.append(f"Not resolved (95 % interval of the difference to FP32 includes 0): {len(unresolved)} of "
                  f"{int((sub['verdict'] != 'reference').sum())} quantized points"
