@@ -107,26 +107,39 @@ def _memory(name, value):
 
 def _qat(name):
     """A list of choices from the QAT path (sim.qat), the one place they are defined."""
-    from sim.qat import data, models, scaling, train
+    from sim.qat import finetune, ptq, scaling, workloads
 
-    return {"schedule": train.SCHEDULES, "optimizer": train.OPTIMIZERS, "dataset": data.DATASETS,
-            "model": models.MODELS, "granularity": scaling.GRANULARITIES}[name]
+    return {"schedule": finetune.SCHEDULES, "granularity": scaling.GRANULARITIES, "workload": workloads.names(),
+            "unsigned_acts": ptq.UNSIGNED_ACTS}[name]
 
 
-#: how a point's quantized model is made from its seed's converged FP32 reference
-METHODS = ("ptq", "qat")
+def _methods():
+    from .evaluate import METHODS
+
+    return METHODS
+
+
+def _method(name, value):
+    return _choices(name, value, _methods())
+
+
+def _or_recipe(check):
+    """A value, or ``"recipe"``: the workload's tuned default (sim.qat.workloads.Recipe)."""
+    return lambda name, value: value if value == "recipe" else check(name, value)
+
+
+def _fraction(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ConfigError(f"{name} = {value!r} must be a fraction in (0, 1] (of the reference's training steps) "
+                          "or \"recipe\"")
+    return float(value)
 
 
 def _workload(name, value):
     """``"DATASET/MODEL"``: one of sim.qat's workloads."""
     if not isinstance(value, str) or value.count("/") != 1:
         raise ConfigError(f"{name} = {value!r} must look like DATASET/MODEL, e.g. mnist1d/cnn")
-    try:
-        from sim.qat.workloads import names
-    except ImportError:  # before sim.qat.workloads: every data set with every model
-        def names():
-            return [f"{d}/{m}" for d in _qat("dataset") for m in _qat("model")]
-    return _choices(name, "/".join(s.strip().lower() for s in value.split("/")), names())
+    return _choices(name, "/".join(s.strip().lower() for s in value.split("/")), _qat("workload"))
 
 
 def _qat_weights(name, value):
@@ -148,18 +161,17 @@ def _qat_choice(key):
 #: into ``dataset`` and ``model``, and a seed; see dse.space)
 TRAIN_KEYS = {
     "workload": _workload,
-    "method": _one_of(*METHODS),
+    "method": _method,
     "weights": lambda n, v: _format_name(n, v, extra=("fp32",)),
     "acts": lambda n, v: _format_name(n, v, extra=("same", "fp32")),
     "rounding": _rounding,
-    "schedule": _qat_choice("schedule"),
-    "epochs": _int(1),
-    "batch_size": _int(1),
-    "optimizer": _qat_choice("optimizer"),
-    "lr": _positive_float,
-    "tr0": _positive_float,
     "granularity": _qat_choice("granularity"),
     "quantize_first_last": _bool,
+    "unsigned_acts": _qat_choice("unsigned_acts"),
+    "schedule": _qat_choice("schedule"),
+    "tr0": _positive_float,
+    "budget": _or_recipe(_fraction),
+    "finetune_lr": _or_recipe(_positive_float),
 }
 #: keys of [space] that change only the costs of a point, never its training
 COST_KEYS = {

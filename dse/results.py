@@ -81,14 +81,18 @@ def seeds_note(point: dict, ok: list[dict]) -> str:
     ms = [r["metrics"] for r in ok]
     vals = [_metric(m) for m in ms]
     refs = [m.get("reference_metric") for m in ms]
+    name = ms[0].get("metric_name", "metric")
+    if not is_reference(point) and None not in refs and all(v == r for v, r in zip(vals, refs)):
+        same = " (the same value on every seed)" if len(set(vals)) == 1 else ""
+        return f"{name} equal to its FP32 reference's on each of {len(ms)} seeds{same}: paired difference exactly 0"
     if len(set(vals)) == 1:
-        strip = [{k: v for k, v in m.items() if k not in _TIMING} for m in ms]
-        if all(s == strip[0] for s in strip[1:]):
+        keys = sorted({k for m in ms for k in m if k not in _TIMING})
+        differ = [k for k in keys if any(m.get(k) != ms[0].get(k) for m in ms[1:])]
+        if not differ:
             return (f"identical over {len(ms)} seeds: every metric of the runs is equal "
                     "(the seed does not change this point)")
-        return f"same {ms[0].get('metric_name', 'metric')} on all {len(ms)} seeds; the runs differ in other metrics"
-    if not is_reference(point) and None not in refs and all(v == r for v, r in zip(vals, refs)):
-        return f"equal to its FP32 reference on each of {len(ms)} seeds (paired difference exactly 0)"
+        return (f"same {name} on all {len(ms)} seeds, from distinct runs (they differ in "
+                + ", ".join(differ[:4]) + (", ..." if len(differ) > 4 else "") + ")")
     return ""
 
 

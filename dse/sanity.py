@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .space import POINT_KEYS
 from .stats import paired
 
 __all__ = ["BPB_TOLERANCE", "Finding", "eight_bit", "family", "more_bits"]
 
 #: how close an 8-bit format must stay to FP32 on a bits-per-byte metric ("a few hundredths")
 BPB_TOLERANCE = 0.05
-_GROUP = ["dataset", "model", "method", "rounding", "schedule", "epochs", "batch_size", "optimizer", "lr", "tr0",
-          "granularity", "quantize_first_last", "accumulator", "lanes", "weight_memory", "act_memory"]
+_GROUP = [k for k in POINT_KEYS if k not in ("weights", "acts")]
 
 
 @dataclass(frozen=True)

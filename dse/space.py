@@ -6,16 +6,24 @@ Keys that do not apply to a point are ``None``, so that points differing only in
 them are one point:
 
 * ``method = "ptq"`` quantizes the seed's converged FP32 reference without
-  training, so the fine-tuning keys (:data:`QAT_ONLY`: schedule, epochs, ...) do
+  training, so the fine-tuning keys (:data:`QAT_ONLY`: schedule, tr0, budget, finetune_lr) do
   not apply to it.
 * The FP32 reference of every workload is a point of its own (``weights = acts =
   "fp32"``, ``method = "ptq"``: the reference itself, unquantized, nothing
   trained after it), whether or not ``weights`` lists ``"fp32"``; rounding,
-  granularity, ``quantize_first_last`` and the fine-tuning keys do not apply.
+  granularity, ``quantize_first_last``, ``unsigned_acts`` and the fine-tuning keys
+  do not apply.
   Its cost keys take their axes' first values.  It comes first in its workload.
 * ``qat_weights`` (a filter, not an axis): the weight formats that get
   ``method = "qat"`` points (``["all"]``: every one), so that a sweep can run the
   cheap PTQ over many formats and the costly fine-tuning over a few.
+* ``granularity`` is the weight-scale granularity of scalar formats
+  (per-tensor, per-channel); a block format (MX, NVFP4) has its own block
+  scales, so its points have ``granularity = "per-block"`` whatever the axis
+  says, and the axis value ``per-block`` makes no scalar-format point.
+
+In a run, a key that does not apply is left out, and so is ``"recipe"`` (the
+workload's tuned default: ``budget``, ``finetune_lr``).
 
 A *run* is what one evaluation needs: a point's run keys plus a seed.  Points
 that differ only in cost keys (lanes, accumulator, memories) share their runs, so
@@ -33,9 +41,11 @@ __all__ = ["POINT_KEYS", "QAT_ONLY", "REFERENCE", "expand", "is_reference", "poi
            "resolve", "run_for", "runs_for"]
 
 #: keys that only fine-tuning (method "qat") uses
-QAT_ONLY = ("schedule", "epochs", "batch_size", "optimizer", "lr", "tr0")
+QAT_ONLY = ("schedule", "tr0", "budget", "finetune_lr")
 #: keys that do not apply to the FP32 reference (besides QAT_ONLY)
-_NOT_FOR_FP32 = ("rounding", "granularity", "quantize_first_last")
+_NOT_FOR_FP32 = ("rounding", "granularity", "quantize_first_last", "unsigned_acts")
+#: the only granularity of a block format (MX, NVFP4: the format carries its scales)
+BLOCK = "per-block"
 #: the FP32 reference's weights (and acts)
 REFERENCE = "fp32"
 #: a point's keys, in table order: the workload's two parts, then [space]'s other keys
@@ -47,6 +57,13 @@ def is_reference(point: dict) -> bool:
     return point["weights"] == REFERENCE
 
 
+def is_block(fmt: str) -> bool:
+    """True for a block format (MX, NVFP4), by what formats/ says it is."""
+    import formats
+
+    return fmt != REFERENCE and formats.get(fmt).family == "block"
+
+
 def resolve(point: dict) -> dict:
     """A point in canonical form: workload split, ``acts = "same"`` resolved, keys that do not apply None."""
     p = dict(point)
@@ -56,8 +73,12 @@ def resolve(point: dict) -> dict:
         p["acts"] = p["weights"]
     if p["weights"] == REFERENCE:
         p.update(acts=REFERENCE, method="ptq", **{k: None for k in _NOT_FOR_FP32})
+    elif is_block(p["weights"]):
+        p["granularity"] = BLOCK
     if p["method"] == "ptq":
         p.update({k: None for k in QAT_ONLY})
+    elif str(p["schedule"]).startswith("lr-"):
+        p["tr0"] = None  # the target transition rate of tr-* schedules
     return {k: p[k] for k in POINT_KEYS}
 
 
@@ -78,6 +99,8 @@ def expand(space: dict) -> list[dict]:
             p = dict(zip(keys, values))
             if p["method"] == "qat" and qat != ["all"] and p["weights"] not in qat:
                 continue
+            if p["granularity"] == BLOCK and not is_block(p["weights"]) and p["weights"] != REFERENCE:
+                continue
             points.append(resolve({"workload": workload, **p}))
     return list({point_id(p): p for p in points}.values())
 
@@ -92,8 +115,8 @@ def point_id(point: dict) -> str:
 
 
 def run_for(point: dict, seed: int) -> dict:
-    """The run of ``point`` with ``seed``: its run keys (None where they do not apply) plus the seed."""
-    run = {k: point[k] for k in RUN_KEYS}
+    """The run of ``point`` with ``seed``: its run keys that apply (not None, not "recipe") plus the seed."""
+    run = {k: point[k] for k in RUN_KEYS if point[k] is not None and point[k] != "recipe"}
     run["seed"] = int(seed)
     return run
 

@@ -220,7 +220,7 @@ _SHORTCUTS = [  # (flag, [space] or [sweep] key, help)
     ("--schedule", "schedule", "schedules, e.g. lr-cosine,tr-cosine"),
     ("--workload", "workload", "workloads DATASET/MODEL, comma-separated, e.g. digits/mlp,mnist1d/cnn"),
     ("--method", "method", "ptq (quantize the FP32 reference), qat (fine-tune from it), or both"),
-    ("--epochs", "epochs", "training epochs"),
+    ("--budget", "budget", "QAT steps as a fraction of the FP32 reference's (or 'recipe')"),
     ("--seeds", "seeds", "seeds, comma-separated; accuracy is mean ± std over them"),
     ("--output", "output", "output folder (results, cache, report)"),
     ("--workers", "workers", "local worker processes, or Dask workers with --cluster local"),

@@ -26,12 +26,19 @@ def test_default_config_covers_the_issue_grid():
 
 
 def test_ptq_points_ignore_fine_tuning_keys_and_fp32_is_one_reference_row():
-    space = C.load(overrides=["workload=digits/mlp,mnist1d/cnn", "method=ptq,qat", "weights=fp32,int4",
-                              "schedule=lr-cosine,tr-cosine", "lr=[0.05,0.01]", "qat_weights=all"])["space"]
+    space = C.load(overrides=["workload=digits/mlp,mnist1d/cnn", "method=ptq,qat", "weights=fp32,int4,mxfp4",
+                              "schedule=lr-cosine,tr-cosine", "budget=[0.1,0.2]", "qat_weights=all",
+                              "granularity=per-channel,per-block"])["space"]
     points = expand(space)
-    # per workload: the FP32 reference (once, although weights lists fp32 and 8 combinations name it),
-    # one PTQ int4 point (schedule and lr do not apply), 4 QAT int4 points
-    assert len(points) == 2 * (1 + 1 + 4)
+    # per workload: the FP32 reference (once, although weights lists fp32 and many combinations name it),
+    # one PTQ point per format (schedule and budget do not apply; int4 per-block does not exist, mxfp4 is
+    # per-block whatever the axis says), 4 QAT points per format
+    assert len(points) == 2 * (1 + 2 + 2 * 4)
+    assert {p["granularity"] for p in points if p["weights"] == "mxfp4"} == {"per-block"}
+    assert {p["granularity"] for p in points if p["weights"] == "int4"} == {"per-channel"}
+    assert {p["tr0"] is None for p in points if p["schedule"] == "lr-cosine"} == {True}
+    run = run_for([p for p in points if p["method"] == "qat"][0], 0)
+    assert "budget" in run and "tr0" not in run  # keys that do not apply stay out of the run
     ptq = [p for p in points if p["method"] == "ptq" and p["weights"] == "int4"]
     assert len(ptq) == 2 and all(p[k] is None for p in ptq for k in QAT_ONLY)
     ref = [p for p in points if p["weights"] == "fp32"]
@@ -54,9 +61,9 @@ def test_qat_weights_filters_the_qat_points():
 def test_user_file_and_overrides_lay_over_the_default(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('[space]\nweights = ["int8"]\nlanes = [1, 4]\n[sweep]\nseeds = [3]\n')
-    cfg = C.load(f, ["rounding=rne", ("space", "epochs", 2), "space.acts=fp32"])
+    cfg = C.load(f, ["rounding=rne", ("space", "budget", 0.5), "space.acts=fp32"])
     assert cfg["space"]["weights"] == ["int8"] and cfg["space"]["lanes"] == [1, 4]
-    assert cfg["space"]["rounding"] == ["rne"] and cfg["space"]["epochs"] == [2]
+    assert cfg["space"]["rounding"] == ["rne"] and cfg["space"]["budget"] == [0.5]
     assert cfg["space"]["acts"] == ["fp32"] and cfg["sweep"]["seeds"] == [3]
     assert cfg["space"]["granularity"] == ["per-channel"]  # untouched default
 
@@ -88,7 +95,8 @@ def test_cost_keys_do_not_change_the_training_run():
     ("accumulator=kulisch", ["kulisch", "fixed:INT_BITS:FRAC_BITS"]),
     ("weight_memory=hbm", ["hbm", "sram_1mb"]),
     ("sweep.search=random", ["random", "nsga2"]),
-    ("epochs=0", ["epochs", "0"]),
+    ("budget=1.5", ["budget", "1.5", "recipe"]),
+    ("unsigned_acts=maybe", ["maybe", "auto", "off"]),
     ("bogus.key=1", ["bogus", "space"]),
 ])
 def test_bad_config_names_the_key_or_value_and_the_choices(override, words):

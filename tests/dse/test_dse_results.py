@@ -62,9 +62,11 @@ def test_zero_spread_is_checked_and_explained():
     same = point_row(INT8, [rec(0.9, 0.95), rec(0.9, 0.95), rec(0.9, 0.95)])
     assert same["metric_std"] == 0 and "identical over 3 seeds" in same["seeds_note"]
     coincidence = point_row(INT8, [rec(0.9, 0.95, loss=1.0), rec(0.9, 0.97, loss=1.1), rec(0.9, 0.96, loss=0.9)])
-    assert "runs differ" in coincidence["seeds_note"]
+    assert "distinct runs (they differ in loss, reference_metric)" in coincidence["seeds_note"]
     equal_ref = point_row(INT8, [rec(r, r) for r in REFS])
     assert equal_ref["delta_std"] == 0 and "paired difference exactly 0" in equal_ref["seeds_note"]
+    same_ref = point_row(INT8, [rec(0.9, 0.9), rec(0.9, 0.9), rec(0.9, 0.9)])  # checked before "identical"
+    assert "exactly 0" in same_ref["seeds_note"] and "same value on every seed" in same_ref["seeds_note"]
     assert equal_ref["verdict"] == "not resolved"  # a zero-width interval at 0
     assert point_row(INT8, [rec(0.951, 0.95), rec(0.968, 0.97), rec(0.961, 0.96)])["seeds_note"] == ""
 
