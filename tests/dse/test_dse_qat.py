@@ -34,3 +34,18 @@ def test_smoke_sweep_pairs_every_point_with_its_reference_and_passes_the_sanity_
     assert "FP32 reference: " in text and "8-bit formats against FP32: **passed**" in text
     assert sweep.main(argv) == 0
     assert "(0 computed, 15 cached, 0 failed)" in capsys.readouterr().out
+
+
+def test_real_runs_are_bit_identical_in_this_process_and_in_a_worker_pool(tmp_path):
+    from dse import config
+    from dse.executors import Inline, LocalPool
+
+    def table(name, executor):
+        cfg = config.load(overrides=["workload=digits/mlp", "method=ptq,qat", "weights=int4,mxfp4", "qat_weights=int4",
+                                     "budget=0.05", "seeds=0,1", f"output={tmp_path / name}"])
+        return sweep.run(cfg, executor=executor, progress=False).table
+
+    a, b = table("inline", Inline()), table("pool", LocalPool(2))
+    cols = ["point_id", "metric_per_seed", "model_bits", "act_bits"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])  # repr of every float: the same bits
+    assert (a["status"] == "ok").all() and len(a) == 4
