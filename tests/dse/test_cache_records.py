@@ -20,8 +20,9 @@ CV = "test-code-version"
 
 
 def setup(tmp_path):
-    cfg = C.load(overrides=["weights=int4,posit8_0,int8", "rounding=rne", "schedule=lr-cosine",
-                            f"output={tmp_path / 'out'}", "seeds=0,1", "workers=1"])
+    cfg = C.load(overrides=["workload=digits/mlp", "method=qat", "qat_weights=all", "weights=int4,posit8_0",
+                            "rounding=rne", "schedule=lr-cosine", f"output={tmp_path / 'out'}", "seeds=0,1",
+                            "workers=1"])  # the FP32 reference and 2 points, 2 seeds: 6 runs
     fake = dse_fakes.FakeEvaluate(tmp_path / "calls")
     first = sweep.run(cfg, executor=Inline(), evaluate_fn=fake, code_version=CV, progress=False)
     cache = Cache(tmp_path / "out" / "cache")
@@ -35,7 +36,7 @@ def rerun(cfg, fake):
 
 def tamper_accuracy(path):
     rec = json.loads(path.read_text())
-    rec["metrics"]["accuracy"] = 1.5
+    rec["metrics"]["accuracy"] = rec["metrics"]["metric"] = 1.5
     path.write_text(json.dumps(rec))
 
 
@@ -84,14 +85,14 @@ def test_damaged_records_are_recomputed_with_a_warning(tmp_path, capsys):
 
 
 def test_an_evaluate_returning_nonsense_is_a_failed_run(tmp_path):
-    cfg = C.load(overrides=["weights=int4", "rounding=rne", "schedule=lr-cosine",
-                            f"output={tmp_path / 'out'}", "seeds=0", "workers=1"])
+    cfg = C.load(overrides=["workload=digits/mlp", "method=qat", "qat_weights=all", "weights=int4", "rounding=rne",
+                            "schedule=lr-cosine", f"output={tmp_path / 'out'}", "seeds=0", "workers=1"])
 
     def liar(run):
-        return {**dse_fakes.FakeEvaluate(tmp_path / "calls")(run), "accuracy": 1.5}
+        return {**dse_fakes.FakeEvaluate(tmp_path / "calls")(run), "accuracy": 1.5, "metric": 1.5}
 
     res = sweep.run(cfg, executor=Inline(), evaluate_fn=liar, code_version=CV, progress=False)
-    assert res.failed == 1 and "accuracy = 1.5" in res.table["error"].iloc[0]
+    assert res.failed == 2 and all("accuracy = 1.5" in e for e in res.table["error"])  # FP32 row and int4
 
 
 GOOD = {"accuracy": 0.9, "loss": 0.1, "n_params": 3, "macs_per_inference": 3, "model_bits": 96,

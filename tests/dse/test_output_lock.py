@@ -16,7 +16,8 @@ from dse.lock import OutputBusy
 
 cloudpickle.register_pickle_by_value(dse_fakes)
 CV = "test-code-version"
-BASE = ["rounding=rne", "schedule=lr-cosine", "seeds=0", "workers=1"]
+BASE = ["workload=digits/mlp", "method=qat", "qat_weights=all", "rounding=rne", "schedule=lr-cosine", "seeds=0",
+        "workers=1"]
 
 DRIVER = """
 import sys
@@ -63,7 +64,7 @@ def test_a_second_sweep_with_the_same_config_waits_and_reuses(tmp_path, holder, 
     res = sweep.run(same, executor=Inline(), evaluate_fn=fake, code_version=CV, progress=False)
     assert "with the same config" in capsys.readouterr().err
     # it waited for the first to end: every run came from the first sweep's cache
-    assert res.computed == 0 and fake.calls() == 0 and len(res.table) == 2
+    assert res.computed == 0 and fake.calls() == 0 and len(res.table) == 3  # the FP32 row, int4, int8
     assert holder.wait(60) == 0
 
 
@@ -82,7 +83,17 @@ def test_repeated_seeds_are_refused():
         C.load(overrides=["seeds=1,2,1,2,3"])
 
 
-def test_dry_run_refuses_what_a_run_refuses(capsys):
-    assert sweep.main(["--weights", "fp32", "--schedule", "tr-cosine", "--dry-run"]) == 2
+def test_dry_run_refuses_what_a_run_refuses(capsys, monkeypatch):
+    from dse import evaluate
+
+    def refuse(runs):  # the evaluation's own check of every run (dse.evaluate.check_runs)
+        bad = [r for r in runs if r["weights"] == "int8" and r["method"] == "qat"]
+        if bad:
+            raise C.ConfigError(f"design point (method=qat, weights=int8) is not valid: refused by {len(bad)} run")
+
+    monkeypatch.setattr(evaluate, "check_runs", refuse)
+    assert sweep.main(["--workload", "digits/mlp", "--weights", "int4,int8", "--set", "qat_weights=all",
+                       "--dry-run"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "tr-cosine" in captured.err and "not valid" in captured.err
+    assert captured.out == "" and "weights=int8" in captured.err and "not valid" in captured.err
+    assert sweep.main(["--workload", "digits/mlp", "--weights", "int4,int8", "--dry-run"]) == 0  # int8: ptq only

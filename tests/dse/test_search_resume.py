@@ -16,8 +16,8 @@ from dse.executors import Inline
 
 cloudpickle.register_pickle_by_value(dse_fakes)
 CV = "test-code-version"
-SPACE = ["weights=int4,posit8_0,fp8_e4m3,int8", "rounding=rne,stochastic", "epochs=1,2",
-         "schedule=lr-cosine", "seeds=0,1", "workers=1", "search=nsga2"]
+SPACE = ["workload=digits/mlp", "method=qat", "qat_weights=all", "weights=int4,posit8_0,fp8_e4m3,int8",
+         "rounding=rne,stochastic", "budget=[0.1,0.2]", "schedule=lr-cosine", "seeds=0,1", "workers=1", "search=nsga2"]
 
 
 def cfg(out, trials):
