@@ -2,9 +2,11 @@
 
 A sweep is a pure function plus a cache.  A TOML config (:mod:`dse.config`, the
 embedded ``dse/default.toml``) names the axes of the design space
-(:mod:`dse.space`); every design point is trained with quantization-aware
-training over several seeds by :func:`dse.evaluate.evaluate`, a pure function of
-the run's config; results are cached on disk (:mod:`dse.cache`) under a hash of
+(:mod:`dse.space`): workloads, each with its converged FP32 reference per seed,
+and methods (PTQ of the reference, or QAT from it).  Every design point is
+evaluated over several seeds by :func:`dse.evaluate.evaluate`, a pure function of
+the run's config, and read as its paired difference to the same seeds' FP32
+reference, with a 95 % interval (:mod:`dse.stats`); results are cached on disk (:mod:`dse.cache`) under a hash of
 the config and the code version; executors (:mod:`dse.executors`: this process,
 a local process pool, Dask) only decide where ``evaluate`` runs.  The results
 table (:mod:`dse.results`), its Pareto fronts (:mod:`dse.pareto`) and the
@@ -19,9 +21,10 @@ Run the default sweep::
 or from Python::
 
     from dse import config, sweep
-    cfg = config.load(overrides=["weights=int4,posit4_1", "seeds=[0]", "output=out/quick"])
+    cfg = config.load(overrides=["workload=digits/mlp", "weights=int4,posit4_1", "seeds=0,1,2",
+                                 "output=out/quick"])
     outcome = sweep.run(cfg)
-    outcome.table[["weights", "rounding", "schedule", "accuracy_mean", "accuracy_std"]]
+    outcome.table[["method", "weights", "metric_mean", "delta_mean", "delta_ci_low", "delta_ci_high", "verdict"]]
 
 The config format is documented in ``docs/sweep.md``.
 """

@@ -10,7 +10,7 @@ Examples::
 
     python -m dse.sweep                                   # the default sweep
     python -m dse.sweep --config my.toml --workers 2
-    python -m dse.sweep --weights int4,posit4_1 --seeds 0 --epochs 2 --output out/quick
+    python -m dse.sweep --workload digits/mlp --weights int4,posit4_1 --seeds 0,1,2 --output out/quick
     python -m dse.sweep --set space.lanes=[1,4,8]         # any key, as a TOML value
     python -m dse.sweep --cluster local --workers 2       # on a Dask LocalCluster
     python -m dse.sweep --scheduler tcp://10.0.0.5:8786   # on a running Dask scheduler
@@ -221,7 +221,7 @@ _SHORTCUTS = [  # (flag, [space] or [sweep] key, help)
     ("--workload", "workload", "workloads DATASET/MODEL, comma-separated, e.g. digits/mlp,mnist1d/cnn"),
     ("--method", "method", "ptq (quantize the FP32 reference), qat (fine-tune from it), or both"),
     ("--budget", "budget", "QAT steps as a fraction of the FP32 reference's (or 'recipe')"),
-    ("--seeds", "seeds", "seeds, comma-separated; accuracy is mean ± std over them"),
+    ("--seeds", "seeds", "seeds, comma-separated; each pairs its FP32 reference with every point"),
     ("--output", "output", "output folder (results, cache, report)"),
     ("--workers", "workers", "local worker processes, or Dask workers with --cluster local"),
     ("--search", "search", "grid (every combination) or nsga2 (adaptive)"),
