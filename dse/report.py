@@ -189,9 +189,11 @@ def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
     name = str(sub["metric_name"].iloc[0]) if len(sub) else ""
     better = "higher is better" if _direction(sub) == "max" else "lower is better"
     parts = [f"## {wl[0]}/{wl[1]}: {name.replace('_', ' ') or 'metric'} ({better})\n"]
-    ids = sorted({i for i in sub["workload_id"] if i})
+    ids = sorted({i for cell in sub["workload_id"] if cell for i in str(cell).split(" | ")})
     if ids:
-        parts.append("Workload identity: " + ", ".join(f"`{i}`" for i in ids) + ".\n")
+        parts.append("Workload identity: " + "; ".join(f"`{i}`" for i in ids) + (
+            ".\n" if len(ids) == 1 else ". **The runs measured different data** (another Python version or "
+            "data set build): their differences are not comparable.\n"))
     ref = sub[sub["verdict"] == "reference"]
     for _, r in ref.iterrows():
         seeds = ", ".join(_metric_text(float(v), name) for v in str(r["metric_per_seed"]).split(";") if v)

@@ -64,6 +64,19 @@ def _act_bits(point: dict, act_elements: list[int]) -> float:
                for i, n in enumerate(act_elements))
 
 
+def workload_id(m: dict) -> str:
+    """What identifies the data a run measured (the evaluation records it): the corpus checksum, file
+    count and Python version of a text workload, the split sizes of a data set."""
+    if "workload_id" in m:
+        return str(m["workload_id"])
+    if "corpus_sha256" in m:
+        return (f"{m.get('corpus', 'corpus')} sha256 {str(m['corpus_sha256'])[:16]}, {m.get('corpus_files')} files, "
+                f"{m.get('corpus_bytes')} bytes, Python {m.get('python')}")
+    if "data" in m:
+        return f"{m['data']}: {m.get('n_train')} train, {m.get('n_calib')} calibration, {m.get('n_test')} test"
+    return ""
+
+
 def _metric(m: dict) -> float:
     return float(m["metric"] if "metric" in m else m["accuracy"])
 
@@ -142,7 +155,7 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
         loss_mean=statistics.fmean(losses) if ok else nan,
         train_seconds=sum(r.get("seconds", 0.0) for r in ok + failed),
         error=failed[0]["error"] if failed else "",
-        workload_id=str(ok[0]["metrics"].get("workload_id", "")) if ok else "",
+        workload_id=" | ".join(dict.fromkeys(workload_id(r["metrics"]) for r in ok)) if ok else "",
     )
     mode = costs.engine_mode(None if is_reference(point) else point["weights"])
     mac = costs.lookup(mode, point["lanes"], point["accumulator"])
