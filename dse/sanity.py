@@ -40,10 +40,11 @@ class Finding:
 def family(name: str) -> str:
     """The family a weight format belongs to for the more-bits check (block formats by kind and element)."""
     import formats
+    from formats.block import BlockFormat
 
     d = formats.get(name)
-    if d.family == "block":
-        return f"block {type(d).__name__} of {d.element.family}"
+    if isinstance(d, BlockFormat):
+        return f"{type(d).__name__} of {d.element.family}"
     return d.family
 
 

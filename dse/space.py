@@ -58,10 +58,11 @@ def is_reference(point: dict) -> bool:
 
 
 def is_block(fmt: str) -> bool:
-    """True for a block format (MX, NVFP4), by what formats/ says it is."""
+    """True for a block format (MX, NVFP4): a :class:`formats.block.BlockFormat`."""
     import formats
+    from formats.block import BlockFormat
 
-    return fmt != REFERENCE and formats.get(fmt).family == "block"
+    return fmt != REFERENCE and isinstance(formats.get(fmt), BlockFormat)
 
 
 def resolve(point: dict) -> dict:
