@@ -199,7 +199,8 @@ def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
         seeds = ", ".join(_metric_text(float(v), name) for v in str(r["metric_per_seed"]).split(";") if v)
         parts.append(f"FP32 reference: {_metric_text(r['metric_mean'], name)} ± "
                      f"{_metric_text(r['metric_std'], name) if not math.isnan(r['metric_std']) else 'n/a'} "
-                     f"(std over {int(r['n_ok'])} seeds; per seed: {seeds}).\n")
+                     f"(std over {int(r['n_ok'])} seeds; per seed: {seeds})"
+                     + (f"; {r['seeds_note']}" if r["seeds_note"] else "") + ".\n")
     front = rsub[rsub["pareto_rank"] == 1]
     parts += [f"### Pareto-optimal points ({len(front)})\n", _md_table(_display(front.drop(columns="pareto_rank"), name)),
               "### Every point\n",
