@@ -20,15 +20,15 @@ def test_help_names_kinds_and_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "VALUE" not in text.replace("KEY=VALUE", "")
     assert "--workers N local worker processes" in text and "(default: 2)" in text
-    assert "--seeds N[,N...]" in text and "(default: 0,1)" in text
+    assert "--seeds N[,N...]" in text and "(default: 0,1,2)" in text
     assert "--weights NAME[,NAME...]" in text and "--output DIR" in text
 
 
 def test_summary_says_which_front_is_which(tmp_path):
-    cfg = C.load(overrides=["weights=int4,int8", "rounding=rne", "schedule=lr-cosine",
+    cfg = C.load(overrides=["workload=digits/mlp", "weights=int4,int8", "rounding=rne", "schedule=lr-cosine",
                             f"output={tmp_path / 'out'}", "seeds=0", "workers=1"])
     res = sweep.run(cfg, executor=Inline(), evaluate_fn=dse_fakes.FakeEvaluate(tmp_path / "c"),
                     code_version="t", progress=False)
     text = " ".join(res.summary.read_text().split())
-    assert "The table above is the front over all the objectives at once (accuracy_mean," in text
+    assert "Pareto table above is the front over all the objectives at once (gain_mean," in text
     assert "Each plot draws its own two-objective front" in text
