@@ -5,7 +5,7 @@ from dse import config as C
 from dse import sweep
 from dse.space import QAT_ONLY, expand, run_for
 
-DEFAULT_WEIGHTS = {"int4", "fp4_e2m1", "posit4_1", "mxfp4", "nvfp4", "posit8_0", "int8", "fp8_e4m3"}
+DEFAULT_WEIGHTS = {"int4", "fp4_e2m1", "mxfp4", "nvfp4", "int8", "fp8_e4m3"}  # 4-bit per channel, 4-bit blocks, 8-bit
 
 
 def test_default_config_covers_the_issue_grid():
