@@ -106,7 +106,7 @@ def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> N
                 if m.any():
                     ax.errorbar(ok[x][m], ok["metric_mean"][m], yerr=half[m], fmt=marker, ms=4, alpha=0.5,
                                 label=f"{method.upper()} (mean, 95% CI of the difference to FP32)")
-            ax.step(front[x], front["metric_mean"], where="post" if direction == "max" else "pre",
+            ax.step(front[x], front["metric_mean"], where="post",
                     color="tab:red", lw=1.2)
             ax.plot(front[x], front["metric_mean"], "o", mfc="none", mec="tab:red", ms=9, label="Pareto front")
             for _, row in front.iterrows():

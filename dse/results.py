@@ -98,6 +98,10 @@ def seeds_note(point: dict, ok: list[dict]) -> str:
     if not is_reference(point) and None not in refs and all(v == r for v, r in zip(vals, refs)):
         same = " (the same value on every seed)" if len(set(vals)) == 1 else ""
         return f"{name} equal to its FP32 reference's on each of {len(ms)} seeds{same}: paired difference exactly 0"
+    deltas = [v - r for v, r in zip(vals, refs)] if None not in refs and not is_reference(point) else []
+    if deltas and len(set(deltas)) == 1 and len(set(vals)) > 1:
+        return (f"the paired difference is the same on all {len(ms)} seeds ({deltas[0]:+.6g}) while the {name} "
+                "itself varies: distinct runs, a zero-width interval (no spread to estimate)")
     if len(set(vals)) == 1:
         keys = sorted({k for m in ms for k in m if k not in _TIMING})
         differ = [k for k in keys if any(m.get(k) != ms[0].get(k) for m in ms[1:])]
@@ -131,6 +135,8 @@ def _stats(point: dict, ok: list[dict]) -> dict:
         p = paired([v - float(r) for v, r in zip(vals, refs)])
         sign = 1.0 if higher else -1.0
         verdict = "not resolved" if not p.resolved else ("better" if sign * p.mean > 0 else "worse")
+        if p.n > 1 and p.std == 0 and p.mean != 0:
+            verdict = "same difference on every seed"  # a degenerate interval: the report says why
         out.update(reference_mean=statistics.fmean(float(r) for r in refs), delta_mean=p.mean, delta_std=p.std,
                    delta_ci_low=p.ci_low, delta_ci_high=p.ci_high, verdict=verdict if p.n > 1 else "one seed",
                    gain_mean=sign * p.mean)

@@ -69,6 +69,9 @@ def test_zero_spread_is_checked_and_explained():
     assert "exactly 0" in same_ref["seeds_note"] and "same value on every seed" in same_ref["seeds_note"]
     assert equal_ref["verdict"] == "not resolved"  # a zero-width interval at 0
     assert point_row(INT8, [rec(0.951, 0.95), rec(0.968, 0.97), rec(0.961, 0.96)])["seeds_note"] == ""
+    steady = point_row(INT8, [rec(0.75, 0.875), rec(0.5, 0.625), rec(0.25, 0.375)])  # -0.125 on every seed
+    assert steady["delta_std"] == 0 and steady["verdict"] == "same difference on every seed"
+    assert "same on all 3 seeds (-0.125)" in steady["seeds_note"] and "zero-width" in steady["seeds_note"]
 
 
 def _table(int4, int8, mx):
