@@ -15,7 +15,15 @@ training harness.
                     target schedules (``CosineTR``, ``StepTR``, ``LinearTR``, ``ConstantTR``)
 :mod:`.export`      layers as ``formats`` codes + scales (what sim/mac and rtl/ run)
 :mod:`.models`      ``MLP``, ``SmallCNN``, MAC counting
+:mod:`.tinylm`      ``TinyLM``: byte-level decoder-only pre-LN transformer
 :mod:`.data`        scikit-learn digits, MNIST-1D generated locally and cached
+:mod:`.corpus`      ``pytext``: the running interpreter's stdlib source, split by path hash
+:mod:`.workloads`   ``Workload`` protocol; built-ins digits/mlp, mnist1d/cnn, pytext/tinylm
+:mod:`.reference`   converged FP32 references per (workload, seed): shipped, cached or
+                    trained; ``python -m sim.qat.reference``
+:mod:`.ptq`         post-training quantization (calibrated scales, unsigned activations)
+:mod:`.finetune`    QAT from the reference with LR or TR schedules, learning curve
+:mod:`.workload_r…` ``python -m sim.qat.workload_report``: FP32/PTQ/QAT table
 :mod:`.train`       ``TrainConfig``, ``train`` and ``python -m sim.qat.train``
 :mod:`.study`       ``python -m sim.qat.study``: LR vs TR scheduling at 2-4 bits
 :mod:`.bench`       ``python -m sim.qat.bench``: step time quantized vs FP32, TR overhead

@@ -140,7 +140,11 @@ def test_a_retrained_reference_reproduces_the_shipped_metric(fresh_refs):
 
 
 def test_project_ships_the_default_references():
-    """The shipped checkpoints match the current workloads (else the sweep would retrain them)."""
+    """The shipped checkpoints match the current workloads (else the sweep would retrain them).
+    On an interpreter whose stdlib differs from the one pytext's were made from, the mismatch
+    must be detected instead (the reference is then trained, not silently reused)."""
+    import json
+
     assert set(reference.DEFAULTS) >= {("digits", "mlp"), ("mnist1d", "cnn"), ("pytext", "tinylm")}
     for (d, m), seeds in reference.DEFAULTS.items():
         w = workloads.get(d, m)
@@ -148,8 +152,11 @@ def test_project_ships_the_default_references():
             path = SHIPPED / f"{d}-{m}-seed{seed}.pt"
             assert path.exists(), f"missing shipped reference {path}"
             got = reference._load(path, reference.key(w, seed))
+            made_on = json.loads(torch.load(path, weights_only=True)["info"])["identity"]
+            if made_on != w.identity():
+                assert d == "pytext" and got is None
+                continue
             assert got is not None, f"{path} does not match the current workload (rebuild it with --ship --rebuild)"
-            assert got[1]["identity"] == w.identity()
 
 
 # -- PTQ and QAT -----------------------------------------------------------------------------------
