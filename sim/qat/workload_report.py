@@ -37,8 +37,7 @@ def _row(name, vals, refs, hib):
     mean = statistics.fmean(vals)
     dm = statistics.fmean(d)
     sd = statistics.stdev(d) if len(d) > 1 else float("nan")
-    worse = -dm if hib else dm
-    return f"| {name} | {mean:.4f} | {dm:+.4f} | {sd:.4f} | {'worse' if worse > 0 else 'not worse'} |"
+    return f"| {name} | {mean:.4f} | {dm:+.4f} | {sd:.4f} | {len(d)} |"
 
 
 def main(argv=None) -> int:
@@ -64,7 +63,7 @@ def main(argv=None) -> int:
              f"{torch.__version__}, 1 thread), {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"reference code version {reference.code_version()}.", "",
              "Each row: the metric's mean over the seeds, and the paired difference from the same seed's FP32 "
-             "reference (mean and sample std over seeds). Weights and activations in the same format (unsigned "
+             "reference (mean and sample std over seeds; no interval: see the sweep's report for the paired 95% CIs). Weights and activations in the same format (unsigned "
              "variants on non-negative layer inputs), per-channel weight scales (per-block for MX/NVFP4), "
              "rne, every layer quantized.", ""]
     for w in wls:
@@ -79,14 +78,14 @@ def main(argv=None) -> int:
         lines += [f"| {s} | {r.metric:.4f} | {r.source} | {r.info['train_seconds']:.0f} |" for s, r in refs.items()]
         lines += ["", f"(reference code version {r0['code_version']}, torch {r0['torch']}, "
                       f"{r0['torch_threads']} thread(s))", "",
-                  "| point | mean | diff to FP32 | std of diff | |", "|---|---|---|---|---|"]
+                  "| point | mean | diff to FP32 | std of diff | seeds | cost |", "|---|---|---|---|---|---|"]
         ref_m = [refs[s].metric for s in seeds]
-        lines.append(_row("FP32", ref_m, ref_m, w.higher_is_better))
+        lines.append(_row("FP32", ref_m, ref_m, w.higher_is_better) + " |")
         for f in [f for f in a.formats.split(",") if f]:
             ts = time.perf_counter()
             vals = [ptq.ptq(w, refs[s], weights=f, acts=f, granularity=_gran(f), seed=s)["metric"] for s in seeds]
             per = (time.perf_counter() - ts) / len(seeds)
-            lines.append(_row(f"PTQ {f}", vals, ref_m, w.higher_is_better) + f" {per:.1f} s/point")
+            lines.append(_row(f"PTQ {f}", vals, ref_m, w.higher_is_better) + f" {per:.1f} s/point |")
             print(lines[-1], flush=True)
         for f in [f for f in a.qat.split(",") if f]:
             ts = time.perf_counter()
@@ -95,7 +94,7 @@ def main(argv=None) -> int:
             qref = [reference.get(w, s).metric for s in qseeds]
             curve = " ".join(f"{c:.3f}" for c in res[0]["curve"]["calib_metric"])
             lines.append(_row(f"QAT {f} lr-cosine ({res[0]['steps']} steps)", [r["metric"] for r in res], qref,
-                              w.higher_is_better) + f" {per:.1f} s/point; calib curve seed {qseeds[0]}: {curve}")
+                              w.higher_is_better) + f" {per:.1f} s/point; calib curve seed {qseeds[0]}: {curve} |")
             print(lines[-1], flush=True)
         lines += ["", f"({time.perf_counter() - t0:.0f} s for this workload)", ""]
     text = "\n".join(lines) + "\n"

@@ -214,3 +214,14 @@ def test_workload_errors_name_the_choices():
     with pytest.raises(ValueError, match="unsigned_acts"):
         ptq.prepare(workloads.get("digits", "mlp"), None, unsigned_acts="yes")
     assert math.isclose(workloads.get("pytext", "tinylm").recipe.finetune_fraction, 0.1)
+
+
+def test_workload_report_writes_its_table(tmp_path):
+    from sim.qat import workload_report
+
+    out = tmp_path / "w.md"
+    assert workload_report.main(["--workloads", "digits/mlp", "--seeds", "0", "--formats", "int8", "--qat", "",
+                                 "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "python -m sim.qat.workload_report --workloads digits/mlp" in text and "| PTQ int8 |" in text
+    assert workload_report.main(["--workloads", "digits/nope"]) == 2
