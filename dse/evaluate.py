@@ -14,7 +14,8 @@ Run keys
     ``schedule``, ``tr0``   QAT only (``lr-*`` or ``tr-*`` from the reference)
     optional: ``budget`` (QAT steps as a fraction of the reference's, default the
     workload recipe's), ``finetune_lr`` (default the recipe's), ``unsigned_acts``
-    (``"auto"`` default | ``"off"``).  ``epochs``, ``batch_size``, ``optimizer`` and
+    (``"auto"`` default | ``"off"``).  A key that is absent, None (does not apply to
+    the point) or ``"recipe"`` takes its default.  ``epochs``, ``batch_size``, ``optimizer`` and
     ``lr`` set only the legacy path (the reference and QAT use the workload's tuned
     recipe).  ``schedule``/``tr0``/``budget`` do not change a ``ptq`` result.
     ``weights = acts = "fp32"`` is the reference row: it returns the FP32 reference
@@ -86,6 +87,13 @@ def _fmt(v):
     return None if v in (None, "fp32") else v
 
 
+def _opt(run: dict, key: str, default):
+    """``run[key]``, or ``default`` where it is absent, None (a key that does not apply to the
+    point, as dse.space writes it) or ``"recipe"`` (the workload's tuned value)."""
+    v = run.get(key)
+    return default if v is None or (isinstance(v, str) and v == "recipe") else v
+
+
 def check_runs(runs) -> None:
     """Check every run before any work starts, so that a bad combination of keys is
     reported at once: for the legacy path (no ``method``) by building sim.qat's
@@ -122,22 +130,22 @@ def _check_method_run(run: dict) -> None:
     for v in (w, a):
         if v is not None:
             formats.get(v)
-    formats.parse_rounding(run.get("rounding", "rne"))
-    gran = run.get("granularity", "per-channel")
+    formats.parse_rounding(_opt(run, "rounding", "rne"))
+    gran = _opt(run, "granularity", "per-channel")
     if gran not in GRANULARITIES:
         raise ValueError(f"granularity = {gran!r} is not allowed; allowed: {', '.join(GRANULARITIES)}")
     if w is not None and (gran == "per-block") != is_block_format(formats.get(w)):
         raise ValueError(f"granularity = {gran!r} does not fit weights {w!r}: use per-block for block formats "
                          f"(MX, NVFP4) and per-tensor or per-channel for scalar ones")
-    if run.get("unsigned_acts", "auto") not in UNSIGNED_ACTS:
+    if _opt(run, "unsigned_acts", "auto") not in UNSIGNED_ACTS:
         raise ValueError(f"unsigned_acts = {run['unsigned_acts']!r} is not allowed; allowed: {', '.join(UNSIGNED_ACTS)}")
     if run["method"] == "qat":
-        sched = run.get("schedule", "lr-cosine")
+        sched = _opt(run, "schedule", "lr-cosine")
         if sched not in finetune.SCHEDULES:
             raise ValueError(f"schedule = {sched!r} is not allowed; allowed: {', '.join(finetune.SCHEDULES)}")
         if sched.startswith("tr-") and w is None and a is not None:
             raise ValueError(f"schedule {sched!r} needs quantized weights (TR scheduling counts weight codes)")
-        b = run.get("budget")
+        b = _opt(run, "budget", None)
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b <= 1):
             raise ValueError(f"budget = {b!r} must be a fraction of the reference's steps in (0, 1]")
 
@@ -220,9 +228,9 @@ def _method(run: dict) -> dict:
     seed = int(run["seed"])
     ref = reference.get(wl, seed)
     weights, acts = _fmt(run.get("weights")), _fmt(run.get("acts"))
-    opt = {k: run.get(k, d) for k, d in OPTIONAL_KEYS.items()}
-    common = dict(rounding=run.get("rounding", "rne"), granularity=run.get("granularity", "per-channel"),
-                  quantize_first_last=bool(run.get("quantize_first_last", True)),
+    opt = {k: _opt(run, k, d) for k, d in OPTIONAL_KEYS.items()}
+    common = dict(rounding=_opt(run, "rounding", "rne"), granularity=_opt(run, "granularity", "per-channel"),
+                  quantize_first_last=bool(_opt(run, "quantize_first_last", True)),
                   unsigned_acts=opt["unsigned_acts"], seed=seed)
     extra = {"loss": float("nan")}
     if weights is None and acts is None:
@@ -234,8 +242,8 @@ def _method(run: dict) -> dict:
         res = ptq.ptq(wl, ref, weights=weights, acts=acts, **common)
         net, metric, record = res["model"], res["metric"], res["record"]
     else:
-        res = finetune.qat(wl, ref, weights, acts, schedule=run.get("schedule", "lr-cosine"),
-                           tr0=float(run.get("tr0", 0.01)), budget=opt["budget"], lr=opt["finetune_lr"], **common)
+        res = finetune.qat(wl, ref, weights, acts, schedule=_opt(run, "schedule", "lr-cosine"),
+                           tr0=float(_opt(run, "tr0", 0.01)), budget=opt["budget"], lr=opt["finetune_lr"], **common)
         net, metric, record = res["model"], res["metric"], res["record"]
         extra = {"loss": res["curve"]["train_loss"][-1], "curve": res["curve"], "steps": res["steps"],
                  "budget": res["budget"], "finetune_lr": res["finetune_lr"],

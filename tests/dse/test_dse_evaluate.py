@@ -39,3 +39,15 @@ def test_qat_point_records_its_learning_curve():
 def test_check_runs_names_the_bad_value(change, needle):
     with pytest.raises(ConfigError, match=needle):
         check_runs([dict(RUN, **change)])
+
+
+def test_keys_that_do_not_apply_take_their_defaults():
+    """dse.space writes None for keys a point does not use and "recipe" for the workload's values."""
+    ref = dict(RUN, weights="fp32", acts="fp32", rounding=None, granularity=None, quantize_first_last=None,
+               unsigned_acts=None, schedule=None, tr0=None, budget=None, finetune_lr=None)
+    check_runs([ref])
+    assert evaluate(ref)["metric"] == evaluate(dict(RUN, weights="fp32", acts="fp32"))["metric"]
+    q = dict(RUN, method="qat", schedule="lr-cosine", tr0=None, budget="recipe", finetune_lr="recipe")
+    check_runs([q])
+    p = dict(RUN, schedule=None, tr0=None, budget=None, finetune_lr=None)
+    assert evaluate(p)["metric"] == evaluate(RUN)["metric"]
