@@ -259,6 +259,8 @@ class BlockFormat:
     """Shared Python layer of block formats (subclasses: :class:`~formats.mx.MX`, :class:`~formats.nvfp4.NVFP4`)."""
 
     family = "block"
+    #: whether the format has a per-tensor second-level scale (NVFP4)
+    has_tensor_scale = False
 
     @property
     def bits(self) -> int:

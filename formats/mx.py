@@ -30,9 +30,13 @@ Encoding one block
    * ``scale_rule="floor"`` (OCP spec, default): ``s = E - emax_elem``.  The scaled
      block maximum lies in ``[2**emax_elem, 2**(emax_elem+1))`` and may exceed the
      element max (e.g. FP4: up to 7.99 > 6); those elements saturate.
-   * ``scale_rule="ceil"``: the smallest ``s`` with ``amax / 2**s <= element max``
-     (``E - emax_elem`` or one more), so no element clips; a block then loses up
-     to one bit of resolution against ``floor``.
+   * ``scale_rule="ceil"`` (torchao CEIL): ``s = ceil(log2 amax) - emax_elem``.
+   * ``scale_rule="even"`` (torchao EVEN): ``s = floor(log2 rho(amax)) - emax_elem``,
+     ``rho`` rounding ``amax`` to the element's ``m + 1`` significant bits, ties away.
+   * ``scale_rule="rceil"`` (torchao/cuBLAS RCEIL): the smallest ``s`` with
+     ``amax / 2**s <= element max`` (``E - emax_elem`` or one more), so no element
+     clips; a block then loses up to one bit of resolution against ``floor``.
+   * ``nearest`` and ``four_over_six``: see :mod:`formats.scale_rules`.
 
    ``s`` is clamped to the E8M0 range [-127, 127]; the scale code is ``s + 127``.
 3. Element ``i`` = ``element.encode(x_i / 2**s)`` with the requested rounding,
@@ -63,14 +67,12 @@ import dataclasses
 import math
 
 import numpy as np
-from numba import njit, prange
 
-from . import bits as B
 from .base import ScalarFormat
-from .block import (BlockCodes, BlockFormat, FixedPoint, check_element, draw_u, element_params,
-                    encode_element, scaled_bits, widen)
+from .block import BlockCodes, BlockFormat, FixedPoint, check_element
 from .minifloat import Minifloat
-from .rounding import check_seed, parse_rounding, seed_key
+from .scale_rules import RULES, canonical_rule
+from .scaled import encode_blocks
 
 __all__ = ["MX", "mx", "E8M0", "MX_ELEMENTS", "MX_PRESETS", "SCALE_RULES"]
 
@@ -87,49 +89,8 @@ MX_ELEMENTS = {
     "mxint8": FixedPoint(8, 6),
 }
 
-SCALE_RULES = ("floor", "ceil")
-
-_MASK52 = (1 << 52) - 1
-
-
-@njit(parallel=True, cache=True)
-def _encode_kernel(xb, mbits_in, ebits_in, block, ep, emax_elem, max_frac, ceil_rule,
-                   smin, smax, sbias, snan, mode, key, out_e, out_s):
-    for b in prange(out_s.size):
-        base = b * block
-        special = False
-        nonzero = False
-        best_ex = np.int64(0)
-        best_f = np.uint64(0)
-        for j in range(block):
-            neg, cls, sig, lsb, ex = B.split(xb[base + j], mbits_in, ebits_in)
-            if cls == B.NAN or cls == B.INF:
-                special = True
-                break
-            if cls == B.FINITE:
-                f = (sig << np.uint64(52 - (ex - lsb))) & np.uint64(_MASK52)
-                if (not nonzero) or ex > best_ex or (ex == best_ex and f > best_f):
-                    best_ex = ex
-                    best_f = f
-                    nonzero = True
-        if special:
-            out_s[b] = snan
-            for j in range(block):
-                out_e[base + j] = 0
-            continue
-        if nonzero:
-            s = best_ex - emax_elem
-            if ceil_rule and best_f > max_frac:
-                s += 1
-            s = min(max(s, smin), smax)
-        else:
-            s = np.int64(smin)
-        out_s[b] = s + sbias
-        for j in range(block):
-            i = base + j
-            u = draw_u(key, i) if mode == 5 else 0.0
-            neg, cls, sig, lsb, ex = B.split(xb[i], mbits_in, ebits_in)
-            out_e[i] = encode_element(scaled_bits(neg, cls, sig, lsb, ex, s), ep, mode, u)
+#: Scale rules an MX format takes (defined in :mod:`formats.scale_rules`).
+SCALE_RULES = RULES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,8 +111,10 @@ class MX(BlockFormat):
         check_element(self.element, "mx")
         if isinstance(self.block, bool) or not isinstance(self.block, (int, np.integer)) or not 1 <= self.block <= 1 << 20:
             raise ValueError(f"mx block size must be an integer in 1..2**20, got {self.block!r}")
-        if self.scale_rule not in SCALE_RULES:
-            raise ValueError(f"unknown mx scale rule {self.scale_rule!r}; allowed: {', '.join(SCALE_RULES)}")
+        object.__setattr__(self, "scale_rule", canonical_rule(self.scale_rule))
+        if self.scale_rule == "four_over_six" and self.element.max != 6.0:
+            raise ValueError(f"scale rule four_over_six needs an element whose max is 6 (fp4_e2m1); "
+                             f"{self.element.name} has {self.element.max:g}")
 
     @property
     def name(self) -> str:
@@ -181,23 +144,7 @@ class MX(BlockFormat):
 
     def encode(self, x, rounding="rne", overflow=None, seed=0) -> BlockCodes:
         """Encode ``x`` (blocks along the last axis); see the module docstring for the rules."""
-        arr = self.check_input(x)
-        mode = parse_rounding(rounding)
-        self.check_overflow(overflow)
-        seed = check_seed(seed)
-        flat = arr.reshape(-1)
-        out_e = np.empty(flat.size, dtype=self.element.code_dtype)
-        out_s = np.empty(flat.size // self.block, dtype=np.uint8)
-        if flat.size:
-            # float32 widens exactly; one float64 kernel keeps the compile cost down
-            xb, mi, ei = B.float_bits(widen(flat))
-            sf = self.scale_format
-            max_frac = int(np.float64(self.element.max).view(np.uint64)) & _MASK52
-            _encode_kernel(xb, mi, ei, self.block, element_params(self.element), self.emax_elem,
-                           np.uint64(max_frac), self.scale_rule == "ceil", sf.emin, sf.emax,
-                           sf.bias, sf.nan_code, int(mode), seed_key(np.uint64(seed)), out_e, out_s)
-        scale_shape = arr.shape[:-1] + (arr.shape[-1] // self.block,)
-        return BlockCodes(out_e.reshape(arr.shape), out_s.reshape(scale_shape), None, self.name)
+        return encode_blocks(self, self.check_input(x), rounding, overflow, seed, None, self.name)
 
 
 _ALIASES = {

@@ -45,15 +45,12 @@ recipe in the last bit of a scale or at rounding ties.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
-from numba import njit, prange
 
-from .block import (BlockCodes, BlockFormat, check_element, draw_u, element_params, encode_element, f64_bits,
-                    widen)
+from .block import BlockCodes, BlockFormat, check_element
 from .minifloat import Minifloat
-from .rounding import check_seed, parse_rounding, seed_key
+from .scaled import encode_blocks
 
 __all__ = ["NVFP4", "nvfp4", "UE4M3", "E2M1"]
 
@@ -64,32 +61,6 @@ E2M1 = Minifloat(2, 1, special="none")
 
 _F32_TINY = np.float32(np.ldexp(1.0, -149))
 _F32_MAX = np.float32(np.finfo(np.float32).max)
-
-
-@njit(parallel=True, cache=True)
-def _encode_kernel(x, block, S, den, ep, sp, stab, mode, key, out_e, out_s):
-    for b in prange(out_s.size):
-        base = b * block
-        amax = 0.0
-        for j in range(block):
-            a = abs(float(x[base + j]))
-            if a > amax:
-                amax = a
-        sc = encode_element(f64_bits(amax / den), sp, 0, 0.0)
-        out_s[b] = sc
-        d = stab[sc] * S
-        if d == 0.0:
-            for j in range(block):
-                out_e[base + j] = 0
-            continue
-        for j in range(block):
-            i = base + j
-            xv = float(x[i])
-            q = xv / d
-            if q == 0.0 and xv != 0.0:
-                q = math.copysign(5e-324, xv)
-            u = draw_u(key, i) if mode == 5 else 0.0
-            out_e[i] = encode_element(f64_bits(q), ep, mode, u)
 
 
 def tensor_scale_for(amax: float, den: float = 2688.0) -> np.float32:
@@ -115,6 +86,11 @@ class NVFP4(BlockFormat):
     """
 
     block: int = 16
+
+    #: NVFP4's scale rule (:mod:`formats.scale_rules`) and recipe, fixed
+    scale_rule = "nearest"
+    recipe = "divide"
+    has_tensor_scale = True
 
     def __post_init__(self):
         if isinstance(self.block, bool) or not isinstance(self.block, (int, np.integer)) or not 1 <= self.block <= 1 << 20:
@@ -154,30 +130,7 @@ class NVFP4(BlockFormat):
 
     def encode(self, x, rounding="rne", overflow=None, seed=0, tensor_scale=None) -> BlockCodes:
         """Encode ``x`` by the recipe in the module docstring (one call = one tensor)."""
-        arr = self.check_input(x)
-        mode = parse_rounding(rounding)
-        self.check_overflow(overflow)
-        seed = check_seed(seed)
-        flat = arr.reshape(-1)
-        finite = np.isfinite(flat)
-        if not finite.all():
-            where = int(np.flatnonzero(~finite)[0])
-            raise ValueError(
-                f"{self.name} cannot encode NaN or Inf (input holds {flat[where]} at flat index {where})"
-            )
-        if tensor_scale is None:
-            amax = float(np.max(np.abs(flat))) if flat.size else 0.0
-            S = tensor_scale_for(amax, self.tensor_scale_divisor)
-        else:
-            S = self._check_tensor_scale(tensor_scale)
-        out_e = np.empty(flat.size, dtype=np.uint8)
-        out_s = np.empty(flat.size // self.block, dtype=np.uint8)
-        if flat.size:
-            _encode_kernel(widen(flat), self.block, float(S), self.element.max * float(S),
-                           element_params(self.element), element_params(self.scale_format),
-                           self.scale_format.values(), int(mode), seed_key(np.uint64(seed)), out_e, out_s)
-        scale_shape = arr.shape[:-1] + (arr.shape[-1] // self.block,)
-        return BlockCodes(out_e.reshape(arr.shape), out_s.reshape(scale_shape), S, self.name)
+        return encode_blocks(self, self.check_input(x), rounding, overflow, seed, tensor_scale, self.name)
 
     def _tensor_multiplier(self, codes: BlockCodes) -> float:
         if codes.tensor_scale is None:

@@ -153,6 +153,12 @@ def _parse(key: str):
         from .posit import Posit
 
         return Posit(int(m.group(1)), int(m.group(2)), label=key)
+    if key.startswith(("mx", "block_", "nvfp4")):
+        from .scaled import parse_block_name
+
+        fmt = parse_block_name(key)
+        if fmt is not None:
+            return fmt
     if key.startswith("mx") and len(key) > 2:
         import dataclasses
 
@@ -192,7 +198,9 @@ def _get(key: str):
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(
             f"unknown format {key!r}{hint} Known presets: {', '.join(names())}; generic names: "
-            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, mx<element>"
+            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, mx<element>[_gB][_rule], "
+            f"nvfp4[_gB][_rule][_recip], block_<element>_<scale>[_gB][_rule][_t][_recip][_axN] "
+            f"(scale: e8m0, bf16, fp16, fp32, ueXmY; rule: floor, ceil, even, rceil, nearest, four_over_six)"
         )
     return fmt
 

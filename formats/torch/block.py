@@ -46,7 +46,7 @@ def _mx_codes(f, xb, mode, draw):
     a = split(amax)
     sf = f.scale_format
     sh = a.ex - f.emax_elem
-    if f.scale_rule == "ceil":
+    if f.scale_rule == "rceil":
         max_frac = int(np.float64(f.element.max).view(np.uint64)) & _MASK52
         sh = sh + (_frac52(a) > max_frac).to(torch.int64)
     sh = sh.clamp(sf.emin, sf.emax)
@@ -93,8 +93,32 @@ def _nvfp4_codes(f, xb, mode, draw, tensor_scale):
     return ecodes, scodes, S
 
 
+def _via_numpy(f, x, out_dtype, rounding, overflow, seed, offset, tensor_scale):
+    """Formats without a torch mirror (generic :class:`~formats.scaled.BlockScaled`, MX rules other
+    than floor/rceil): the NumPy encoder on a CPU copy (same codes by definition)."""
+    if offset:
+        raise ValueError(f"{f.name}: a nonzero stochastic offset needs a torch-mirrored block format "
+                         f"(MX floor/rceil, nvfp4); got offset={offset}")
+    xc = x.detach().to("cpu")
+    arr = xc.numpy() if xc.dtype in (torch.float32, torch.float64) else xc.to(torch.float32).numpy()
+    kw = {} if tensor_scale is None else {"tensor_scale": tensor_scale}
+    codes = f.encode(arr, rounding=rounding, overflow=overflow, seed=seed, **kw)
+    values = torch.from_numpy(f.decode(codes)).to(device=x.device, dtype=out_dtype)
+    out = (values, torch.from_numpy(codes.elements.astype(np.int32)).to(x.device),
+           torch.from_numpy(codes.scales.astype(np.int32)).to(x.device))
+    if codes.tensor_scale is not None:
+        out = out + (torch.tensor(float(codes.tensor_scale), dtype=torch.float32, device=x.device),)
+    return out
+
+
 def quantize_blocks(f, x, rounding="rne", overflow=None, seed=0, offset=0, tensor_scale=None):
     """``(values, element_codes, scales[, tensor_scale])`` of ``x`` in the block format ``f``."""
+    from ..mx import MX
+    from ..nvfp4 import NVFP4
+
+    if not (isinstance(f, NVFP4) or (isinstance(f, MX) and f.scale_rule in ("floor", "rceil"))):
+        out_dtype = x.dtype if isinstance(x, torch.Tensor) and x.dtype.is_floating_point else torch.float64
+        return _via_numpy(f, as_float_tensor(x, f.name), out_dtype, rounding, overflow, seed, offset, tensor_scale)
     out_dtype = x.dtype if isinstance(x, torch.Tensor) and x.dtype.is_floating_point else torch.float64
     x = as_float_tensor(x, f.name)
     if x.dim() == 0:

@@ -151,7 +151,7 @@ def test_fixed_point_scalar_rules():
 # ---------------------------------------------------------------------------------------
 # exact reference
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("rule", ("floor", "ceil"))
+@pytest.mark.parametrize("rule", ("floor", "ceil", "even", "rceil"))
 @pytest.mark.parametrize("name", PRESETS)
 def test_mx_matches_reference(name, rule):
     fmt = MX(MX_ELEMENTS[name], block=16, scale_rule=rule)
@@ -187,7 +187,7 @@ def test_mx_float64_extremes_match_reference():
 @pytest.mark.parametrize("name", PRESETS)
 def test_mx_matches_reference_large(name):
     rng = np.random.default_rng(len(name))
-    for rule in ("floor", "ceil"):
+    for rule in ("floor", "ceil", "even", "rceil"):
         fmt = MX(MX_ELEMENTS[name], scale_rule=rule)
         x = random_blocks(rng, (40, 64), 32, spread=140, dtype=np.float64)
         for mode in MODES:
@@ -254,20 +254,22 @@ def test_huge_block_clamps_scale_and_saturates():
     assert q1 == 0 and np.signbit(q1)
 
 
-def test_floor_clips_and_ceil_does_not():
+def test_floor_clips_and_rceil_does_not():
     x = np.zeros(32)
     x[0], x[1] = 7.0, 1.0
     floor_q = mx("fp4_e2m1").quantize(x)
-    ceil_q = mx("fp4_e2m1", scale_rule="ceil").quantize(x)
+    ceil_q = mx("fp4_e2m1", scale_rule="rceil").quantize(x)
     assert floor_q[0] == 6.0 and floor_q[1] == 1.0  # scale 1: 7 saturates to 6
     assert ceil_q[0] == 8.0 and ceil_q[1] == 1.0  # scale 2: 3.5 ties to 4
     x[0] = 6.0  # fits: both rules agree
-    assert mx("mxfp4").encode(x).scales[0] == mx("mxfp4", scale_rule="ceil").encode(x).scales[0] == 127
+    assert mx("mxfp4").encode(x).scales[0] == mx("mxfp4", scale_rule="rceil").encode(x).scales[0] == 127
+    x[0] = 5.0  # ceil (torchao CEIL) rounds log2(5) up: scale 2 although 5 fits at scale 1
+    assert mx("mxfp4", scale_rule="ceil").encode(x).scales[0] == 128
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_ceil_rule_never_clips(name):
-    fmt = MX(MX_ELEMENTS[name], scale_rule="ceil")
+def test_rceil_rule_never_clips(name):
+    fmt = MX(MX_ELEMENTS[name], scale_rule="rceil")
     rng = np.random.default_rng(5)
     x = random_blocks(rng, (50, 32), 32, spread=30, dtype=np.float64)
     c = fmt.encode(x, "rtz")

@@ -13,8 +13,8 @@ from formats.nvfp4 import NVFP4
 from test_torch_cases import DTYPES, MODES, assert_same, block_presets, sample
 
 CUSTOM = {
-    "mxfp4_ceil": MX(formats.get("fp4_e2m1"), scale_rule="ceil"),
-    "mxint8_ceil_k8": MX(formats.get("mxint8").element, block=8, scale_rule="ceil"),
+    "mxfp4_rceil": MX(formats.get("fp4_e2m1"), scale_rule="rceil"),
+    "mxint8_rceil_k8": MX(formats.get("mxint8").element, block=8, scale_rule="rceil"),
     "mxfp8_e5m2_k4": MX(formats.get("fp8_e5m2"), block=4),
     "nvfp4_k8": NVFP4(block=8),
 }

@@ -1,0 +1,250 @@
+"""The Numba kernels shared by every block-scaled format (MX, NVFP4, :class:`~formats.scaled.BlockScaled`).
+
+One encode kernel does the whole job per block: largest magnitude, scale code by
+the rule (:mod:`formats.scale_rules`), then the element codes.  Three element paths:
+
+* ``TABLE`` (elements of <= 8 bits with a float32 encode table, deterministic
+  modes): the scaled value ``q`` (float64) is narrowed to float32 with
+  *round-to-odd* and looked up in the element's float32 table.  Round-to-odd to
+  24 bits keeps the side of every element rounding boundary (boundaries have <= 9
+  significant bits, and 24 >= 2 * 9 + 2), so the code equals rounding ``q`` itself.
+* ``KERNEL`` (minifloat / fixed-point / signed-integer elements): the element's
+  Numba encoder on ``q``.
+* ``VALUES`` (any other scalar element: posit, codebook, takum, unsigned
+  integer): the kernel writes ``q`` and the element's own ``encode`` runs after.
+
+``q`` is ``x * 2**-s`` for a power-of-two scale (exact), ``x / d`` for the divide
+recipe (one float64 division) and ``float32(x * r)`` with ``r =
+float32(float32(1/S) / scale)`` for the reciprocal recipe (float32 inputs).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .base import f32_table_index
+from .block import draw_u, encode_element, f64_bits
+from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
+                          ROUND_UP, cmp_prod, mf_value, round_sig_away)
+
+__all__ = ["TABLE", "KERNEL", "VALUES", "encode_kernel", "decode_kernel", "amax_of"]
+
+TABLE, KERNEL, VALUES = 0, 1, 2
+_MASK52 = np.uint64((1 << 52) - 1)
+
+
+@njit(cache=True, inline="always")
+def rto32_bits(q):
+    """uint32 bits of float64 ``q`` narrowed to float32 by round-to-odd; |q| < 2**-126
+    becomes the smallest subnormal of its sign (or ±0), |q| >= 2**128 float32 max."""
+    b = f64_bits(q)
+    sgn = np.uint32((b >> np.uint64(63)) << np.uint64(31))
+    ef = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
+    if ef == 0 and (b & _MASK52) == 0:
+        return sgn
+    e = ef - 1023
+    if e < -126:
+        return sgn | np.uint32(1)
+    if e > 127:
+        return sgn | np.uint32(0x7F7FFFFF)
+    mant = b & _MASK52
+    sticky = np.uint32(1) if (mant & np.uint64((1 << 29) - 1)) != 0 else np.uint32(0)
+    return sgn | np.uint32((e + 127) << 23) | np.uint32(mant >> np.uint64(29)) | sticky
+
+
+@njit(cache=True, inline="always")
+def _elem(q, xv, path, table, ep, mode, u):
+    if q == 0.0 and xv != 0.0:
+        # divide recipe: a nonzero input whose float64 quotient underflows keeps its sign and
+        # size (callers of the float32 reciprocal recipe pass xv = q: its underflow is part of it)
+        q = math.copysign(5e-324, xv)
+    if path == 0:
+        return np.int64(table[f32_table_index(rto32_bits(q))])
+    return encode_element(f64_bits(q), ep, mode, u)
+
+
+@njit(cache=True)
+def scale_general(num, D, dirn, sp, cmax):
+    """Code of ``round(num / D)`` in the scale format (params ``sp``), direction ``dirn``, exact."""
+    r = num / D
+    if r == 0.0:
+        r = 5e-324
+    if r > 1.7976931348623157e308:
+        return cmax
+    c = min(encode_element(f64_bits(r), sp, dirn, 0.0), cmax)
+    g = mf_value(c, sp)
+    if dirn == ROUND_DOWN:
+        if r == g and c > 0 and cmp_prod(num, g, D) < 0:
+            c -= 1
+    elif dirn == ROUND_UP:
+        if r == g and c < cmax and cmp_prod(num, g, D) > 0:
+            c += 1
+    else:
+        if c < cmax:
+            hi = 0.5 * (g + mf_value(c + 1, sp))
+            if r == hi and cmp_prod(num, hi, D) > 0:
+                return c + 1
+        if c > 0:
+            lo = 0.5 * (g + mf_value(c - 1, sp))
+            if r == lo and cmp_prod(num, lo, D) < 0:
+                return c - 1
+    return c
+
+
+@njit(cache=True)
+def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, sp, cmax):
+    if amax == 0.0:
+        return np.int64(0)
+    if pow2fast:
+        fr, e = math.frexp(amax)
+        frac = fr * 2.0 - 1.0
+        s = np.int64(e - 1 - pexp)
+        if rule == CEIL:
+            s += 1 if frac != 0.0 else 0
+        elif rule == EVEN:
+            s += 1 if frac >= 1.0 - 2.0 ** (-(m_even + 1)) else 0
+        elif rule == RCEIL:
+            s += 1 if frac > emax_frac else 0
+        return min(max(s, smin), smax) + sbias
+    if rule == FLOOR:
+        return scale_general(amax, P * S, ROUND_DOWN, sp, cmax)
+    if rule == CEIL:
+        return scale_general(amax, P * S, ROUND_UP, sp, cmax)
+    if rule == EVEN:
+        return scale_general(round_sig_away(amax, m_even), P * S, ROUND_DOWN, sp, cmax)
+    if rule == RCEIL:
+        return scale_general(amax, emax * S, ROUND_UP, sp, cmax)
+    return scale_general(amax, emax * S, ROUND_NEAREST, sp, cmax)
+
+
+@njit(cache=True)
+def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out):
+    """Element codes of one block for the divisor ``d = sv * S`` (> 0)."""
+    r32 = np.float32(rinv / sv) if recip else np.float32(0.0)
+    for j in range(block):
+        i = base + j
+        xv = float(x[i])
+        if recip:
+            q = float(np.float32(xv * float(r32)))
+        else:
+            q = xv / d
+        if path == 2:
+            q_out[i] = q
+        else:
+            u = draw_u(key, i) if mode == 5 else 0.0
+            out_e[i] = _elem(q, q if recip else xv, path, table, ep, mode, u)
+
+
+@njit(parallel=True, cache=True)
+def encode_kernel(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                  snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out):
+    """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring."""
+    nb = out_s.size
+    rinv = float(np.float32(1.0 / S)) if recip else 0.0
+    for ch in prange((nb + chunk - 1) // chunk):
+        _encode_chunk(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                      snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, ch * chunk,
+                      min(nb, (ch + 1) * chunk), out_e, out_s, q_out)
+
+
+@njit(cache=True)
+def _encode_chunk(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, b0, b1, out_e, out_s, q_out):
+    """Blocks ``b0 .. b1 - 1`` (one thread's share)."""
+    scratch = np.empty(2 * block, dtype=np.int64)
+    for b in range(b0, b1):
+        base = b * block
+        amax = 0.0
+        special = False
+        for j in range(block):
+            a = abs(float(x[base + j]))
+            if a > amax:
+                amax = a
+            elif a != a:
+                special = True
+        if special or amax == np.inf:
+            out_s[b] = snan
+            for j in range(block):
+                out_e[base + j] = 0
+                if path == 2:
+                    q_out[base + j] = 0.0
+            continue
+        if rule == FOUR_OVER_SIX and amax != 0.0:
+            best = -1.0
+            for t in range(2):
+                target = emax if t == 0 else emax * (2.0 / 3.0)
+                c = scale_general(amax, target * S, ROUND_NEAREST, sp, cmax)
+                sv = mf_value(c, sp)
+                d = sv * S
+                err = 0.0
+                for j in range(block):
+                    i = base + j
+                    xv = float(x[i])
+                    if d == 0.0:
+                        scratch[t * block + j] = 0
+                    else:
+                        q = float(np.float32(xv * float(np.float32(rinv / sv)))) if recip else xv / d
+                        u = draw_u(key, i) if mode == 5 else 0.0
+                        scratch[t * block + j] = _elem(q, q if recip else xv, path, table, ep, mode, u)
+                    diff = xv - etab[scratch[t * block + j]] * d
+                    err += diff * diff
+                if t == 0 or err < best:
+                    best = err
+                    out_s[b] = c
+                    for j in range(block):
+                        out_e[base + j] = scratch[t * block + j]
+            continue
+        sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                          sp, cmax)
+        out_s[b] = sc
+        if pow2fast:
+            sv = math.ldexp(1.0, int(sc - sbias))
+        else:
+            sv = mf_value(sc, sp)
+        d = sv * S
+        if d == 0.0:
+            for j in range(block):
+                out_e[base + j] = 0
+                if path == 2:
+                    q_out[base + j] = 0.0
+            continue
+        if pow2fast and path != 2 and not recip:
+            inv = math.ldexp(1.0, int(sbias - sc))
+            for j in range(block):
+                i = base + j
+                xv = float(x[i])
+                u = draw_u(key, i) if mode == 5 else 0.0
+                out_e[i] = _elem(xv * inv, xv, path, table, ep, mode, u)
+        else:
+            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out)
+
+
+@njit(parallel=True, cache=True)
+def decode_kernel(etab, e, mult, block, out):
+    """``out[i] = etab[e[i]] * mult[i // block]`` (one rounding at most, to ``out``'s dtype)."""
+    for b in prange(mult.size):
+        mv = mult[b]
+        for j in range(b * block, (b + 1) * block):
+            out[j] = etab[e[j]] * mv
+
+
+@njit(parallel=True, cache=True)
+def amax_of(x):
+    """Largest magnitude of a float array (NaN if it holds NaN)."""
+    n = x.size
+    nch = 64
+    part = np.zeros(nch)
+    for c in prange(nch):
+        m = 0.0
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            a = abs(float(x[i]))
+            if a > m or a != a:
+                m = a
+        part[c] = m
+    m = 0.0
+    for c in range(nch):
+        if part[c] > m or part[c] != part[c]:
+            m = part[c]
+    return m
