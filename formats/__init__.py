@@ -10,6 +10,7 @@ Numba kernels derived from the description::
     y = f.decode(codes)                         # exact float64 values
     y = f.quantize(x, rounding="stochastic", seed=1)
     formats.names()                             # every preset
+    formats.get("block_int4_bf16_g128")         # any block-scaled format (formats.block_scaled)
 
 Rounding modes (one enum for the whole project): rne, rna, rtz, rup, rdn,
 stochastic.  See ``docs/formats.md`` for the table of conventions.  The torch
@@ -28,6 +29,7 @@ from .nvfp4 import NVFP4, nvfp4
 from .packing import pack, packed_size, unpack
 from .posit import Posit, posit
 from .registry import get, names, register
+from .scaled import BlockScaled, block_scaled
 from .rounding import Overflow, Rounding, draw32_array, parse_overflow, parse_rounding
 
 # The factory functions above share their names with the modules that define them
@@ -37,7 +39,7 @@ __all__ = [
     "integer", "minifloat", "posit", "mx", "nvfp4", "codebook",
     "Integer", "Minifloat", "Posit", "MX", "NVFP4", "Codebook", "ScalarFormat",
     "Rounding", "Overflow", "parse_rounding", "parse_overflow", "draw32_array",
-    "pack", "unpack", "packed_size", "set_threads", "BlockCodes",
+    "pack", "unpack", "packed_size", "set_threads", "BlockCodes", "BlockScaled", "block_scaled",
 ]
 
 

@@ -1,12 +1,16 @@
-"""Throughput of encode/decode against ml_dtypes and softposit, written to reports/.
+"""Throughput of encode/decode against ml_dtypes, softposit and torchao, written to reports/.
 
 ``python -m formats.bench [--n 16777216] [--out reports/formats_bench.md]``
 
 Encodes and decodes ``n`` float32 values (normal, spread over the format's
-range) for fp4_e2m1, fp8_e4m3, posit8_0, posit16_1 and mxfp4, single-threaded
-and with every core, next to ml_dtypes' ``astype`` and SoftPosit's Python
-conversions, all in the same run.  Before timing, it checks that every code of
-each format survives encode(decode(code)) (the self-check).
+range) for fp4_e2m1, fp8_e4m3, posit8_0 and posit16_1, single-threaded and with
+every core, next to ml_dtypes' ``astype`` and SoftPosit's Python conversions; then
+every MX preset, NVFP4 and some generic block formats on a 4096 x (n/4096) float32
+matrix next to torchao's ``to_mx``/``to_dtype`` and ``nvfp4_quantize`` (one torch
+thread), all in the same run.  Single-thread rates divide by the process CPU time
+(``time.process_time``), so other jobs on a shared machine do not lower them;
+multi-thread rates use wall time.  Before timing, it checks that every code of each
+format survives encode(decode(code)) (the self-check).
 """
 from __future__ import annotations
 
@@ -23,16 +27,22 @@ import numpy as np
 import formats
 from formats import provenance
 
-FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "posit16_1", "mxfp4"]
+FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "posit16_1"]
+#: block formats, each with torchao's element dtype name (None: no torchao counterpart)
+BLOCK_FORMATS = [("mxfp4", "float4_e2m1fn_x2"), ("mxfp4_rceil", "float4_e2m1fn_x2"),
+                 ("mxfp6_e2m3", "fp6_e2m3"), ("mxfp6_e3m2", "fp6_e3m2"), ("mxfp8_e4m3", "float8_e4m3fn"),
+                 ("mxfp8_e5m2", "float8_e5m2"), ("mxint8", None), ("nvfp4", "nvfp4"), ("nvfp4_recip", "nvfp4"),
+                 ("nvfp4_four_over_six", None), ("block_fp4_e2m1_ue5m3_g16_t", None),
+                 ("block_int4_bf16_g128", None)]
 
 
-def best_of(fn, repeat=3):
-    """Shortest wall time of ``repeat`` calls of ``fn`` (seconds)."""
+def best_of(fn, repeat=3, clock=time.perf_counter):
+    """Shortest time of ``repeat`` calls of ``fn`` (seconds) on ``clock``."""
     best = float("inf")
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     return best
 
 
@@ -117,6 +127,62 @@ def run(n: int) -> list[dict]:
     return rows
 
 
+def _torchao_rates(elem, xt, n, rule="floor"):
+    """torchao's encode and decode rates (M/s, one torch thread, CPU time) or None if absent."""
+    try:
+        import torch
+        from torchao.prototype.mx_formats.config import ScaleCalculationMode
+        from torchao.prototype.mx_formats.mx_tensor import to_dtype, to_mx
+        from torchao.prototype.mx_formats.nvfp4_tensor import nvfp4_quantize, per_tensor_amax_to_scale
+    except Exception:  # torchao absent or unusable
+        return None
+    torch.set_num_threads(1)
+    if elem == "nvfp4":
+        enc = lambda: nvfp4_quantize(xt, 16, per_tensor_amax_to_scale(xt.abs().max()))  # noqa: E731
+        enc()
+        return {"torchao encode M/s (1 thread)": n / best_of(enc, clock=time.process_time) / 1e6}
+    dt = getattr(torch, elem) if hasattr(torch, elem) else elem
+    mode = ScaleCalculationMode(rule)
+    enc = lambda: to_mx(xt, dt, 32, mode)  # noqa: E731
+    scale, data = enc()
+    dec = lambda: to_dtype(data, scale, dt, 32, torch.float32)  # noqa: E731
+    dec()
+    return {"torchao encode M/s (1 thread)": n / best_of(enc, clock=time.process_time) / 1e6,
+            "torchao decode to float32 M/s (1 thread)": n / best_of(dec, clock=time.process_time) / 1e6}
+
+
+def run_blocks(n: int) -> list[dict]:
+    rows = []
+    threads = numba.config.NUMBA_NUM_THREADS
+    x = _inputs(n, 1.0).reshape(4096, -1)
+    try:
+        import torch
+
+        xt = torch.from_numpy(x)
+    except ImportError:
+        xt = None
+    for name, elem in BLOCK_FORMATS:
+        f = formats.get(name)
+        enc = f.encode(x)
+        f.decode(enc)
+        row = {"format": name, "n": n}
+        formats.set_threads(1)
+        row["encode M/s (1 thread)"] = n / best_of(lambda: f.encode(x), clock=time.process_time) / 1e6
+        row["decode M/s (1 thread)"] = n / best_of(lambda: f.decode(enc), clock=time.process_time) / 1e6
+        formats.set_threads(threads)
+        row[f"encode M/s ({threads} threads, wall)"] = n / best_of(lambda: f.encode(x)) / 1e6
+        row[f"decode M/s ({threads} threads, wall)"] = n / best_of(lambda: f.decode(enc)) / 1e6
+        formats.set_threads(None)
+        if elem is not None and xt is not None:
+            tao = _torchao_rates(elem, xt, n, "rceil" if name.endswith("rceil") else "floor")
+            if tao:
+                row.update(tao)
+                row["encode speed-up vs torchao (1 thread)"] = (row["encode M/s (1 thread)"]
+                                                               / tao["torchao encode M/s (1 thread)"])
+        rows.append(row)
+    return rows
+
+
 def to_markdown(rows, n, problems, argv) -> str:
     cols = []
     for r in rows:
@@ -135,7 +201,12 @@ def to_markdown(rows, n, problems, argv) -> str:
         "compare rows of the same run, not runs)",
         "",
         f"{n} float32 inputs, normal(0, 1) (×100 for posit16_1); best of 3 runs; M/s = millions of elements per second.",
-        "ml_dtypes and SoftPosit are timed in the same process; SoftPosit converts from Python floats one at a time (2^16 of them).",
+        "ml_dtypes, SoftPosit and torchao are timed in the same process; SoftPosit converts from Python floats one at a time (2^16 of them).",
+        "Block formats: a 4096 x (n/4096) float32 matrix; torchao's `to_mx` (FLOOR; RCEIL on the rceil row) "
+        "and `to_dtype` (to float32), and `nvfp4_quantize` with a per-tensor scale, one torch thread. "
+        "Our decode returns float64.",
+        "Rates marked (1 thread) are elements per second of process CPU time (robust to other jobs on the machine); "
+        "the multi-thread rates are wall time.",
         "",
         f"Self-check (encode(decode(c)) == c for every code of every <= 16-bit preset): "
         f"{'passed' if not problems else 'FAILED: ' + '; '.join(problems)}",
@@ -163,7 +234,7 @@ def main(argv=None):
         p.error("--n must be positive")
     problems = self_check()
     print("self-check:", "passed" if not problems else "; ".join(problems))
-    rows = run(args.n)
+    rows = run(args.n) + run_blocks(args.n)
     text = to_markdown(rows, args.n, problems, argv)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as fh:

@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .base import f32_table_index
-from .block import draw_u, encode_element, f64_bits
+from .block import draw_u, encode_element
 from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
                           ROUND_UP, cmp_prod, mf_value, round_sig_away)
 
@@ -35,11 +37,22 @@ TABLE, KERNEL, VALUES = 0, 1, 2
 _MASK52 = np.uint64((1 << 52) - 1)
 
 
+@intrinsic
+def bitcast_f64(typingctx, x):
+    """The raw bits of a float64 as a uint64 (one LLVM bitcast; no memory round trip)."""
+    if not isinstance(x, types.Float) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
 @njit(cache=True, inline="always")
-def rto32_bits(q):
-    """uint32 bits of float64 ``q`` narrowed to float32 by round-to-odd; |q| < 2**-126
+def rto32_bits(b):
+    """uint32 bits of the float64 with bits ``b`` narrowed to float32 by round-to-odd; |q| < 2**-126
     becomes the smallest subnormal of its sign (or ±0), |q| >= 2**128 float32 max."""
-    b = f64_bits(q)
     sgn = np.uint32((b >> np.uint64(63)) << np.uint64(31))
     ef = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
     if ef == 0 and (b & _MASK52) == 0:
@@ -55,14 +68,63 @@ def rto32_bits(q):
 
 
 @njit(cache=True, inline="always")
-def _elem(q, xv, path, table, ep, mode, u):
-    if q == 0.0 and xv != 0.0:
+def _elem_table(q, xv, table, fb, ub):
+    """Element code of ``q`` through the float32 table (``fb``/``ub`` unused)."""
+    b = bitcast_f64(q)
+    if (b << np.uint64(1)) == 0 and xv != 0.0:
         # divide recipe: a nonzero input whose float64 quotient underflows keeps its sign and
         # size (callers of the float32 reciprocal recipe pass xv = q: its underflow is part of it)
+        b = bitcast_f64(math.copysign(5e-324, xv))
+    return table[f32_table_index(rto32_bits(b))]
+
+
+@njit(cache=True)
+def _elem_kernel(q, xv, ep, mode, u):
+    """Element code through the element's Numba encoder (same underflow rule as :func:`_elem_table`)."""
+    if q == 0.0 and xv != 0.0:
         q = math.copysign(5e-324, xv)
+    return encode_element(bitcast_f64(q), ep, mode, u)
+
+
+@njit(cache=True, inline="always")
+def _elem(q, xv, path, table, ep, mode, u, fb, ub):
     if path == 0:
-        return np.int64(table[f32_table_index(rto32_bits(q))])
-    return encode_element(f64_bits(q), ep, mode, u)
+        return np.int64(_elem_table(q, xv, table, fb, ub))
+    return _elem_kernel(q, xv, ep, mode, u)
+
+
+@njit(cache=True, inline="always")
+def _pow2_table_f32(x, xb, base, block, s, table, out_e):
+    """float32 input, scale 2**s: shift the exponent field and look the code up (exact while the
+    shifted value stays a normal float32; zeros map to themselves; the rest takes the float64 route)."""
+    for j in range(block):
+        b = xb[base + j]
+        e = np.int64((b >> np.uint32(23)) & np.uint32(0xFF))
+        ne = e - s
+        if e != 0 and 1 <= ne <= 254:
+            out_e[base + j] = table[f32_table_index(np.uint32(np.int64(b) - (s << 23)))]
+        elif (b << np.uint32(1)) == 0:
+            out_e[base + j] = table[f32_table_index(b)]
+        else:
+            xv = float(x[base + j])
+            out_e[base + j] = _elem_table(xv * math.ldexp(1.0, -s), xv, table, None, None)
+
+
+@njit(cache=True, inline="always")
+def _divide_table(x, base, block, d, check_zero, table, out_e):
+    """``x / d`` through the table.  ``q = x * (1/d)`` is within 2 float64 ulps of the exact
+    quotient; unless its low 29 bits are within 3 of a float32 (where round-to-odd could differ),
+    it narrows exactly like ``x / d``; otherwise the division is done."""
+    rinv = 1.0 / d
+    for j in range(block):
+        xv = float(x[base + j])
+        b = bitcast_f64(xv * rinv)
+        low = b & np.uint64((1 << 29) - 1)
+        if low < 3 or low > (1 << 29) - 3:
+            b = bitcast_f64(xv / d)
+            if check_zero and (b << np.uint64(1)) == 0 and xv != 0.0:
+                b = bitcast_f64(math.copysign(5e-324, xv))
+        out_e[base + j] = table[f32_table_index(rto32_bits(b))]
 
 
 @njit(cache=True)
@@ -73,7 +135,7 @@ def scale_general(num, D, dirn, sp, cmax):
         r = 5e-324
     if r > 1.7976931348623157e308:
         return cmax
-    c = min(encode_element(f64_bits(r), sp, dirn, 0.0), cmax)
+    c = min(encode_element(bitcast_f64(r), sp, dirn, 0.0), cmax)
     g = mf_value(c, sp)
     if dirn == ROUND_DOWN:
         if r == g and c > 0 and cmp_prod(num, g, D) < 0:
@@ -120,9 +182,12 @@ def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin
 
 
 @njit(cache=True)
-def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out):
+def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub):
     """Element codes of one block for the divisor ``d = sv * S`` (> 0)."""
     r32 = np.float32(rinv / sv) if recip else np.float32(0.0)
+    if path == 0 and not recip:
+        _divide_table(x, base, block, d, ub.size == 0, table, out_e)
+        return
     for j in range(block):
         i = base + j
         xv = float(x[i])
@@ -134,28 +199,59 @@ def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, ou
             q_out[i] = q
         else:
             u = draw_u(key, i) if mode == 5 else 0.0
-            out_e[i] = _elem(q, q if recip else xv, path, table, ep, mode, u)
+            out_e[i] = _elem(q, q if recip else xv, path, table, ep, mode, u, fb, ub)
 
 
 @njit(parallel=True, cache=True)
-def encode_kernel(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                   snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out):
     """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring."""
     nb = out_s.size
     rinv = float(np.float32(1.0 / S)) if recip else 0.0
     for ch in prange((nb + chunk - 1) // chunk):
-        _encode_chunk(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+        _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                       snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, ch * chunk,
                       min(nb, (ch + 1) * chunk), out_e, out_s, q_out)
 
 
 @njit(cache=True)
-def _encode_chunk(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                   snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, b0, b1, out_e, out_s, q_out):
     """Blocks ``b0 .. b1 - 1`` (one thread's share)."""
     scratch = np.empty(2 * block, dtype=np.int64)
+    fb = np.empty(0, dtype=np.float64)
+    ub = xb  # its size says whether x is float32 (then no quotient can underflow to 0)
+    f32 = xb.size > 0
+    # the exponent rules on float32 bits: thresholds on the 23 fraction bits of amax
+    even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
+    emax_fbits = np.int64(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
+    int_rules = f32 and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22
     for b in range(b0, b1):
         base = b * block
+        if int_rules:
+            am = np.uint32(0)
+            for j in range(block):
+                v = xb[base + j] & np.uint32(0x7FFFFFFF)
+                am = v if v > am else am
+            if am >= np.uint32(0x7F800000):
+                out_s[b] = snan
+                for j in range(block):
+                    out_e[base + j] = 0
+                continue
+            ef = np.int64(am >> np.uint32(23))
+            if ef != 0:  # a normal amax: integer rules (subnormal and zero blocks go the float way)
+                fr = np.int64(am & np.uint32(0x7FFFFF))
+                s = ef - 127 - pexp
+                if rule == CEIL:
+                    s += 1 if fr != 0 else 0
+                elif rule == EVEN:
+                    s += 1 if fr >= even_thr else 0
+                elif rule == RCEIL:
+                    s += 1 if fr > emax_fbits else 0
+                s = min(max(s, smin), smax)
+                out_s[b] = s + sbias
+                _pow2_table_f32(x, xb, base, block, s, table, out_e)
+                continue
         amax = 0.0
         special = False
         for j in range(block):
@@ -187,7 +283,7 @@ def _encode_chunk(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
                     else:
                         q = float(np.float32(xv * float(np.float32(rinv / sv)))) if recip else xv / d
                         u = draw_u(key, i) if mode == 5 else 0.0
-                        scratch[t * block + j] = _elem(q, q if recip else xv, path, table, ep, mode, u)
+                        scratch[t * block + j] = _elem(q, q if recip else xv, path, table, ep, mode, u, fb, ub)
                     diff = xv - etab[scratch[t * block + j]] * d
                     err += diff * diff
                 if t == 0 or err < best:
@@ -212,13 +308,19 @@ def _encode_chunk(x, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
             continue
         if pow2fast and path != 2 and not recip:
             inv = math.ldexp(1.0, int(sbias - sc))
+            if path == 0 and xb.size:
+                _pow2_table_f32(x, xb, base, block, np.int64(sc - sbias), table, out_e)
+                continue
+            if path == 0:
+                _divide_table(x, base, block, math.ldexp(1.0, int(sc - sbias)), True, table, out_e)
+                continue
             for j in range(block):
                 i = base + j
                 xv = float(x[i])
                 u = draw_u(key, i) if mode == 5 else 0.0
-                out_e[i] = _elem(xv * inv, xv, path, table, ep, mode, u)
+                out_e[i] = _elem(xv * inv, xv, path, table, ep, mode, u, fb, ub)
         else:
-            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out)
+            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub)
 
 
 @njit(parallel=True, cache=True)

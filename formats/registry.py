@@ -154,7 +154,7 @@ def _parse(key: str):
 
         return Posit(int(m.group(1)), int(m.group(2)), label=key)
     if key.startswith(("mx", "block_", "nvfp4")):
-        from .scaled import parse_block_name
+        from .block_names import parse_block_name
 
         fmt = parse_block_name(key)
         if fmt is not None:

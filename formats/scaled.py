@@ -55,9 +55,9 @@ from .block_kernels import KERNEL, TABLE, VALUES, amax_of, decode_kernel, encode
 from .integer import Integer
 from .minifloat import Minifloat
 from .rounding import Overflow, Rounding, check_seed, parse_rounding, seed_key
-from .scale_rules import FOUR_OVER_SIX, RULES, canonical_rule, rule_code
+from .scale_rules import canonical_rule, rule_code
 
-__all__ = ["BlockScaled", "block_scaled", "scale_format", "RECIPES", "encode_blocks", "parse_block_name"]
+__all__ = ["BlockScaled", "block_scaled", "scale_format", "RECIPES", "encode_blocks"]
 
 RECIPES = ("divide", "reciprocal")
 _F32_TINY = float(np.ldexp(1.0, -149))
@@ -301,7 +301,8 @@ def encode_blocks(fmt, arr, rounding, overflow, seed, tensor_scale, name) -> Blo
     q = np.empty(flat.size if p["path"] == VALUES else 1, dtype=np.float64)
     if flat.size:
         chunk = max(1, 4096 // fmt.block)
-        encode_kernel(flat, fmt.block, rule, p["emax"], p["pexp"], p["P"], p["m_even"], p["emax_frac"], S,
+        xb = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
+        encode_kernel(flat, xb, fmt.block, rule, p["emax"], p["pexp"], p["P"], p["m_even"], p["emax_frac"], S,
                       pow2fast, p["smin"], p["smax"], p["sbias"], p["snan"], p["sp"], p["cmax"], recip, p["path"],
                       p["table"], p["ep"], p["etab"], int(mode), seed_key(np.uint64(seed)), chunk, out_e, out_s, q)
         if p["path"] == VALUES:
@@ -331,78 +332,3 @@ def block_scaled(element, scale="e8m0", block: int = 32, scale_rule: str = "near
 
     elem = get(element) if isinstance(element, str) else element
     return BlockScaled(elem, scale_format(scale), block, scale_rule, bool(tensor_scale), recipe, axis)
-
-
-# --------------------------------------------------------------------------------------
-# names
-# --------------------------------------------------------------------------------------
-_SUFFIX = re.compile(r"^(?:[gk](\d+)|ax(\d+)|t|recip|" + "|".join(RULES + ("4o6",)) + ")$")
-
-
-def _suffixes(key: str):
-    """Split ``base_sfx_sfx`` into the base and a dict of recognised suffixes (rightmost first)."""
-    key = key.replace("four_over_six", "4o6")
-    toks = key.split("_")
-    opts = {}
-    while len(toks) > 1 and _SUFFIX.match(toks[-1]):
-        t = toks.pop()
-        m = _SUFFIX.match(t)
-        if m.group(1):
-            opts.setdefault("block", int(m.group(1)))
-        elif m.group(2):
-            opts.setdefault("axis", int(m.group(2)))
-        elif t == "t":
-            opts["tensor_scale"] = True
-        elif t == "recip":
-            opts["recipe"] = "reciprocal"
-        else:
-            opts.setdefault("scale_rule", canonical_rule(t))
-    return "_".join(toks), opts
-
-
-def _element(name: str, key: str):
-    from .registry import get
-
-    try:
-        return get(name)
-    except KeyError:
-        raise ValueError(f"{key!r}: element {name!r} is not a format name (formats.names() lists the presets)") from None
-
-
-def parse_block_name(key: str):
-    """The block format called ``key`` (lower case), or None if ``key`` is not a block name."""
-    from .registry import get
-
-    if key.startswith("block_"):
-        base, opts = _suffixes(key[6:])
-        if "_" not in base:
-            raise ValueError(f"{key!r}: expected block_<element>_<scale>[_gB][_rule][_t][_recip][_axN]")
-        elem_name, scale_name = base.rsplit("_", 1)
-        return BlockScaled(_element(elem_name, key), scale_format(scale_name), opts.get("block", 32),
-                           opts.get("scale_rule", "nearest"), opts.get("tensor_scale", False),
-                           opts.get("recipe", "divide"), opts.get("axis", -1), label=None)
-    if key.startswith("nvfp4"):
-        base, opts = _suffixes(key)
-        if base != "nvfp4":
-            return None
-        if set(opts) <= {"block"}:
-            from .nvfp4 import NVFP4
-
-            return NVFP4(block=opts.get("block", 16))
-        return BlockScaled(get("fp4_e2m1"), scale_format("ue4m3"), opts.get("block", 16),
-                           opts.get("scale_rule", "nearest"), True, opts.get("recipe", "divide"), opts.get("axis", -1))
-    if key.startswith("mx") and len(key) > 2:
-        from .mx import _ALIASES, MX
-
-        base, opts = _suffixes(key[2:].lstrip("_"))
-        if not base or (not opts and key[2:] in _ALIASES):
-            return None
-        try:
-            elem = _ALIASES.get(base) or get(base)
-        except KeyError:
-            return None  # the caller's "unknown format" message, with close matches
-        if set(opts) <= {"block", "scale_rule"} and isinstance(elem, (Minifloat, FixedPoint)):
-            return MX(elem, block=opts.get("block", 32), scale_rule=opts.get("scale_rule", "floor"))
-        return BlockScaled(elem, scale_format("e8m0"), opts.get("block", 32), opts.get("scale_rule", "floor"),
-                           opts.get("tensor_scale", False), opts.get("recipe", "divide"), opts.get("axis", -1))
-    return None
