@@ -30,6 +30,9 @@ from .packing import pack, packed_size, unpack
 from .posit import Posit, posit
 from .registry import get, names, register
 from .scaled import BlockScaled, block_scaled
+from .learned import FittedCodebook, GroupChoice, select_per_group
+from .learned import fit as fit_codebook
+from .rotation import Hadamard, hadamard
 from .rounding import Overflow, Rounding, draw32_array, parse_overflow, parse_rounding
 
 # The factory functions above share their names with the modules that define them
@@ -40,7 +43,11 @@ __all__ = [
     "Integer", "Minifloat", "Posit", "MX", "NVFP4", "Codebook", "ScalarFormat",
     "Rounding", "Overflow", "parse_rounding", "parse_overflow", "draw32_array",
     "pack", "unpack", "packed_size", "set_threads", "BlockCodes", "BlockScaled", "block_scaled",
+    "fit_codebook", "FittedCodebook", "select_per_group", "GroupChoice", "hadamard", "Hadamard",
 ]
+
+#: ``formats.codebook.fit(weights, entries=16, per="row")``: the codebook factory also fits tables
+codebook.fit = fit_codebook
 
 
 
