@@ -109,31 +109,44 @@ module dec_word #(
         end
     endgenerate
 
-    integer s;
+    // per-slot 7-bit shifts of the multi-slot formats, widened once (no loop variable in the
+    // always block below, so that no latch is inferred for it)
+    wire [27:0] f4_sh7, p4_sh7, p8_sh7, e4_sh7, e5_sh7;
+    generate
+        for (j = 0; j < 4; j = j + 1) begin : g_sh4
+            assign f4_sh7[7*j +: 7] = {5'd0, f4_sh[2*j +: 2]};
+            assign p4_sh7[7*j +: 7] = {3'd0, p4_sh[4*j +: 4]};
+        end
+        for (j = 0; j < 2; j = j + 1) begin : g_sh8
+            assign p8_sh7[7*j +: 7] = {2'd0, p8_sh[5*j +: 5]};
+            assign e4_sh7[7*j +: 7] = {2'd0, e4_sh[5*j +: 5]};
+            assign e5_sh7[7*j +: 7] = {2'd0, e5_sh[5*j +: 5]};
+        end
+        for (j = 2; j < 4; j = j + 1) begin : g_sh8z
+            assign p8_sh7[7*j +: 7] = 7'd0;
+            assign e4_sh7[7*j +: 7] = 7'd0;
+            assign e5_sh7[7*j +: 7] = 7'd0;
+        end
+    endgenerate
     always @* begin
         pmag = 16'd0; sign = 4'd0; sh = 28'd0; cls = 8'd0;
         case (mode)
             M_INT4: if (has(M_INT4)) begin pmag = i4_m; sign = i4_s; end
             M_FP4, M_MXFP4: if (USE_FP4 != 0) begin
-                pmag = f4_m; sign = f4_s;
-                for (s = 0; s < 4; s = s + 1) sh[7*s +: 7] = {5'd0, f4_sh[2*s +: 2]};
+                pmag = f4_m; sign = f4_s; sh = f4_sh7;
             end
             M_P4: if (has(M_P4)) begin
-                pmag = p4_m; sign = p4_s; cls = p4_c;
-                for (s = 0; s < 4; s = s + 1) sh[7*s +: 7] = {3'd0, p4_sh[4*s +: 4]};
+                pmag = p4_m; sign = p4_s; cls = p4_c; sh = p4_sh7;
             end
             M_INT8, M_MXINT8: if (USE_INT8 != 0) begin pmag = i8_m; sign = {2'b00, i8_s}; end
             M_P8: if (has(M_P8)) begin
-                pmag = p8_m; sign = {2'b00, p8_s}; cls = {4'd0, p8_c};
-                for (s = 0; s < 2; s = s + 1) sh[7*s +: 7] = {2'd0, p8_sh[5*s +: 5]};
+                pmag = p8_m; sign = {2'b00, p8_s}; cls = {4'd0, p8_c}; sh = p8_sh7;
             end
             M_E4M3: if (has(M_E4M3)) begin
-                pmag = e4_m; sign = {2'b00, e4_s}; cls = {4'd0, e4_c};
-                for (s = 0; s < 2; s = s + 1) sh[7*s +: 7] = {2'd0, e4_sh[5*s +: 5]};
+                pmag = e4_m; sign = {2'b00, e4_s}; cls = {4'd0, e4_c}; sh = e4_sh7;
             end
             M_E5M2: if (has(M_E5M2)) begin
-                pmag = e5_m; sign = {2'b00, e5_s}; cls = {4'd0, e5_c};
-                for (s = 0; s < 2; s = s + 1) sh[7*s +: 7] = {2'd0, e5_sh[5*s +: 5]};
+                pmag = e5_m; sign = {2'b00, e5_s}; cls = {4'd0, e5_c}; sh = e5_sh7;
             end
             M_P16: if (has(M_P16)) begin
                 pmag = {3'd0, p16_m}; sign = {3'd0, p16_s}; cls = {6'd0, p16_c}; sh[6:0] = p16_sh;

@@ -6,8 +6,13 @@ module enc_fp32 #(
     parameter WM = 130,          // magnitude width
     parameter EW = 12,            // width of the signed lsb exponent
     parameter integer LSB_FIXED = 0,   // 1: the lsb exponent is the build-time constant LSB
-    parameter integer LSB = 0          //    (the lsbexp port is then ignored)
+    parameter integer LSB = 0,         //    (the lsbexp port is then ignored)
+    parameter integer NORM = 0,        // 1: mag is normalised (msb set, or mag = 0): no shift
+    parameter integer PIPE = 0         // 1: a register (ce) between normalising and rounding
 ) (
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire                 ce,
     input  wire                 sign,
     input  wire [WM-1:0]        mag,
     input  wire signed [EW-1:0] lsbexp,
@@ -21,7 +26,13 @@ module enc_fp32 #(
     localparam CW = 9;
     localparam XW = (WM < 27) ? 27 : WM;   // normalised width (at least 24 + guard + 2)
     wire [CW-1:0] lz;
-    lzc #(.N(WM), .CW(CW)) u_lzc (.x(mag), .n(lz));
+    generate
+        if (NORM != 0) begin : g_norm
+            assign lz = {CW{1'b0}};
+        end else begin : g_lzc
+            lzc #(.N(WM), .CW(CW)) u_lzc (.x(mag), .n(lz));
+        end
+    endgenerate
     wire [XW+WM-1:0] cat = {mag, {XW{1'b0}}};
     wire [XW-1:0] m = cat[XW+WM-1 -: XW] << lz;                      // msb at XW-1
     // exponent of the leading one, biased
@@ -31,17 +42,26 @@ module enc_fp32 #(
     // subnormal: shift right by 1 - biased (at most 26 matters)
     wire signed [EW+2:0] rs_full = 1 - biased;
     wire [4:0] rs = (biased >= 1) ? 5'd0 : (rs_full > 26) ? 5'd26 : rs_full[4:0];
-    wire [25:0] top = m[XW-1 -: 26];                                  // 24 bits + guard + one more
-    wire        low_sticky = |m[XW-27:0];
-    wire [51:0] shf = {top, 26'd0} >> rs;
+    wire [25:0] top_d = m[XW-1 -: 26];                                // 24 bits + guard + one more
+    wire        low_sticky_d = |m[XW-27:0];
+    wire [7:0]  ef_d = (biased >= 1) ? biased[7:0] : 8'd0;
+    wire        ovf_d = (biased >= 255);
+    wire        zero_d = (mag == 0);
+    // the cut (PIPE = 1): everything above is normalising, everything below rounding
+    wire [25:0] top;
+    wire [4:0]  rsq;
+    wire [7:0]  ef;
+    wire        low_sticky, ovf, zero, sgn;
+    pipe_reg #(.W(43), .EN(PIPE)) u_cut (.clk(clk), .rst(rst), .ce(ce),
+        .d({top_d, low_sticky_d, rs, ef_d, ovf_d, zero_d, sign}),
+        .q({top, low_sticky, rsq, ef, ovf, zero, sgn}));
+    wire [51:0] shf = {top, 26'd0} >> rsq;
     wire [23:0] mant = shf[51:28];
     wire        guard = shf[27];
     wire        sticky = (|shf[26:0]) | low_sticky;
     wire        rup = guard & (mant[0] | sticky);
-    wire [7:0]  ef = (biased >= 1) ? biased[7:0] : 8'd0;
     wire [30:0] q = {ef, mant[22:0]} + {30'd0, rup};
-    wire        ovf = (biased >= 255);
-    assign code = (mag == 0) ? 32'd0 : ovf ? {sign, 8'hff, 23'd0} :
-                  (q >= 31'h7f800000) ? {sign, 8'hff, 23'd0} : {sign, q};
+    assign code = zero ? 32'd0 : ovf ? {sgn, 8'hff, 23'd0} :
+                  (q >= 31'h7f800000) ? {sgn, 8'hff, 23'd0} : {sgn, q};
 endmodule
 /* verilator lint_on UNUSEDSIGNAL */

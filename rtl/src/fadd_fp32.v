@@ -1,17 +1,11 @@
 // RNE_fp32(acc + x) with one rounding, where x = (-1)^xs * xm * 2^xexp is exact (an integer
-// significand of up to MW bits, not normalised): the fused addition of sim's fadd32, shared by
-// the fp32 accumulator (x = one exact product) and the MX path (x = a scaled exact block sum).
+// significand of up to MW bits, not normalised): the fused addition of sim's fadd32, used by
+// the fp32 accumulator (fadd_front, then the magnitude rounded by enc_fp32, in one cycle).
 // IEEE binary32: subnormal results kept, overflow to Inf, an exact zero sum gives +0, a nonzero
 // sum that rounds to zero keeps its sign; an Inf/NaN acc stays as it is.
-// Exponent gaps above CAP fold the smaller operand into a sticky bit: the larger operand is at
-// least 2^he, the smaller below 2^(he-CAP-1+NW), so the result is at least 2^(he-1) and the
-// folded bits lie more than 20 places below its rounding position: the rounding is exact.
-/* verilator lint_off UNUSEDSIGNAL */  // waiver: parameterized slicing leaves some bits of
-// intermediate vectors unused for some parameters
 module fadd_fp32 #(
     parameter MW  = 26,             // width of xm
-    parameter EW  = 12,             // width of the signed exponent xexp
-    parameter CAP = 48
+    parameter EW  = 12              // width of the signed exponent xexp
 ) (
     input  wire [31:0]          acc,
     input  wire                 xs,
@@ -19,44 +13,16 @@ module fadd_fp32 #(
     input  wire signed [EW-1:0] xexp,   // exponent of xm's least significant bit
     output wire [31:0]          sum
 );
-    localparam NW = (MW > 24) ? MW : 24;     // common significand width
-    localparam FW = NW + CAP + 3;            // signed frame width
-    localparam [6:0] CAP7 = CAP;
-    localparam integer NW1I = NW + 1;
-    wire [31:0] nw1_32 = NW1I;
-    wire [5:0] NW1 = nw1_32[5:0];
-    wire [7:0]  ae = acc[30:23];
-    wire [NW-1:0] am = {{(NW-24){1'b0}}, (ae == 8'd0) ? 1'b0 : 1'b1, acc[22:0]};
-    wire signed [13:0] aexp = ((ae == 8'd0) ? 14'sd1 : $signed({6'd0, ae})) - 14'sd150;
-    wire signed [13:0] bexp = $signed({{(14-EW){xexp[EW-1]}}, xexp});
-    wire [NW-1:0] bm = {{(NW-MW){1'b0}}, xm};
-    wire        as = acc[31];
-    wire        a_zero = (am == {NW{1'b0}});
-    wire        x_zero = (bm == {NW{1'b0}});
-    // the operand with the larger exponent is "hi" (a zero operand is never hi)
-    wire        a_hi = !a_zero && (x_zero || aexp >= bexp);
-    wire [NW-1:0] hm = a_hi ? am : bm;
-    wire [NW-1:0] lm = a_hi ? (x_zero ? {NW{1'b0}} : bm) : (a_zero ? {NW{1'b0}} : am);
-    wire        hs = a_hi ? as : xs;
-    wire        ls = a_hi ? xs : as;
-    wire signed [13:0] he = a_hi ? aexp : bexp;
-    wire signed [13:0] le = a_hi ? bexp : aexp;
-    wire signed [14:0] d = he - le;          // >= 0 when lm != 0
-    wire [6:0]  s  = (lm == {NW{1'b0}}) ? 7'd0 : (d > CAP) ? CAP7 : d[6:0];
-    wire signed [14:0] r_full = d - $signed({8'd0, s});
-    wire [5:0]  r  = (lm == {NW{1'b0}}) ? 6'd0 : ($signed({{17{r_full[14]}}, r_full}) > NW1I) ? NW1 : r_full[5:0];
-    wire [2*NW-1:0] lw = {lm, {NW{1'b0}}} >> r;
-    wire        lsticky = |lw[NW-1:0];
-    wire [FW-1:0] hterm = {{(FW-NW){1'b0}}, hm} << (s + 7'd1);
-    wire [FW-1:0] lt    = {{(FW-NW-1){1'b0}}, lw[2*NW-1:NW], lsticky};
-    wire signed [FW-1:0] f = (hs ? -$signed(hterm) : $signed(hterm)) + (ls ? -$signed(lt) : $signed(lt));
-    wire        fs = f[FW-1];
-    wire [FW-1:0] fm = fs ? -f : f;
-    wire signed [13:0] fexp = he - $signed({7'd0, s}) - 14'sd1;
+    localparam FW = ((MW > 24) ? MW : 24) + 48 + 3;
+    wire signed [FW-1:0] f;
+    wire signed [13:0] fexp;
+    wire byp;
+    wire [31:0] bval;
+    fadd_front #(.MW(MW), .EW(EW), .CAP(48)) u_front (.acc(acc), .xs(xs), .xm(xm), .xexp(xexp),
+        .f(f), .fexp(fexp), .byp(byp), .bval(bval));
+    wire [FW-1:0] fm = f[FW-1] ? -f : f;
     wire [31:0] rounded;
-    enc_fp32 #(.WM(FW), .EW(14)) u_round (.sign(fs), .mag(fm), .lsbexp(fexp), .code(rounded));
-    assign sum = (ae == 8'hff) ? acc :
-                 x_zero ? ((acc == 32'h80000000) ? 32'd0 : acc) :
-                 rounded;
+    enc_fp32 #(.WM(FW), .EW(14)) u_round (.clk(1'b0), .rst(1'b0), .ce(1'b0), .sign(f[FW-1]), .mag(fm),
+                                          .lsbexp(fexp), .code(rounded));
+    assign sum = byp ? bval : rounded;
 endmodule
-/* verilator lint_on UNUSEDSIGNAL */

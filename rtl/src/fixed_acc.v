@@ -1,64 +1,16 @@
-// The ("fixed", I, F) accumulator's adder (docs/mac.md 4.3): a WF = I + F bit two's complement
-// register with LSB 2^-F.  Each of the up-to-four exact products is truncated toward -inf to
-// the register's LSB (the alignment shifter drops bits; a negative product with dropped bits
-// rounds down) and clamped to the register range; the clamped products are summed exactly and
-// added to the register with one saturating addition.
-/* verilator lint_off UNUSEDSIGNAL */  // waiver: parameterized slicing leaves some bits of
-// intermediate vectors unused for some parameters
+// The ("fixed", I, F) accumulator's adder (docs/mac.md 4.3; pipeline stage s5): a WF = I + F
+// bit two's complement register with LSB 2^-F.  qs, the exact sum of the up-to-four clamped
+// products of one word pair (fixed_slots, summed in stage s4), is added to the register with
+// one saturating addition.
 module fixed_acc #(
-    parameter WF = 48,              // register width I + F
-    parameter FF = 24               // fraction bits F
+    parameter WF = 48               // register width I + F
 ) (
-    input  wire [103:0]         pm,       // slot magnitudes from prod_slots
-    input  wire [27:0]          psh,      // 4 x 7-bit exponent sums
-    input  wire [3:0]           psign,
-    input  wire [3:0]           mode,
+    input  wire signed [WF+1:0] qs,
     input  wire signed [WF-1:0] acc,
     output wire signed [WF-1:0] sum
 );
-`include "mac_defs.vh"
-    localparam XW = WF + 27;                             // shifted magnitude width
-    localparam integer WFI = WF;
-    wire [31:0] wf32 = WFI;
-    wire [6:0] WF7 = wf32[6:0];
-    localparam integer FFI = FF;
-    wire [31:0] ff32 = FFI;
-    wire signed [9:0] t0 = lsb2_of(mode) + $signed(ff32[9:0]);   // product LSB exponent + F, less sh
-    wire signed [WF+1:0] q0, q1, q2, q3;
-    genvar s;
-    generate
-        for (s = 0; s < 4; s = s + 1) begin : g_slot
-            wire [25:0] m = pm[26*s +: 26];
-            wire sg = psign[s];
-            wire signed [9:0] t = $signed({3'd0, psh[7*s +: 7]}) + t0;
-            // t >= 0: shift left (capped: any nonzero m shifted by >= WF saturates anyway)
-            wire [6:0] tl = ($signed({{22{t[9]}}, t}) >= WFI) ? WF7 : t[6:0];
-            wire [XW-1:0] shl = {{(XW-26){1'b0}}, m} << tl;
-            // t < 0: shift right by u (capped at 27: everything dropped), floor for negatives
-            wire signed [9:0] tn = -t;
-            wire [4:0] u = (tn > 27) ? 5'd27 : tn[4:0];
-            wire [52:0] wr = {m, 27'd0} >> u;
-            wire lost = |wr[26:0];
-            wire [XW-1:0] mf = (t >= 0) ? shl : {{(XW-26){1'b0}}, wr[52:27]};
-            wire [XW:0] mn = {1'b0, mf} + {{XW{1'b0}}, (t < 0) & lost & sg};
-            wire [XW:0] half = {{XW{1'b0}}, 1'b1} << (WF - 1);                      // 2^(WF-1)
-            wire sat_p = (mn >= half);
-            wire sat_n = (mn > half);
-            wire signed [WF+1:0] mx = {3'b000, {(WF-1){1'b1}}};                     // 2^(WF-1) - 1
-            wire signed [WF+1:0] mi = {3'b111, {(WF-1){1'b0}}};                     // -2^(WF-1)
-            wire signed [WF+1:0] mv = $signed({2'b00, mn[WF-1:0]});
-            wire signed [WF+1:0] q = sg ? (sat_n ? mi : -mv) : (sat_p ? mx : mv);
-            if (s == 0) begin : g0 assign q0 = q; end
-            if (s == 1) begin : g1 assign q1 = q; end
-            if (s == 2) begin : g2 assign q2 = q; end
-            if (s == 3) begin : g3 assign q3 = q; end
-        end
-    endgenerate
-    // four clamped products sum exactly in WF + 2 bits; the saturating add needs WF + 3
-    wire signed [WF+1:0] qs = q0 + q1 + q2 + q3;
     wire signed [WF+2:0] tot = $signed({{3{acc[WF-1]}}, acc}) + $signed({qs[WF+1], qs});
     wire signed [WF+2:0] hi = $signed({4'b0000, {(WF-1){1'b1}}});
     wire signed [WF+2:0] lo = $signed({4'b1111, {(WF-1){1'b0}}});
     assign sum = (tot > hi) ? hi[WF-1:0] : (tot < lo) ? lo[WF-1:0] : tot[WF-1:0];
 endmodule
-/* verilator lint_on UNUSEDSIGNAL */

@@ -1,36 +1,54 @@
-// Leading-zero count of an N-bit word (N when the word is zero).  Two levels for a short path:
-// 8-bit groups count locally, and a priority select over the groups picks the first nonzero one.
+// Leading-zero count of an N-bit word (N when the word is zero), as a log-depth tree: the word
+// is left aligned in 2^L bits (zero padded below), and each level merges pairs of neighbouring
+// fields (all-zero flag, count): a field's count is its upper half's, or half its width plus its
+// lower half's when the upper half is all zero.
 module lzc #(
     parameter N = 32,
     parameter CW = 8
 ) (
     input  wire [N-1:0]  x,
-    output reg  [CW-1:0] n
+    output wire [CW-1:0] n
 );
-    localparam G = (N + 7) / 8;                  // groups of 8 bits, from the top
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the top 8*G bits of cat are used
-    wire [8*G+N-1:0] cat = {x, {(8*G){1'b0}}};
-    wire [8*G-1:0] xp = cat[8*G+N-1 -: 8*G];           // left aligned, zero padded below
-    /* verilator lint_on UNUSEDSIGNAL */
-    reg  [G-1:0] any;
-    reg  [3*G-1:0] loc;                         // leading zeros inside each group (0..7)
-    integer g, b;
-    reg [7:0] grp;
-    reg found;
-    always @* begin
-        for (g = 0; g < G; g = g + 1) begin
-            grp = xp[8*G-1-8*g -: 8];
-            any[g] = |grp;
-            loc[3*g +: 3] = 3'd7;
-            for (b = 0; b < 7; b = b + 1)
-                if (grp[b + 1]) loc[3*g +: 3] = 3'd6 - b[2:0];
+    function integer clog2l(input integer v);
+        integer t;
+        begin
+            clog2l = 0;
+            t = v - 1;
+            while (t > 0) begin clog2l = clog2l + 1; t = t >> 1; end
         end
-        n = N[CW-1:0];                            // all zeros
-        found = 1'b0;
-        for (g = 0; g < G; g = g + 1)
-            if (!found && any[g]) begin
-                n = (g[CW-1:0] << 3) + {{(CW-3){1'b0}}, loc[3*g +: 3]};
-                found = 1'b1;
+    endfunction
+    localparam L = (N > 1) ? clog2l(N) : 1;          // levels; the padded width is 2^L
+    localparam P = 1 << L;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the top level's field array is wider than used
+    wire [P-1:0] xp = {x, {(P-N){1'b0}}};
+    // level k: P >> k fields of width 2^k; z: all zero; c: count (k bits used, L+1 wide)
+    wire [P-1:0] z [0:L];
+    wire [(L+1)*P-1:0] c [0:L];
+    /* verilator lint_on UNUSEDSIGNAL */
+    genvar k, i;
+    generate
+        for (i = 0; i < P; i = i + 1) begin : g_leaf
+            assign z[0][i] = ~xp[i];
+            assign c[0][(L+1)*i +: L+1] = {(L+1){1'b0}};
+        end
+        for (k = 1; k <= L; k = k + 1) begin : g_lvl
+            for (i = 0; i < (P >> k); i = i + 1) begin : g_f
+                // field i of level k covers bits [i*2^k, (i+1)*2^k); its upper half is field 2i+1
+                wire zh = z[k-1][2*i+1];
+                wire zl = z[k-1][2*i];
+                wire [L:0] ch = c[k-1][(L+1)*(2*i+1) +: L+1];
+                wire [L:0] cl = c[k-1][(L+1)*(2*i) +: L+1];
+                assign z[k][i] = zh & zl;
+                assign c[k][(L+1)*i +: L+1] = zh ? ((1 << (k-1)) + cl) : ch;
             end
-    end
+            for (i = (P >> k); i < P; i = i + 1) begin : g_pad
+                assign z[k][i] = 1'b1;
+                assign c[k][(L+1)*i +: L+1] = {(L+1){1'b0}};
+            end
+        end
+    endgenerate
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] nn = z[L][0] ? N : {{(31-L){1'b0}}, c[L][0 +: L+1]};
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign n = nn[CW-1:0];
 endmodule

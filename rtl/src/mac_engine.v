@@ -1,8 +1,11 @@
 // SIMD MAC engine: LANES independent lanes sharing one command stream (see rtl/README.md).
 //   beat = {op, mode, fp32, per-lane operand words a/b, per-lane MX scales, lane enables},
 //   op 0 ACC (one 16-bit word pair per lane), 1 CLEAR, 2 READ.
-// Pipeline: s1 operand registers, s2 decode + multiply, s3 align + accumulate / read capture,
-// s4 MX FP32 add; out register.  READ -> out_valid: 4 cycles (MX modes: 5), as sim.mac.LATENCY.
+// Pipeline (a beat is in register stage k in the k-th cycle after it is accepted; details in
+// mac_lane and rtl/README.md): s1 operands, s2 decode, s3 multiply, s4 align, s5 accumulate
+// (READ: capture), s6-s13 readout (resolve, |acc|, normalise, encode: two stages each);
+// MX: the block's FP32 addition in s6-s10 and the READ's in s10-s14; out register after s13.
+// READ -> out_valid: 14 cycles in every mode, as sim.mac.LATENCY.
 // Back-pressure: while out_valid is high and out_ready low, the whole pipeline holds and
 // in_ready is low.
 module mac_engine #(
@@ -35,51 +38,54 @@ module mac_engine #(
     localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : 24;
     localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;
+    localparam NS = 13;                     // register stages a beat passes before the output
 
     wire adv = ~out_valid | out_ready;
     assign in_ready = adv;
     wire fire = in_valid & adv;
 
-    reg        v1, v2, v3, v4;
-    reg [1:0]  op1, op2, op3, op4;
-    reg [3:0]  md1, md2, md3, md4;
-    reg        f1, f2, f3;
-    reg [LANES-1:0] en1, en2, en3, en4;
+    // stage k (1..NS) control: valid, op, mode, fp32 readout, lane enables
+    reg [NS:1]      v;
+    reg [2*NS-1:0]  op;                     // stage k at [2(k-1) +: 2]
+    reg [4*NS-1:0]  md;                     // stage k at [4(k-1) +: 4]
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the fp32 flag is read in stage 12 only
+    reg [NS:1]      f;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [LANES*NS-1:0] en;                  // stage k at [LANES(k-1) +: LANES]
     always @(posedge clk) begin
         if (rst) begin
-            v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0; v4 <= 1'b0;
-            op1 <= 2'd0; op2 <= 2'd0; op3 <= 2'd0; op4 <= 2'd0;
-            md1 <= 4'd0; md2 <= 4'd0; md3 <= 4'd0; md4 <= 4'd0;
-            f1 <= 1'b0; f2 <= 1'b0; f3 <= 1'b0;
-            en1 <= {LANES{1'b0}}; en2 <= {LANES{1'b0}}; en3 <= {LANES{1'b0}}; en4 <= {LANES{1'b0}};
+            v <= {NS{1'b0}}; op <= {2*NS{1'b0}}; md <= {4*NS{1'b0}}; f <= {NS{1'b0}};
+            en <= {LANES*NS{1'b0}};
         end else if (adv) begin
-            v1 <= in_valid; op1 <= in_op; md1 <= in_mode; f1 <= in_fp32; en1 <= in_lane_en;
-            v2 <= v1; op2 <= op1; md2 <= md1; f2 <= f1; en2 <= en1;
-            v3 <= v2; op3 <= op2; md3 <= md2; f3 <= f2; en3 <= en2;
-            v4 <= v3; op4 <= op3; md4 <= md3; en4 <= en3;
+            v <= {v[NS-1:1], in_valid};
+            op <= {op[2*NS-3:0], in_op};
+            md <= {md[4*NS-5:0], in_mode};
+            f <= {f[NS-1:1], in_fp32};
+            en <= {en[LANES*NS-LANES-1:0], in_lane_en};
         end
     end
-    wire mx3 = (md3 == M_MXFP4) || (md3 == M_MXINT8);
-    wire mx4 = (md4 == M_MXFP4) || (md4 == M_MXINT8);
-    wire rd3 = adv & v3 & (op3 == OP_READ) & ~mx3;     // non-MX READ leaves stage 3 -> out
-    wire rd4 = adv & v4 & (op4 == OP_READ) & mx4;      // MX READ leaves stage 4 -> out
+    wire rd_out = adv & v[NS] & (op[2*(NS-1) +: 2] == OP_READ);  // a READ leaves the last stage
     always @(posedge clk) begin
         if (rst) out_valid <= 1'b0;
-        else if (adv) out_valid <= rd3 | rd4;
+        else if (adv) out_valid <= rd_out;
     end
 
     genvar l;
     generate
         for (l = 0; l < LANES; l = l + 1) begin : g_lane
             wire [31:0] y;
+            wire [NS:1] ld;                 // ld[k]: the beat in stage k moves on, for this lane
+            genvar k;
+            for (k = 1; k <= NS; k = k + 1) begin : g_ld
+                assign ld[k] = adv & v[k] & en[LANES*(k-1) + l];
+            end
             mac_lane #(.MODES(MODES), .W(W), .ACC(ACC), .FI(FIX_I), .FF(FIX_F)) u_lane (
                 .clk(clk), .rst(rst),
                 .ld1(fire & in_lane_en[l]), .a(in_a[16*l +: 16]), .b(in_b[16*l +: 16]),
                 .scale_a(in_scale_a[8*l +: 8]), .scale_b(in_scale_b[8*l +: 8]),
-                .ld2(adv & v1 & en1[l]), .mode1(md1),
-                .ld3(adv & v2 & en2[l]), .op2(op2), .mode2(md2),
-                .ld4(adv & v3 & en3[l]), .mode3(md3), .fp32_3(f3),
-                .ldy3(rd3 & en3[l]), .ldy4(rd4 & en4[l]), .y(y));
+                .ld(ld), .op4(op[6 +: 2]), .op13(op[24 +: 2]),
+                .md1(md[0 +: 4]), .md3(md[8 +: 4]), .md4(md[12 +: 4]),
+                .md7(md[24 +: 4]), .md12(md[44 +: 4]), .f12(f[12]), .md13(md[48 +: 4]), .y(y));
             assign out_y[32*l +: 32] = y;
         end
     endgenerate

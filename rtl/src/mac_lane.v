@@ -1,8 +1,12 @@
-// One lane of the engine: decode -> reconfigurable multiply -> align + accumulate (exact, fixed
-// or fp32 register, chosen at build time by ACC) -> readout, plus the MX path (exact block sums
-// added into an FP32 sum; MX modes use it whatever ACC is).  The pipeline control
-// (valid, op, mode of each stage, stall) comes from mac_engine; a lane whose enable bit is low
-// for a beat keeps every register of that beat still.
+// One lane of the engine, pipelined (stages as in mac_engine): s2 decode, s3 reconfigurable
+// multiply, s4 align, s5 accumulate (exact, fixed or fp32 register, chosen at build time by
+// ACC; READ: capture), s6/s7 resolve the exact register's carries, s8 wrap + one's complement,
+// s9/s10 |acc|, s11 normalise, s12/s13 encode (readout).  The MX path (exact block sums added into an FP32
+// sum; MX modes use it whatever ACC is) runs in mx_acc.  ld[k]: the beat in stage k moves on
+// for this lane (it loads the stage-(k+1) registers; ld[13] loads the output); a lane whose
+// enable bit is low for a beat keeps every register of that beat still.
+// The exact register is segmented (SEG-bit segments, each with a 3-bit carry register into the
+// next): one accumulate step is a SEG-bit addition, and the carries are resolved at READ.
 module mac_lane #(
     parameter integer MODES = 1023,
     parameter W = 130,              // register width (exact: widest mode; fixed: >= FI + FF)
@@ -12,28 +16,25 @@ module mac_lane #(
 ) (
     input  wire        clk,
     input  wire        rst,
-    // stage 1 load (the accepted beat)
-    input  wire        ld1,
+    input  wire        ld1,       // stage 1 load (the accepted beat)
     input  wire [15:0] a,
     input  wire [15:0] b,
     input  wire [7:0]  scale_a,
     input  wire [7:0]  scale_b,
-    // stage 2: decode + multiply of the stage-1 beat
-    input  wire        ld2,
-    input  wire [3:0]  mode1,
-    // stage 3: accumulate / clear / read-capture of the stage-2 beat
-    input  wire        ld3,
-    input  wire [1:0]  op2,
-    input  wire [3:0]  mode2,
-    // stage 4: MX FP32 add of the stage-3 beat
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: used only when an MX mode is compiled in
-    input  wire        ld4,
+    input  wire [13:1] ld,
+    input  wire [1:0]  op4,
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: op13's low bit is not needed
+    input  wire [1:0]  op13,
     /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [3:0]  mode3,
-    input  wire        fp32_3,
-    // output register
-    input  wire        ldy3,      // a non-MX READ leaves stage 3
-    input  wire        ldy4,      // an MX READ leaves stage 4
+    input  wire [3:0]  md1,
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: md3 is used only by the fixed accumulator,
+    input  wire [3:0]  md3,             // md7 only by the exact one, md13 only with MX modes
+    input  wire [3:0]  md4,
+    input  wire [3:0]  md7,
+    input  wire [3:0]  md13,
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [3:0]  md12,
+    input  wire        f12,
     output reg  [31:0] y
 );
 `include "mac_defs.vh"
@@ -45,7 +46,7 @@ module mac_lane #(
     localparam integer KMASK = K4 | (K2 << 1) | (K1 << 2);
     localparam HAS_MX = ((MODES >> M_MXFP4) & 1) | ((MODES >> M_MXINT8) & 1);
 
-    // ---- stage 1: operand registers
+    // ---- s1: operand registers
     reg [15:0] a1, b1;
     reg [7:0]  sa1, sb1;
     always @(posedge clk) begin
@@ -56,14 +57,31 @@ module mac_lane #(
         end
     end
 
-    // ---- stage 2: decoders, reconfigurable multiplier, exponent adders, special flags
+    // ---- s2: decoders
     wire [15:0] ma, mb;
     wire [3:0]  sga, sgb;
     wire [27:0] sha, shb;
     wire [7:0]  ca, cb;
-    dec_word #(.MODES(MODES)) u_deca (.word(a1), .mode(mode1), .pmag(ma), .sign(sga), .sh(sha), .cls(ca));
-    dec_word #(.MODES(MODES)) u_decb (.word(b1), .mode(mode1), .pmag(mb), .sign(sgb), .sh(shb), .cls(cb));
-    wire [1:0] kmode1 = (mode_k_of(mode1) == 4) ? 2'd0 : (mode_k_of(mode1) == 2) ? 2'd1 : 2'd2;
+    dec_word #(.MODES(MODES)) u_deca (.word(a1), .mode(md1), .pmag(ma), .sign(sga), .sh(sha), .cls(ca));
+    dec_word #(.MODES(MODES)) u_decb (.word(b1), .mode(md1), .pmag(mb), .sign(sgb), .sh(shb), .cls(cb));
+    reg [15:0] ma2, mb2;
+    reg [3:0]  sga2, sgb2;
+    reg [27:0] sha2, shb2;
+    reg [7:0]  ca2, cb2, sa2, sb2;
+    reg [1:0]  kmode2;              // multiplier split of the mode (0 4-way, 1 2-way, 2 1-way)
+    wire [1:0] kmode1 = (mode_k_of(md1) == 4) ? 2'd0 : (mode_k_of(md1) == 2) ? 2'd1 : 2'd2;
+    always @(posedge clk) begin
+        if (rst) begin
+            kmode2 <= 2'd0;
+            ma2 <= 16'd0; mb2 <= 16'd0; sga2 <= 4'd0; sgb2 <= 4'd0; sha2 <= 28'd0; shb2 <= 28'd0;
+            ca2 <= 8'd0; cb2 <= 8'd0; sa2 <= 8'd0; sb2 <= 8'd0;
+        end else if (ld[1]) begin
+            ma2 <= ma; mb2 <= mb; sga2 <= sga; sgb2 <= sgb; sha2 <= sha; shb2 <= shb;
+            ca2 <= ca; cb2 <= cb; sa2 <= sa1; sb2 <= sb1; kmode2 <= kmode1;
+        end
+    end
+
+    // ---- s3: reconfigurable multiplier, exponent adders, special flags
     function integer mode_k_of(input [3:0] m);
         // only the compiled modes' k values are possible, so that synthesis prunes the rest
         integer kk, i;
@@ -78,7 +96,7 @@ module mac_lane #(
         end
     endfunction
     wire [31:0] prod;
-    rmul16 #(.KMASK(KMASK)) u_mul (.a(ma), .b(mb), .kmode(kmode1), .p(prod));
+    rmul16 #(.KMASK(KMASK)) u_mul (.a(ma2), .b(mb2), .kmode(kmode2), .p(prod));
     reg [27:0] psh;
     reg [3:0]  psg;
     reg [2:0]  pfl;                 // 1 NaN, 2 +Inf, 4 -Inf seen in this word pair
@@ -87,59 +105,144 @@ module mac_lane #(
     always @* begin
         pfl = 3'd0;
         for (s = 0; s < 4; s = s + 1) begin
-            psh[7*s +: 7] = sha[7*s +: 7] + shb[7*s +: 7];
-            psg[s] = sga[s] ^ sgb[s];
-            za = (kmode1 == 2'd0) ? (ma[4*s +: 4] == 0) : (kmode1 == 2'd1) ? (ma[(8*s) % 16 +: 8] == 0) : (ma == 0);
-            zb = (kmode1 == 2'd0) ? (mb[4*s +: 4] == 0) : (kmode1 == 2'd1) ? (mb[(8*s) % 16 +: 8] == 0) : (mb == 0);
-            ia = ca[2*s +: 2] >= 2'd2;
-            ib = cb[2*s +: 2] >= 2'd2;
-            if (ca[2*s +: 2] == 2'd1 || cb[2*s +: 2] == 2'd1) pfl = pfl | 3'd1;
+            psh[7*s +: 7] = sha2[7*s +: 7] + shb2[7*s +: 7];
+            psg[s] = sga2[s] ^ sgb2[s];
+            za = (kmode2 == 2'd0) ? (ma2[4*s +: 4] == 0) : (kmode2 == 2'd1) ? (ma2[(8*s) % 16 +: 8] == 0) : (ma2 == 0);
+            zb = (kmode2 == 2'd0) ? (mb2[4*s +: 4] == 0) : (kmode2 == 2'd1) ? (mb2[(8*s) % 16 +: 8] == 0) : (mb2 == 0);
+            ia = ca2[2*s +: 2] >= 2'd2;
+            ib = cb2[2*s +: 2] >= 2'd2;
+            if (ca2[2*s +: 2] == 2'd1 || cb2[2*s +: 2] == 2'd1) pfl = pfl | 3'd1;
             else if ((ia && zb && !ib) || (ib && za && !ia)) pfl = pfl | 3'd1;
             else if (ia || ib) begin
                 // sign of the product: +Inf/-Inf carry their own sign, finite operands their sign bit
-                if (((ia ? ca[2*s] : sga[s]) ^ (ib ? cb[2*s] : sgb[s])) == 1'b0) pfl = pfl | 3'd2;
+                if (((ia ? ca2[2*s] : sga2[s]) ^ (ib ? cb2[2*s] : sgb2[s])) == 1'b0) pfl = pfl | 3'd2;
                 else pfl = pfl | 3'd4;
             end
         end
     end
-    reg [31:0] p2;
-    reg [27:0] psh2;
-    reg [3:0]  psg2;
-    reg [2:0]  pfl2;
-    reg [1:0]  kmode2;
-    reg [7:0]  sa2, sb2;
+    reg [31:0] p3;
+    reg [27:0] psh3;
+    reg [3:0]  psg3;
+    reg [2:0]  pfl3;
+    reg [1:0]  km3;
+    reg [7:0]  sa3, sb3;
     always @(posedge clk) begin
         if (rst) begin
-            p2 <= 32'd0; psh2 <= 28'd0; psg2 <= 4'd0; pfl2 <= 3'd0; kmode2 <= 2'd0; sa2 <= 8'd0; sb2 <= 8'd0;
-        end else if (ld2) begin
-            p2 <= prod; psh2 <= psh; psg2 <= psg; pfl2 <= pfl; kmode2 <= kmode1; sa2 <= sa1; sb2 <= sb1;
+            p3 <= 32'd0; psh3 <= 28'd0; psg3 <= 4'd0; pfl3 <= 3'd0; km3 <= 2'd0; sa3 <= 8'd0; sb3 <= 8'd0;
+        end else if (ld[2]) begin
+            p3 <= prod; psh3 <= psh; psg3 <= psg; pfl3 <= pfl; km3 <= kmode2; sa3 <= sa2; sb3 <= sb2;
         end
     end
 
-    // ---- stage 3: alignment + exact accumulator; read capture
+    // ---- s4: alignment (exact terms; fixed: truncated, clamped products)
     localparam WF = FI + FF;
-    reg signed [W-1:0] acc;
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the fp32 accumulator (ACC = 1) reads all of it
+    localparam integer FFI = FF;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the low 12 bits are used
+    wire [31:0] ff32 = FFI;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [11:0] FF12 = ff32[11:0];
+    wire [103:0] pm3;
+    prod_slots #(.MODES(MODES), .KMASK(KMASK)) u_slots (.p(p3), .kmode(km3), .pm(pm3));
+    wire [4*W-1:0] tt;
+    wire [2:0] tneg;
+    align_acc #(.MODES(MODES), .W(W)) u_align (.pm(pm3), .psh(psh3), .psign(psg3), .t(tt), .neg(tneg));
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: each accumulator kind reads only its own part
+    reg [4*W-1:0] t4;
+    reg [2:0]  neg4;
+    reg [103:0] pm4;
+    reg [27:0] psh4;
+    reg [3:0]  psg4;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [2:0]  pfl4;
+    reg [7:0]  sa4, sb4;
+    always @(posedge clk) begin
+        if (rst) begin
+            t4 <= {4*W{1'b0}}; neg4 <= 3'd0; pm4 <= 104'd0; psh4 <= 28'd0; psg4 <= 4'd0;
+            pfl4 <= 3'd0; sa4 <= 8'd0; sb4 <= 8'd0;
+        end else if (ld[3]) begin
+            t4 <= tt; neg4 <= tneg; pm4 <= pm3; psh4 <= psh3; psg4 <= psg3;
+            pfl4 <= pfl3; sa4 <= sa3; sb4 <= sb3;
+        end
+    end
+
+    // ---- s5: accumulate; read capture
+    localparam SEG = 32;
+    localparam NSEG = (W + SEG - 1) / SEG;
+    reg  [W-1:0] acc;               // exact: segment sums (carries in cy); fixed: the value
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the top segment's carry is dropped (the wrap);
+    reg  [3*NSEG-1:0] cy;           // exact: carry of segment i into segment i + 1
+    // only the fp32 accumulator (ACC = 1) reads all of accf
     reg [31:0] accf;                // the fp32 accumulator (ACC = 1)
     /* verilator lint_on UNUSEDSIGNAL */
     reg [2:0] flags;
-    wire [103:0] pm2;
-    prod_slots #(.MODES(MODES), .KMASK(KMASK)) u_slots (.p(p2), .kmode(kmode2), .pm(pm2));
-    wire signed [W-1:0] acc_next;   // exact add (and the MX block sums)
-    align_acc #(.MODES(MODES), .W(W)) u_acc (.pm(pm2), .psh(psh2), .psign(psg2), .acc(acc), .sum(acc_next));
-    wire signed [W-1:0] acc_fix;    // fixed: truncate, clamp, saturating add (ACC = 2)
+    // exact: per segment, acc + the four slot terms (sign-extended) + the carry in
+    wire [W-1:0] acc_next;
+    wire [3*NSEG-1:0] cy_next;
+    reg  [W-1:0] cyv;               // the carries at their weights (a second addend of the value)
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: each segment reads only its slice of tw
+    genvar gs;
+    generate
+        for (gs = 0; gs < NSEG; gs = gs + 1) begin : g_seg
+            localparam LO = gs * SEG;
+            localparam SW = (W - LO < SEG) ? W - LO : SEG;
+            wire [SW+2:0] sx [0:3];
+            genvar gt;
+            for (gt = 0; gt < 4; gt = gt + 1) begin : g_t
+                localparam integer TWR = max_psh(MODES, gt) + max_pw(MODES, gt) + 1;
+                localparam integer TW = (TWR < W) ? TWR : W;
+                wire [W-1:0] tw;
+                if (TW < W) begin : g_ext
+                    assign tw = {{(W-TW){t4[gt*W + TW - 1]}}, t4[gt*W +: TW]};
+                end else begin : g_full
+                    assign tw = t4[gt*W +: W];
+                end
+                assign sx[gt] = {3'd0, tw[LO +: SW]};
+            end
+            wire [2:0] cin = (gs == 0) ? neg4 : cy[3*(gs-1) +: 3];
+            // carry-save tree (six addends to two), then one SW+3-bit carry-propagate adder
+            wire [SW+2:0] a0 = {3'd0, acc[LO +: SW]}, a5 = {{SW{1'b0}}, cin};
+            wire [SW+2:0] s1 = a0 ^ sx[0] ^ sx[1];
+            wire [SW+2:0] c1 = ((a0 & sx[0]) | (a0 & sx[1]) | (sx[0] & sx[1])) << 1;
+            wire [SW+2:0] s2 = sx[2] ^ sx[3] ^ a5;
+            wire [SW+2:0] c2 = ((sx[2] & sx[3]) | (sx[2] & a5) | (sx[3] & a5)) << 1;
+            wire [SW+2:0] s3 = s1 ^ c1 ^ s2;
+            wire [SW+2:0] c3 = ((s1 & c1) | (s1 & s2) | (c1 & s2)) << 1;
+            wire [SW+2:0] s4 = s3 ^ c3 ^ c2;
+            wire [SW+2:0] c4 = ((s3 & c3) | (s3 & c2) | (c3 & c2)) << 1;
+            wire [SW+2:0] ssum = s4 + c4;
+            assign acc_next[LO +: SW] = ssum[SW-1:0];
+            assign cy_next[3*gs +: 3] = ssum[SW +: 3];
+        end
+    endgenerate
+    /* verilator lint_on UNUSEDSIGNAL */
+    integer j, jb;
+    always @* begin
+        cyv = {W{1'b0}};
+        for (j = 0; j + 1 < NSEG; j = j + 1)
+            for (jb = 0; jb < 3; jb = jb + 1)
+                if ((j + 1) * SEG + jb < W) cyv[(j + 1) * SEG + jb] = cy[3 * j + jb];
+    end
+    wire [W-1:0] acc_fix;           // fixed: saturating add of the clamped products (ACC = 2)
     wire [31:0] accf_next;          // fp32: fused adds in sub-word order (ACC = 1)
     wire [W-1:0] f32sig;            // fp32: the register's significand, hidden bit included
     generate
         if (ACC == 2) begin : g_fix
+            wire [4*(WF+2)-1:0] q;
+            fixed_slots #(.WF(WF), .FF(FF)) u_fq (.pm(pm3), .psh(psh3), .psign(psg3), .mode(md3), .q(q));
+            wire signed [WF+1:0] qsum = $signed(q[0 +: WF+2]) + $signed(q[WF+2 +: WF+2]) +
+                                        $signed(q[2*(WF+2) +: WF+2]) + $signed(q[3*(WF+2) +: WF+2]);
+            reg signed [WF+1:0] qs4;
+            always @(posedge clk) begin
+                if (rst) qs4 <= {(WF+2){1'b0}};
+                else if (ld[3]) qs4 <= qsum;
+            end
             wire signed [WF-1:0] fsum;
-            fixed_acc #(.WF(WF), .FF(FF)) u_fix (.pm(pm2), .psh(psh2), .psign(psg2),
-                .mode(mode2), .acc(acc[WF-1:0]), .sum(fsum));
+            fixed_acc #(.WF(WF)) u_fix (.qs(qs4), .acc(acc[WF-1:0]), .sum(fsum));
             assign acc_fix = {{(W-WF){fsum[WF-1]}}, fsum};
             assign accf_next = 32'd0;
             assign f32sig = {W{1'b0}};
         end else if (ACC == 1) begin : g_f32
-            fp32_acc #(.MODES(MODES)) u_f32 (.pm(pm2), .psh(psh2), .psign(psg2), .mode(mode2),
+            fp32_acc #(.MODES(MODES)) u_f32 (.pm(pm4), .psh(psh4), .psign(psg4), .mode(md4),
                 .acc(accf), .sum(accf_next));
             assign acc_fix = {W{1'b0}};
             assign f32sig = {{(W-24){1'b0}}, (accf[30:23] != 8'd0), accf[22:0]};
@@ -149,127 +252,215 @@ module mac_lane #(
             assign f32sig = {W{1'b0}};
         end
     endgenerate
-    // the exact accumulator wraps at the mode's own width, as sim's register does
-    reg signed [W-1:0] accw;
-    integer i;
-    always @* begin
-        accw = acc;
-        if (ACC == 0)
-            for (i = 0; i < N_MODES; i = i + 1)
-                if (((MODES >> i) & 1) != 0 && {28'd0, mode2} == i && mode_width(i) < W)
-                    accw = (acc <<< (W - mode_width(i))) >>> (W - mode_width(i));
-    end
-    // sign-extended copies: MX block sums are 21 bits, whatever W is
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the low 21 bits are used
-    wire signed [W+20:0] acc_next_x = {{21{acc_next[W-1]}}, acc_next};
-    wire signed [W+20:0] acc_x = {{21{acc[W-1]}}, acc};
-    /* verilator lint_on UNUSEDSIGNAL */
-    reg         rsign;
-    reg [W-1:0] rmag;
+    wire signed [9:0] lm4 = lsb2_of(md4);
+    // read capture: the register as two addends (exact: segments + carries), LSB exponent, class
+    reg [W-1:0] rraw, rcy;
+    reg         rsm;                // fp32 register: rraw is a magnitude, rsgn its sign
+    reg         rsgn;
     reg [1:0]   rcls;
-    reg signed [11:0] rexp;         // fp32: exponent of the captured significand's LSB
-    // MX block state (unused, and pruned, when no MX mode is compiled in)
+    reg signed [11:0] rexp;         // exponent of the register's LSB
+    // MX block state and the operation handed to mx_acc (unused, and pruned, without MX modes)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [3:0]  cnt;                 // word pairs of the open block
     reg [7:0]  bsa, bsb;            // scales of the open block
-    reg        pend_add, pend_rd, pend_open;
-    reg signed [20:0] pend_sum;
-    reg [7:0]  pend_sa, pend_sb;
-    reg [3:0]  pend_mode;
+    reg        mo_add, mo_rdo, mo_rdc, mo_clr;
+    reg signed [20:0] mo_sum;
+    reg [7:0]  mo_sa, mo_sb;
+    reg [3:0]  mo_mode;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire is_mx2 = (HAS_MX != 0) && (mode2 == M_MXFP4 || mode2 == M_MXINT8);
-    wire [3:0] per_block = (mode2 == M_MXFP4) ? 4'd7 : 4'd15;   // word pairs per block - 1
-    wire [7:0] cur_sa = (cnt == 4'd0) ? sa2 : bsa;
-    wire [7:0] cur_sb = (cnt == 4'd0) ? sb2 : bsb;
+    wire is_mx4 = (HAS_MX != 0) && (md4 == M_MXFP4 || md4 == M_MXINT8);
+    wire [3:0] per_block = (md4 == M_MXFP4) ? 4'd7 : 4'd15;   // word pairs per block - 1
+    wire [7:0] cur_sa = (cnt == 4'd0) ? sa4 : bsa;
+    wire [7:0] cur_sb = (cnt == 4'd0) ? sb4 : bsb;
     always @(posedge clk) begin
         if (rst) begin
-            acc <= {W{1'b0}}; accf <= 32'd0; flags <= 3'd0; rsign <= 1'b0; rmag <= {W{1'b0}}; rcls <= 2'd0;
-            rexp <= 12'sd0;
-            cnt <= 4'd0; bsa <= 8'd0; bsb <= 8'd0; pend_add <= 1'b0; pend_rd <= 1'b0; pend_open <= 1'b0;
-            pend_sum <= 21'sd0; pend_sa <= 8'd0; pend_sb <= 8'd0; pend_mode <= 4'd0;
-        end else if (ld3) begin
-            pend_add <= 1'b0;
-            pend_rd <= 1'b0;
-            case (op2)
+            acc <= {W{1'b0}}; cy <= {3*NSEG{1'b0}}; accf <= 32'd0; flags <= 3'd0;
+            rraw <= {W{1'b0}}; rcy <= {W{1'b0}}; rsm <= 1'b0; rsgn <= 1'b0; rcls <= 2'd0; rexp <= 12'sd0;
+            cnt <= 4'd0; bsa <= 8'd0; bsb <= 8'd0; mo_add <= 1'b0; mo_rdo <= 1'b0; mo_rdc <= 1'b0;
+            mo_clr <= 1'b0; mo_sum <= 21'sd0; mo_sa <= 8'd0; mo_sb <= 8'd0; mo_mode <= 4'd0;
+        end else if (ld[4]) begin
+            mo_add <= 1'b0;
+            mo_rdo <= 1'b0;
+            mo_rdc <= 1'b0;
+            mo_clr <= 1'b0;
+            case (op4)
                 OP_CLEAR: begin
-                    acc <= {W{1'b0}}; accf <= 32'd0; flags <= 3'd0; cnt <= 4'd0;
+                    acc <= {W{1'b0}}; cy <= {3*NSEG{1'b0}}; accf <= 32'd0; flags <= 3'd0; cnt <= 4'd0;
+                    mo_clr <= 1'b1;
                 end
                 OP_ACC: begin
-                    flags <= flags | pfl2;
-                    if (is_mx2) begin
-                        if (cnt == 4'd0) begin bsa <= sa2; bsb <= sb2; end
+                    flags <= flags | pfl4;
+                    if (is_mx4) begin
+                        // the block register is segment 0 (>= 21 bits): its low 21 bits are the sum
+                        if (cnt == 4'd0) begin bsa <= sa4; bsb <= sb4; end
                         if (cnt == per_block) begin
                             cnt <= 4'd0;
-                            acc <= {W{1'b0}};
-                            pend_add <= 1'b1;
-                            pend_sum <= acc_next_x[20:0];
-                            pend_sa <= cur_sa; pend_sb <= cur_sb; pend_mode <= mode2;
+                            acc <= {W{1'b0}}; cy <= {3*NSEG{1'b0}};
+                            mo_add <= 1'b1;
+                            mo_sum <= acc_next[20:0];
+                            mo_sa <= cur_sa; mo_sb <= cur_sb; mo_mode <= md4;
                         end else begin
                             cnt <= cnt + 4'd1;
-                            acc <= acc_next;
+                            acc <= acc_next; cy <= cy_next;
                         end
                     end else if (ACC == 1) begin
                         accf <= accf_next;
                     end else if (ACC == 2) begin
                         acc <= acc_fix;
                     end else begin
-                        acc <= acc_next;
+                        acc <= acc_next; cy <= cy_next;
                     end
                 end
                 OP_READ: begin
-                    if (ACC == 1 && !is_mx2) begin
-                        rsign <= accf[31];
-                        rmag <= f32sig;
+                    if (ACC == 1 && !is_mx4) begin
+                        rsm <= 1'b1;
+                        rsgn <= accf[31];
+                        rraw <= f32sig;
+                        rcy <= {W{1'b0}};
                         rexp <= ((accf[30:23] == 8'd0) ? 12'sd1 : $signed({4'd0, accf[30:23]})) - 12'sd150;
                     end else begin
-                        rsign <= accw[W-1];
-                        rmag <= accw[W-1] ? -accw : accw;
+                        rsm <= 1'b0;
+                        rsgn <= 1'b0;
+                        rraw <= acc;
+                        rcy <= (ACC == 0) ? cyv : {W{1'b0}};
+                        rexp <= (ACC == 2) ? -$signed(FF12) : {{2{lm4[9]}}, lm4};
                     end
                     rcls <= (flags[0] || flags[2:1] == 2'b11) ? 2'd1 : flags[1] ? 2'd2 : flags[2] ? 2'd3 : 2'd0;
-                    pend_rd <= 1'b1;
-                    pend_open <= (cnt != 4'd0);
-                    pend_sum <= acc_x[20:0];
-                    pend_sa <= bsa; pend_sb <= bsb; pend_mode <= mode2;
+                    mo_rdo <= (cnt != 4'd0);
+                    mo_rdc <= (cnt == 4'd0);
+                    mo_sum <= acc[20:0];
+                    mo_sa <= bsa; mo_sb <= bsb; mo_mode <= md4;
                 end
                 default: ;
             endcase
         end
     end
 
-    // ---- stage 4 (MX only): FP32 sum += block sum * 2^(2 lsb + scales); read of the open block
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: MX-only registers in configs without MX
-    reg [31:0] acc32, rd32;
+    // ---- readout of the non-MX registers: each wide carry-propagate addition is split in two
+    // halves over two stages (H low bits, then the rest with the carry)
+    localparam H = (W + 1) / 2;
+    // s6: resolve the carries, low half
+    reg [H-1:0] lo6;
+    reg         c6, sm6, sg6;
+    reg [W-H-1:0] rawh6, cyh6;
+    reg [1:0]   cls6;
+    reg signed [11:0] exp6;
+    wire [H:0] lo6_w = {1'b0, rraw[H-1:0]} + {1'b0, rcy[H-1:0]};
+    always @(posedge clk) begin
+        if (rst) begin
+            lo6 <= {H{1'b0}}; c6 <= 1'b0; sm6 <= 1'b0; sg6 <= 1'b0; rawh6 <= {(W-H){1'b0}};
+            cyh6 <= {(W-H){1'b0}}; cls6 <= 2'd0; exp6 <= 12'sd0;
+        end else if (ld[5]) begin
+            lo6 <= lo6_w[H-1:0]; c6 <= lo6_w[H]; sm6 <= rsm; sg6 <= rsgn; rawh6 <= rraw[W-1:H];
+            cyh6 <= rcy[W-1:H]; cls6 <= rcls; exp6 <= rexp;
+        end
+    end
+    // s7: resolve, high half
+    reg [W-1:0] v7;
+    reg         sm7, sg7;
+    reg [1:0]   cls7;
+    reg signed [11:0] exp7;
+    always @(posedge clk) begin
+        if (rst) begin
+            v7 <= {W{1'b0}}; sm7 <= 1'b0; sg7 <= 1'b0; cls7 <= 2'd0; exp7 <= 12'sd0;
+        end else if (ld[6]) begin
+            v7 <= {rawh6 + cyh6 + {{(W-H-1){1'b0}}, c6}, lo6}; sm7 <= sm6; sg7 <= sg6; cls7 <= cls6;
+            exp7 <= exp6;
+        end
+    end
+    // s8: wrap at the mode's own width (exact register, as sim's), sign, one's complement
+    reg [W-1:0] accw;
+    integer i;
+    always @* begin
+        accw = v7;
+        if (ACC == 0)
+            for (i = 0; i < N_MODES; i = i + 1)
+                if (((MODES >> i) & 1) != 0 && {28'd0, md7} == i && mode_width(i) < W)
+                    accw = $unsigned($signed(v7 <<< (W - mode_width(i))) >>> (W - mode_width(i)));
+    end
+    wire neg7 = !sm7 && accw[W-1];
+    reg [W-1:0] u8;
+    reg         inc8, sign8;
+    reg [1:0]   cls8;
+    reg signed [11:0] exp8;
+    always @(posedge clk) begin
+        if (rst) begin
+            u8 <= {W{1'b0}}; inc8 <= 1'b0; sign8 <= 1'b0; cls8 <= 2'd0; exp8 <= 12'sd0;
+        end else if (ld[7]) begin
+            u8 <= neg7 ? ~accw : accw; inc8 <= neg7; sign8 <= sm7 ? sg7 : accw[W-1];
+            cls8 <= cls7; exp8 <= exp7;
+        end
+    end
+    // s9, s10: |acc| = u + inc, low half then high half
+    reg [H-1:0] lo9;
+    reg         c9, sign9;
+    reg [W-H-1:0] uh9;
+    reg [1:0]   cls9;
+    reg signed [11:0] exp9;
+    wire [H:0] lo9_w = {1'b0, u8[H-1:0]} + {{H{1'b0}}, inc8};
+    always @(posedge clk) begin
+        if (rst) begin
+            lo9 <= {H{1'b0}}; c9 <= 1'b0; sign9 <= 1'b0; uh9 <= {(W-H){1'b0}}; cls9 <= 2'd0; exp9 <= 12'sd0;
+        end else if (ld[8]) begin
+            lo9 <= lo9_w[H-1:0]; c9 <= lo9_w[H]; sign9 <= sign8; uh9 <= u8[W-1:H]; cls9 <= cls8;
+            exp9 <= exp8;
+        end
+    end
+    reg         rsign;
+    reg [W-1:0] rmag;
+    reg [1:0]   cls10;
+    reg signed [11:0] exp10;
+    always @(posedge clk) begin
+        if (rst) begin
+            rsign <= 1'b0; rmag <= {W{1'b0}}; cls10 <= 2'd0; exp10 <= 12'sd0;
+        end else if (ld[9]) begin
+            rsign <= sign9; rmag <= {uh9 + {{(W-H-1){1'b0}}, c9}, lo9}; cls10 <= cls9; exp10 <= exp9;
+        end
+    end
+
+    // s11: normalise
+    wire [39:0] nsig_w;
+    wire nst_w, nzero_w;
+    wire signed [11:0] nexp_w;
+    norm #(.W(W)) u_norm (.mag(rmag), .lexp(exp10), .sig(nsig_w), .st(nst_w), .mexp(nexp_w), .zero(nzero_w));
+    reg         nsign, nst, nzero;
+    reg [39:0]  nsig;
+    reg signed [11:0] nexp;
+    reg [1:0]   ncls;
+    always @(posedge clk) begin
+        if (rst) begin
+            nsign <= 1'b0; nst <= 1'b0; nzero <= 1'b1; nsig <= 40'd0; nexp <= 12'sd0; ncls <= 2'd0;
+        end else if (ld[10]) begin
+            nsign <= rsign; nst <= nst_w; nzero <= nzero_w; nsig <= nsig_w; nexp <= nexp_w; ncls <= cls10;
+        end
+    end
+
+    // s12, s13: encode (the cut registers inside readout load with ld[11]); out register
+    wire [31:0] yenc;
+    readout #(.MODES(MODES)) u_rd (.clk(clk), .rst(rst), .ce(ld[11]), .mode(md12), .fp32(f12),
+                                   .sign(nsign), .sig(nsig), .st(nst), .mexp(nexp), .zero(nzero),
+                                   .cls(ncls), .y(yenc));
+    wire [31:0] yd13;
+    pipe_reg #(.W(32)) u_y13 (.clk(clk), .rst(rst), .ce(ld[12]), .d(yenc), .q(yd13));
+
+    // ---- MX: the FP32 block additions and the READ of the running sum (mx_acc)
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: MX-only in configs without MX
+    wire [31:0] ymx;
     /* verilator lint_on UNUSEDSIGNAL */
     generate
         if (HAS_MX != 0) begin : g_mx
-            wire [31:0] fsum;
-            wire signed [9:0] lsb2 = (pend_mode == M_MXFP4) ? -10'sd2 : -10'sd12;   // mxint8 elements: int8 * 2^-6
-            mx_fadd u_fadd (.acc(acc32), .bsum(pend_sum), .sa(pend_sa), .sb(pend_sb), .lsb2(lsb2),
-                            .sum(fsum));
-            always @(posedge clk) begin
-                if (rst) begin
-                    acc32 <= 32'd0; rd32 <= 32'd0;
-                end else begin
-                    if (ld4 && pend_add) acc32 <= fsum;
-                    if (ld4 && pend_rd) rd32 <= pend_open ? fsum : acc32;
-                    if (ld3 && op2 == OP_CLEAR) acc32 <= 32'd0;     // a CLEAR behind a closing ACC wins
-                end
-            end
+            wire signed [9:0] lsb2 = (mo_mode == M_MXFP4) ? -10'sd2 : -10'sd12;   // mxint8 elements: int8 * 2^-6
+            mx_acc u_mx (.clk(clk), .rst(rst), .ld(ld), .add(mo_add), .rdo(mo_rdo), .rdc(mo_rdc),
+                         .clr(mo_clr), .bsum(mo_sum), .sa(mo_sa), .sb(mo_sb), .lsb2(lsb2), .ry(ymx));
         end else begin : g_nomx
-            always @(posedge clk) begin
-                acc32 <= 32'd0; rd32 <= 32'd0;
-            end
+            assign ymx = 32'd0;
         end
     endgenerate
 
-    // ---- readout encoder and output register
-    wire [31:0] yenc;
-    readout #(.MODES(MODES), .W(W), .ACC(ACC), .FF(FF)) u_rd (.mode(mode3), .fp32(fp32_3), .sign(rsign),
-                                                              .mag(rmag), .rexp(rexp), .cls(rcls), .y(yenc));
-    wire [31:0] ymx = (rd32[30:23] == 8'hff && rd32[22:0] != 0) ? 32'h7fc00000 : rd32;
+    // ---- out register
+    wire is_mx13 = (HAS_MX != 0) && (md13 == M_MXFP4 || md13 == M_MXINT8);
     always @(posedge clk) begin
         if (rst) y <= 32'd0;
-        else if (ldy3) y <= yenc;
-        else if (ldy4) y <= ymx;
+        else if (ld[13] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
     end
 endmodule

@@ -19,8 +19,10 @@ from .modes import MODES, mode_spec, scale_tables, tables
 __all__ = ["Engine", "ACCUMULATORS", "READOUTS", "LATENCY", "FIXED_MAX_WIDTH"]
 
 READOUTS = ("native", "fp32")
-#: cycles from the READ issue to the result on the output, per accumulator kind
-LATENCY = {"exact": 4, "fixed": 4, "fp32": 4, "mx": 5}
+#: cycles from the READ issue to the result on the output, per accumulator kind: the pipelined
+#: RTL's depth (docs/mac.md 3), the same in every mode so that back-to-back READs of different
+#: modes never meet at the output
+LATENCY = {"exact": 14, "fixed": 14, "fp32": 14, "mx": 14}
 
 
 def parse_accumulator(acc):
@@ -40,8 +42,8 @@ class Engine:
     >>> b = formats.get("posit8_0").encode([[3.0, 0.25, 4.0]])
     >>> e.output_format.decode(e.dot(a, b))       # 3 + 0.5 - 2
     array([1.5])
-    >>> e.pack(a), e.cycles(3, rows=8)             # 2 passes of (2 words + 2) + latency 4
-    (array([[24640,   224]], dtype=uint16), 12)
+    >>> e.pack(a), e.cycles(3, rows=8)             # 2 passes of (2 words + 2) + latency 14
+    (array([[24640,   224]], dtype=uint16), 22)
 
     ``mode``: one of ``sim.mac.MODES``; ``lanes``: independent dot products per pass
     (timing only); ``accumulator``: ``"exact"`` (default), ``"fp32"`` or

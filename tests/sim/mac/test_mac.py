@@ -271,13 +271,16 @@ def test_pack_bit_order():
 
 def test_cycles_model():
     e = mac.Engine("int8", lanes=4)
-    assert e.k == 2 and e.latency == 4
-    assert e.cycles(64) == 1 * (32 + 2) + 4
-    assert e.cycles(64, rows=10) == 3 * (32 + 2) + 4
-    assert e.cycles(65, rows=4) == 1 * (33 + 2) + 4
-    assert mac.Engine("posit16_1").cycles(10, rows=3) == 3 * (10 + 2) + 4
-    assert mac.Engine("mxfp4", lanes=2).cycles(64, rows=2) == 1 * (16 + 2) + 5
-    assert e.cycles(0) == 2 + 4 and e.cycles(5, rows=0) == 0
+    # the pipelined engine: READ -> result 14 cycles in every mode and accumulator (docs/mac.md 3)
+    assert e.k == 2 and e.latency == 14
+    assert all(mac.Engine(m, accumulator=a).latency == 14 for m in mac.MODES
+               for a in (("exact",) if mac.Engine(m).block else ("exact", "fp32", "fixed:16:16")))
+    assert e.cycles(64) == 1 * (32 + 2) + 14
+    assert e.cycles(64, rows=10) == 3 * (32 + 2) + 14
+    assert e.cycles(65, rows=4) == 1 * (33 + 2) + 14
+    assert mac.Engine("posit16_1").cycles(10, rows=3) == 3 * (10 + 2) + 14
+    assert mac.Engine("mxfp4", lanes=2).cycles(64, rows=2) == 1 * (16 + 2) + 14
+    assert e.cycles(0) == 2 + 14 and e.cycles(5, rows=0) == 0
     with pytest.raises(ValueError):
         e.cycles(-1)
 
