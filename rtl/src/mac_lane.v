@@ -253,6 +253,11 @@ module mac_lane #(
         end
     endgenerate
     wire signed [9:0] lm4 = lsb2_of(md4);
+    // sign-extended copies: MX block sums are 21 bits (segment 0), whatever W is
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: only the low 21 bits are used
+    wire [W+20:0] acc_next_x = {{21{acc_next[W-1]}}, acc_next};
+    wire [W+20:0] acc_x = {{21{acc[W-1]}}, acc};
+    /* verilator lint_on UNUSEDSIGNAL */
     // read capture: the register as two addends (exact: segments + carries), LSB exponent, class
     reg [W-1:0] rraw, rcy;
     reg         rsm;                // fp32 register: rraw is a magnitude, rsgn its sign
@@ -297,7 +302,7 @@ module mac_lane #(
                             cnt <= 4'd0;
                             acc <= {W{1'b0}}; cy <= {3*NSEG{1'b0}};
                             mo_add <= 1'b1;
-                            mo_sum <= acc_next[20:0];
+                            mo_sum <= acc_next_x[20:0];
                             mo_sa <= cur_sa; mo_sb <= cur_sb; mo_mode <= md4;
                         end else begin
                             cnt <= cnt + 4'd1;
@@ -328,7 +333,7 @@ module mac_lane #(
                     rcls <= (flags[0] || flags[2:1] == 2'b11) ? 2'd1 : flags[1] ? 2'd2 : flags[2] ? 2'd3 : 2'd0;
                     mo_rdo <= (cnt != 4'd0);
                     mo_rdc <= (cnt == 4'd0);
-                    mo_sum <= acc[20:0];
+                    mo_sum <= acc_x[20:0];
                     mo_sa <= bsa; mo_sb <= bsb; mo_mode <= md4;
                 end
                 default: ;
