@@ -45,32 +45,44 @@ LIBERTY = ROOT.parent / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz
 WORK = ROOT / "build" / "costgen"
 OUT = Path(__file__).with_name("data") / "costs.csv"
 MODES = tuple(_SIM_MODES)
+#: synthesis target: ``abc -D`` and OpenSTA's starting period (Fmax is then found from slack)
 PERIOD_NS = 10.0
+#: the common clock at which the report compares energy per MAC across builds (equal
+#: throughput at equal lanes); every row is also quoted at its own Fmax
+COMMON_MHZ = 25.0
 
 NON_MX = tuple(m for m in MODES if not mode_spec(m).mx)
 #: fixed accumulator the table measures for every mode; other widths: the width model
 FIXED_REF = "fixed:16:16"
-#: (build, compiled modes, lanes, accumulator, energy runs?) in the order they are measured
-CONFIGS = ([("single", (m,), 1, "exact", True) for m in MODES]
-           + [("single", ("posit8_0",), 4, "exact", True), ("single", ("int8",), 4, "exact", False),
-              ("single", ("posit8_0",), 2, "exact", True),     # held out: validates the lane model
-              ("xr-npe", XR_NPE, 1, "exact", True), ("xr-npe", XR_NPE, 4, "exact", False),
-              ("all", MODES, 1, "exact", False)]
-           + [("single", (m,), 1, "fp32", True) for m in NON_MX]
-           + [("single", (m,), 1, FIXED_REF, True) for m in NON_MX]
+#: the modes and lane count of the default sweep (dse/default.toml): measured, with energy
+SWEEP_LANES = 4
+SWEEP_MODES = ("int4", "int8", "fp4_e2m1", "fp8_e4m3", "mxfp4")
+#: (build, compiled modes, lanes, accumulator, energy runs?, timed run?) in the order they are
+#: measured.  build "separate": rtl/src/baseline/sep_engine.v (one single-mode engine per mode)
+CONFIGS = ([("single", (m,), 1, "exact", True, m == "int8") for m in MODES]
+           + [("xr-npe", XR_NPE, 1, "exact", True, True), ("separate", XR_NPE, 1, "exact", True, True)]
+           + [("single", (m,), SWEEP_LANES, "exact", True, False) for m in SWEEP_MODES]
+           + [("single", ("posit8_0",), 4, "exact", True, False),
+              ("single", ("posit8_0",), 2, "exact", True, False),     # held out: validates the lane model
+              ("xr-npe", XR_NPE, 4, "exact", False, False), ("all", MODES, 1, "exact", False, False)]
+           + [("single", (m,), 1, "fp32", True, False) for m in NON_MX]
+           + [("single", (m,), 1, FIXED_REF, True, False) for m in NON_MX]
            # the fixed-width model: posit8_0 at 16, 32 and 48 register bits; fp4_e2m1 at 48 held out
-           + [("single", ("posit8_0",), 1, "fixed:8:8", True), ("single", ("posit8_0",), 1, "fixed:24:24", True),
-              ("single", ("fp4_e2m1",), 1, "fixed:24:24", True)]
+           + [("single", ("posit8_0",), 1, "fixed:8:8", True, False),
+              ("single", ("posit8_0",), 1, "fixed:24:24", True, False),
+              ("single", ("fp4_e2m1",), 1, "fixed:24:24", True, False)]
            # 8 lanes: held out from the lane model's fit (1 and 4 lanes)
-           + [("single", ("posit8_0",), 8, "exact", False), ("single", ("int8",), 8, "exact", False)])
+           + [("single", ("posit8_0",), 8, "exact", False, False), ("single", ("int8",), 8, "exact", False, False)])
+TOPS = {"separate": "sep_engine"}
 
 COLUMNS = ["mode", "lanes", "accumulator", "build", "compiled_modes", "area_um2", "fmax_mhz",
-           "pj_per_mac", "pj_per_mac_real", "critical_path_ns", "cells", "area_decoders_um2",
-           "area_multiplier_um2", "area_align_acc_um2", "area_readout_um2", "area_control_um2",
-           "energy_clock_mhz", "flow_version"]
+           "pj_per_mac", "pj_per_mac_real", "energy_clock_mhz", "pj_dynamic_per_mac", "pj_leak_per_mac_ns",
+           "pj_per_mac_timed", "glitch_ratio", "critical_path_ns", "slack_at_target_ns", "cells",
+           "area_hier_um2", "area_decoders_um2", "area_multiplier_um2", "area_align_acc_um2",
+           "area_readout_um2", "area_pipeline_regs_um2", "area_control_um2", "flow_version"]
 BLOCK_COLS = {"decoders": "area_decoders_um2", "multiplier": "area_multiplier_um2",
               "align+accumulator": "area_align_acc_um2", "readout/encoder": "area_readout_um2",
-              "control/other": "area_control_um2"}
+              "pipeline registers": "area_pipeline_regs_um2", "control/other": "area_control_um2"}
 
 
 def key(build: str, modes, lanes: int, acc: str = "exact") -> str:
@@ -78,21 +90,37 @@ def key(build: str, modes, lanes: int, acc: str = "exact") -> str:
     return base if acc == "exact" else f"{base}:{acc.replace('fixed:', 'fixed').replace(':', '.')}"
 
 
-def flow_version() -> str:
-    """Tools and a hash of what shapes area/timing: the RTL sources and rtl/synth.py."""
-    from rtl.run import flow_hash
+def flow_version(build: str = "single") -> str:
+    """Tools and a hash of what shapes area and timing: the RTL sources (rtl.run's source hash),
+    the code of the synthesis and timing flow (rtl/synth.py's flow functions, rtl/sta.py) and,
+    for the "separate" build, the baseline design."""
+    import inspect
 
+    from rtl import synth
+    from rtl.run import _source_hash
+    from rtl.sources import BASELINE_DIR
+
+    h = hashlib.sha256(_source_hash().encode())
+    for fn in (synth.synthesize, synth._yosys, synth._parse_stat, synth._blocks, synth._block_of):
+        h.update(inspect.getsource(fn).encode())
+    h.update(repr(synth.BLOCKS).encode())
+    h.update((ROOT / "rtl" / "sta.py").read_bytes())
+    if build in TOPS:
+        h.update((BASELINE_DIR / f"{TOPS[build]}.v").read_bytes())
     yv = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.split("(")[0].strip()
-    return f"{yv.replace('Yosys ', 'yosys-')}+opensta-2.0.17+{flow_hash()}"
+    return f"{yv.replace('Yosys ', 'yosys-')}+opensta-2.0.17+{h.hexdigest()[:10]}"
 
 
 def energy_version() -> str:
-    """Hash of the energy flow (rtl/power.py and this file's stimulus functions), Icarus 11."""
+    """Hash of the energy flow (rtl/power.py and its modules, this file's stimulus functions)."""
     from rtl import power
 
     import inspect
 
-    h = hashlib.sha256(Path(power.__file__).read_bytes())
+    h = hashlib.sha256()
+    for f in sorted(Path(power.__file__).parent.glob("*.py")):
+        if f.stem in ("power", "liberty", "gatesim", "slews", "nldm"):
+            h.update(f.read_bytes())
     for fn in (random_operands, real_operands, _trained_layer, energy_one):
         h.update(inspect.getsource(fn).encode())
     return f"icarus-11+e{h.hexdigest()[:8]}"
@@ -102,17 +130,20 @@ def unpack_liberty(dst: Path) -> Path:
     lib = dst / "sky130_fd_sc_hd__tt_025C_1v80.lib"
     if not lib.exists():
         dst.mkdir(parents=True, exist_ok=True)
-        with gzip.open(LIBERTY, "rb") as fi, open(lib, "wb") as fo:
+        tmp = lib.with_suffix(".tmp")
+        with gzip.open(LIBERTY, "rb") as fi, open(tmp, "wb") as fo:
             shutil.copyfileobj(fi, fo)
+        tmp.replace(lib)
     return lib
 
 
-def synth_one(build, modes, lanes, work: Path, log=print, acc: str = "exact") -> dict:
+def synth_one(build, modes, lanes, work: Path, log=print, acc: str = "exact", breakdown: bool = True,
+              sdf: bool = False) -> dict:
     from rtl import synth
 
     d = work / key(build, modes, lanes, acc).replace(":", "_").replace("+", "-")
     res = synth.synthesize(list(modes), lanes, str(LIBERTY), PERIOD_NS, keep=str(d), log=log,
-                           accumulator=acc)
+                           accumulator=acc, breakdown=breakdown, sdf=sdf, top=TOPS.get(build, "mac_engine"))
     res["cells"] = sum(1 for line in (d / "net.v").read_text().splitlines()
                        if line.lstrip().startswith("sky130_fd_sc_hd__"))
     res["net_dir"] = str(d)
@@ -175,40 +206,58 @@ def _trained_layer():
     return _LAYER
 
 
-def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
+def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng, timed: bool = False) -> dict:
+    """Random-code and real-data energy runs of one mode of a synthesized build (and, ``timed``,
+    the SDF-timed random run that counts glitches)."""
     from rtl import power
 
     out = {}
-    # same shape as the real set (8 dot products per lane of K = 128) so overheads match
     acc = res.get("accumulator", "exact")
-    # the fp32 accumulator's four chained adders make Icarus' zero-delay event cascades crawl
+    # the fp32 accumulator's chained adders make Icarus' zero-delay event cascades crawl
     # (~50x); Verilator gives the same settled values per time step, hence the same toggles
     sim = "verilator" if acc == "fp32" else "icarus"
+    top = res.get("top", "mac_engine")
+    # same shape as the real set (8 dot products per lane of K = 128) so overheads match
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
-    out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, lanes=lanes,
-                                         period_ns=PERIOD_NS, accumulator=acc, sim=sim)
-    real = real_operands(mode, 8 * lanes)
-    if real is not None:     # always, since MX got its own encoding
-        out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real, lanes=lanes,
-                                           period_ns=PERIOD_NS, accumulator=acc, sim=sim)
+    kw = dict(lanes=lanes, period_ns=res["critical_path_ns"], accumulator=acc, top=top)
+    out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, sim=sim, **kw)
+    out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real_operands(mode, 8 * lanes),
+                                       sim=sim, **kw)
+    if timed:
+        out["timed"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, sim="icarus",
+                                            timed=True, **kw)
     return out
 
 
-def rows_of(res: dict, build: str, version: str) -> list[dict]:
+def pj_at(run: dict, mhz: float) -> float:
+    """Energy per MAC of an energy run quoted at clock ``mhz``: its dynamic energy plus its
+    leakage power over the run's cycles at that clock, per MAC."""
+    return (run["dynamic_pj"] + run["leakage_nw"] * 1e-9 * run["cycles"] / (mhz * 1e6) * 1e12) / run["macs"]
+
+
+def rows_of(res: dict, build: str) -> list[dict]:
     rows = []
+    f = float(res["fmax_mhz"])
     for mode in res["modes"]:
         en = res.get("energy", {}).get(mode, {})
         row = {"mode": mode, "lanes": res["lanes"], "accumulator": res.get("accumulator", "exact"),
-               "build": build,
-               "compiled_modes": "+".join(res["modes"]), "area_um2": round(res["total"], 2),
+               "build": build, "compiled_modes": "+".join(res["modes"]), "area_um2": round(res["total"], 2),
                "fmax_mhz": res["fmax_mhz"], "critical_path_ns": res["critical_path_ns"],
-               "cells": res["cells"],
-               "pj_per_mac": round(en["random"]["pj_per_mac"], 4) if "random" in en else "",
-               "pj_per_mac_real": round(en["real"]["pj_per_mac"], 4) if "real" in en else "",
-               "energy_clock_mhz": round(1000 / PERIOD_NS, 1) if en else "",
+               "slack_at_target_ns": res["slack_at_target_ns"], "cells": res["cells"],
+               "area_hier_um2": round(res["hier_total"], 2) if res.get("hier_total") else "",
                "flow_version": res["flow_version"] + (f"/{res['energy_version']}" if en else "")}
+        if "random" in en:
+            r = en["random"]
+            row.update(pj_per_mac=round(pj_at(r, f), 4), energy_clock_mhz=f,
+                       pj_dynamic_per_mac=round(r["dynamic_pj"] / r["macs"], 4),
+                       pj_leak_per_mac_ns=round(r["leakage_nw"] * 1e-9 * r["cycles"] * 1e3 / r["macs"], 6))
+        if "real" in en:
+            row["pj_per_mac_real"] = round(pj_at(en["real"], f), 4)
+        if "timed" in en:
+            row["pj_per_mac_timed"] = round(pj_at(en["timed"], f), 4)
+            row["glitch_ratio"] = round(en["timed"]["dynamic_pj"] / en["random"]["dynamic_pj"], 3)
         for blk, col in BLOCK_COLS.items():
-            row[col] = round(res["blocks"].get(blk, 0.0), 2)
+            row[col] = round(res["blocks"][blk], 2) if blk in res.get("blocks", {}) else ""
         rows.append(row)
     return rows
 
@@ -216,41 +265,138 @@ def rows_of(res: dict, build: str, version: str) -> list[dict]:
 def write_table(results: list[tuple[str, dict]], out: Path, command: str) -> None:
     import csv
 
+    from rtl import sta
+
+    c = sta.CONSTRAINTS
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
-        fh.write(f"# MAC engine costs measured by: {command}\n"
-                 f"# {datetime.date.today()} on {platform.node()} ({platform.machine()}), "
-                 "sky130_fd_sc_hd tt_025C_1v80; area = Yosys stat -liberty (cells only, no wires/placement);\n"
-                 f"# Fmax = 1/critical path from OpenSTA (no wire load, inputs/outputs at 0 delay); "
-                 f"pj_per_mac: gate-level zero-delay simulation, random codes (pj_per_mac_real: quantized\n"
-                 "# MLP weights x ReLU activations), Liberty internal+switching+leakage energy at "
-                 f"{1000 / PERIOD_NS:.0f} MHz (rtl/power.py). Accumulators: exact, fp32 and fixed:I:F as in\n"
-                 "# sim.mac (MX modes: their block scheme, listed as exact). Empty cell = not measured.\n")
+        fh.write(
+            f"# MAC engine costs measured by: {command}\n"
+            f"# {datetime.date.today()} on {platform.node()} ({platform.machine()}), sky130_fd_sc_hd tt_025C_1v80 (1.80 V, 25 C).\n"
+            f"# Flow: Yosys synth -flatten, dfflibmap, abc -D {PERIOD_NS * 1000:.0f} -constr (driving cell, output load); "
+            "area_um2 = stat -liberty of that flat run, cells only, before placement\n"
+            "# (placed estimate: divide by a utilisation of ~0.6-0.7); area_hier_um2 and area_*_um2 blocks: a second, "
+            "hierarchy-kept run (ABC per module, no delay target), a per-block breakdown only.\n"
+            f"# OpenSTA 2.0.17 (rtl/sta.py): clock uncertainty {c['clock_uncertainty_ns']} ns, inputs driven by "
+            f"{c['driving_cell']}, outputs loaded with {c['load_fanout']}x {c['load_cell']}/{c['load_pin']}, "
+            f"input/output delays {c['io_delay_fraction']:.0%} of the period,\n"
+            f"# wire-load model {c['wire_load_model']}, setup included; fmax_mhz = 1/the period at zero worst slack; "
+            f"slack_at_target_ns at {PERIOD_NS} ns.\n"
+            "# Energy (rtl/power.py): gate-level simulation of the netlist (bit-exact against sim.mac), toggles x "
+            "Liberty internal energy at each pin's slew and load + 0.5 C V^2 (pins + wire load) + leakage;\n"
+            "# pj_per_mac (uniform random codes) and pj_per_mac_real (quantized MLP weights x ReLU activations) "
+            "quoted at energy_clock_mhz = the row's own Fmax; zero-delay (no glitches):\n"
+            "# pj_per_mac_timed = SDF-timed simulation (glitches counted), glitch_ratio = its dynamic energy / the "
+            "zero-delay one. At another clock f (MHz): pj_dynamic_per_mac + pj_leak_per_mac_ns x 1000/f.\n"
+            "# Accumulators: exact, fp32 and fixed:I:F as in sim.mac (MX modes: their block scheme, listed as exact). "
+            "build separate = rtl/src/baseline/sep_engine.v. Empty cell = not measured.\n")
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for build, res in results:
-            for row in rows_of(res, build, res["flow_version"]):
+            for row in rows_of(res, build):
                 w.writerow(row)
     tmp.replace(out)
+
+
+def _json(work: Path, k: str) -> Path:
+    return work / (k.replace(":", "_").replace("+", "-") + ".json")
+
+
+def measure_one(k: str, cfg: tuple, work: str, energy: bool, fresh: bool, lib: str) -> str:
+    """Synthesize, time and (``energy``) simulate one configuration; its JSON is saved after each
+    step, so an interrupted run loses at most the step in progress.  Returns a progress line."""
+    b, modes, lanes, acc, with_energy, timed = cfg
+    work = Path(work)
+    jf = _json(work, k)
+    version = flow_version(b)
+    res = json.loads(jf.read_text()) if jf.exists() and not fresh else None
+    if res is not None and res.get("flow_version") != version:
+        res = None
+    t0 = time.time()
+    if res is None:
+        res = synth_one(b, modes, lanes, work, acc=acc, breakdown=(lanes == 1), sdf=timed, log=lambda *a: None)
+        res["flow_version"] = version
+        res["top"] = TOPS.get(b, "mac_engine")
+        _save(jf, res)
+    if energy and with_energy:
+        ev = energy_version()
+        if res.get("energy_version") != ev:
+            res.pop("energy", None)
+        rng = np.random.default_rng(zlib.crc32(k.encode()))     # operands depend on the key only
+        res.setdefault("energy", {})
+        for m in modes:
+            if m not in res["energy"]:
+                res["energy"][m] = energy_one(res, lanes, m, Path(lib), rng, timed=timed)
+                res["energy_version"] = ev
+                _save(jf, res)
+    done = ", ".join(f"{m} {pj_at(v['random'], float(res['fmax_mhz'])):.2f} pJ/MAC"
+                     for m, v in res.get("energy", {}).items())
+    return (f"{k}: {res['total']:.0f} um2, {res['fmax_mhz']} MHz" + (f", {done}" if done else "")
+            + f"  ({time.time() - t0:.0f} s)")
+
+
+def _save(jf: Path, res: dict) -> None:
+    tmp = jf.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res, indent=1))
+    tmp.replace(jf)
+
+
+def collect(work: Path) -> list[tuple[str, dict]]:
+    """Finished configurations of the current flow, in CONFIGS order (energy of an older energy
+    flow is dropped)."""
+    ev = None
+    results = []
+    for b, modes, lanes, acc, _, _ in CONFIGS:
+        jf = _json(work, key(b, modes, lanes, acc))
+        if not jf.exists():
+            continue
+        res = json.loads(jf.read_text())
+        if res.get("flow_version") != flow_version(b):
+            continue
+        if "energy" in res:
+            ev = ev or energy_version()
+            if res.get("energy_version") != ev:
+                res.pop("energy")
+        results.append((b, res))
+    return results
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m dse.costgen", description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="+", default=None, metavar="KEY",
                    help="configurations to (re)measure, as build:modes:lanes keys "
-                        f"(default all: {', '.join(key(b, m, l, a) for b, m, l, a, _ in CONFIGS)})")
+                        f"(default all: {', '.join(key(c[0], c[1], c[2], c[3]) for c in CONFIGS)})")
     p.add_argument("--no-energy", action="store_true", help="skip the gate-level energy runs")
+    p.add_argument("--jobs", type=int, default=1, help="configurations measured in parallel (default 1)")
+    p.add_argument("--table-only", action="store_true", help="only assemble the table from finished results")
     p.add_argument("--report", action="store_true", help="only write reports/costs.md from the table")
+    p.add_argument("--export", nargs=2, metavar=("FORMAT", "DIR"),
+                   help="write the table for another tool: accelergy DIR (Accelergy table plug-in files)")
     p.add_argument("--fresh", action="store_true", help="redo configurations that have results")
     p.add_argument("--work", default=str(WORK), help=f"folder for netlists and results (default {WORK})")
     p.add_argument("--out", default=str(OUT), help=f"table to write (default {OUT})")
     args = p.parse_args(argv)
     if args.report:
+        from .costreport import report
+
         print(f"wrote {report(Path(args.out))}")
         return 0
-    known = {key(b, m, l, a): (b, m, l, a, e) for b, m, l, a, e in CONFIGS}
-    todo = args.only or list(known)
+    if args.export:
+        fmt, dst = args.export
+        if fmt != "accelergy":
+            print(f"error: unknown export format {fmt!r}; allowed: accelergy", file=sys.stderr)
+            return 2
+        from . import accelergy
+
+        for f in accelergy.export(Path(args.out), Path(dst)):
+            print(f"wrote {f}")
+        return 0
+    if args.jobs < 1:
+        print(f"error: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    known = {key(c[0], c[1], c[2], c[3]): c for c in CONFIGS}
+    todo = [] if args.table_only else (args.only or list(known))
     bad = [k for k in todo if k not in known]
     if bad:
         print(f"error: unknown configuration {bad[0]!r}; known: {', '.join(known)}", file=sys.stderr)
@@ -260,249 +406,31 @@ def main(argv=None) -> int:
         return 1
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    version, ev = flow_version(), energy_version()
-    lib = unpack_liberty(work / "lib")
-    for i, k in enumerate(todo, 1):
-        rng = np.random.default_rng(zlib.crc32(k.encode()))     # operands depend on the key only
-        b, modes, lanes, acc, energy = known[k]
-        jf = work / (k.replace(":", "_").replace("+", "-") + ".json")
-        res = json.loads(jf.read_text()) if jf.exists() and not args.fresh else None
-        if res is not None and res.get("flow_version") != version:
-            res = None
-        t0 = time.time()
-        if res is None:
-            res = synth_one(b, modes, lanes, work, acc=acc)
-            res["flow_version"] = version
-            jf.write_text(json.dumps(res, indent=1))
-        if res.get("energy_version") not in (None, ev):
-            res.pop("energy", None)
-        if energy and not args.no_energy and "energy" not in res:
-            res["energy"] = {m: energy_one(res, lanes, m, lib, rng) for m in modes}
-            res["energy_version"] = ev
-            jf.write_text(json.dumps(res, indent=1))
-        done = ", ".join(f"{m} {v['random']['pj_per_mac']:.2f} pJ/MAC" for m, v in res.get("energy", {}).items())
-        print(f"[{i}/{len(todo)}] {k}: {res['total']:.0f} um2, {res['fmax_mhz']} MHz" + (f", {done}" if done else "")
-              + f"  ({time.time() - t0:.0f} s)", flush=True)
-    results = []
-    for k in known:
-        jf = work / (k.replace(":", "_").replace("+", "-") + ".json")
-        if jf.exists():
-            res = json.loads(jf.read_text())
-            if res.get("flow_version") == version:
-                if res.get("energy_version") != ev:          # energy of an older flow: not used
-                    res.pop("energy", None)
-                results.append((known[k][0], res))
+    lib = str(unpack_liberty(work / "lib"))
+    jobs = [(k, known[k], str(work), not args.no_energy, args.fresh, lib) for k in todo]
+    failed = 0
+    if args.jobs == 1 or len(jobs) <= 1:
+        for i, j in enumerate(jobs, 1):
+            print(f"[{i}/{len(jobs)}] {measure_one(*j)}", flush=True)
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        import os
+
+        from .executors import die_with_parent
+
+        with ProcessPoolExecutor(args.jobs, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            futs = {pool.submit(measure_one, *j): j[0] for j in jobs}
+            for i, fut in enumerate(as_completed(futs), 1):
+                try:
+                    print(f"[{i}/{len(jobs)}] {fut.result()}", flush=True)
+                except Exception as err:                     # keep the others going; report at the end
+                    failed += 1
+                    print(f"[{i}/{len(jobs)}] {futs[fut]}: FAILED: {err}", flush=True)
+    results = collect(work)
     write_table(results, Path(args.out), "python -m dse.costgen")
-    print(f"wrote {args.out} ({len(results)} configurations, flow {version})")
-    return 0
-
-
-
-def _num(v: float) -> str:
-    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}" if abs(v) >= 1 else f"{v:.3f}"
-
-
-def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
-    """reports/costs.md and reports/costs_area_energy.png from the table alone."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    import math
-
-    from . import costs
-
-    head = [l for l in open(table) if l.startswith("#")]
-    df = pd.read_csv(table, comment="#")
-    allrows = df
-    df = df[df.accumulator == "exact"]
-    single = df[(df.build == "single") & (df.lanes == 1)].set_index("mode").reindex(
-        [m for m in MODES if m in set(df[(df.build == "single") & (df.lanes == 1)]["mode"])])
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    single["area_um2"].div(1e3).plot.bar(ax=ax[0], color="tab:blue")
-    ax[0].set_ylabel("area, 1000 µm² (sky130, cells only)")
-    ax[0].set_title("engine area, one mode compiled, 1 lane")
-    ax[0].axhline(16.0, ls="--", color="gray")
-    ax[0].text(-0.4, 16.8, "XR-NPE paper, 28 nm, whole NPE: 0.016 mm² (not comparable node)", fontsize=7)
-    e = single[["pj_per_mac", "pj_per_mac_real"]].rename(
-        columns={"pj_per_mac": "random codes", "pj_per_mac_real": "real MLP weights x acts"})
-    e.plot.bar(ax=ax[1])
-    ax[1].set_ylabel(f"pJ per MAC at {1000 / PERIOD_NS:.0f} MHz")
-    ax[1].set_title("energy per MAC (gate-level activity)")
-    ax[1].axhline(14.0, ls="--", color="gray")
-    ax[1].text(-0.4, 14.8, 'XR-NPE paper, 28 nm: "14 pJ"', fontsize=7)
-    fig.tight_layout()
-    png = out_dir / "costs_area_energy.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-
-    def md(frame, cols):
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for _, r in frame.iterrows():
-            lines.append("| " + " | ".join("" if (isinstance(r[c], float) and math.isnan(r[c])) else
-                                            (_num(r[c]) if isinstance(r[c], float) else str(r[c]))
-                                            for c in cols) + " |")
-        return "\n".join(lines)
-
-    s1 = single.reset_index()
-    s1["real_vs_random_pct"] = (100 * (s1["pj_per_mac_real"] / s1["pj_per_mac"] - 1)).round(1)
-    cols = ["mode", "area_um2", "cells", "critical_path_ns", "fmax_mhz", "pj_per_mac", "pj_per_mac_real",
-            "real_vs_random_pct",
-            "area_decoders_um2", "area_multiplier_um2", "area_align_acc_um2", "area_readout_um2",
-            "area_control_um2"]
-    multi = df[(df.build != "single") | (df.lanes != 1)]
-    multi_cfg = multi.drop_duplicates(["build", "compiled_modes", "lanes"])
-    val = []
-    fit = costs.lane_model(table)
-    if fit:
-        for _, r in multi_cfg.iterrows():
-            base_mode = r["mode"]
-            if r["lanes"] == 1 or (r["build"] == "single" and r["mode"] == costs.FIT_MODE and r["lanes"] == 4):
-                continue
-            b1 = df[(df.build == r["build"]) & (df.compiled_modes == r["compiled_modes"]) & (df.lanes == 1)]
-            if b1.empty:
-                continue
-            pred = float(b1.iloc[0]["area_um2"]) * (fit["area_shared"] + (1 - fit["area_shared"]) * r["lanes"])
-            fpred = float(b1.iloc[0]["fmax_mhz"])
-            row = {"config": f"{r['build']} {r['compiled_modes'] if r['build'] == 'single' else ''} x{r['lanes']}",
-                   "measured_um2": r["area_um2"], "model_um2": round(pred, 1),
-                   "area_err_pct": round(100 * (pred / r["area_um2"] - 1), 2),
-                   "measured_mhz": r["fmax_mhz"], "model_mhz": fpred,
-                   "fmax_err_pct": round(100 * (fpred / r["fmax_mhz"] - 1), 2)}
-            b1m = b1[b1["mode"] == r["mode"]]
-            if not math.isnan(r["pj_per_mac"]) and not b1m.empty and not math.isnan(fit["energy_shared"]):
-                L, fe = r["lanes"], fit["energy_shared"]
-                epred = float(b1m.iloc[0]["pj_per_mac"]) * (fe + (1 - fe) * L) / L
-                row.update(measured_pj=r["pj_per_mac"], model_pj=round(epred, 3),
-                           energy_err_pct=round(100 * (epred / r["pj_per_mac"] - 1), 2))
-            val.append(row)
-    vdf = pd.DataFrame(val)
-    # accumulators: exact vs fp32 vs fixed:16:16 per non-MX mode, 1 lane
-    acc_rows = []
-    for m in NON_MX:
-        r = {"mode": m}
-        for acc in ("exact", "fp32", FIXED_REF):
-            x = allrows[(allrows["mode"] == m) & (allrows.lanes == 1) & (allrows.build == "single")
-                        & (allrows.accumulator == acc)]
-            if not x.empty:
-                x = x.iloc[0]
-                r[f"{acc} um2"] = x["area_um2"]
-                r[f"{acc} MHz"] = x["fmax_mhz"]
-                r[f"{acc} pJ"] = x["pj_per_mac"]
-        acc_rows.append(r)
-    adf = pd.DataFrame(acc_rows)
-    fx = allrows[(allrows.build == "single") & (allrows.lanes == 1) & allrows.accumulator.str.startswith("fixed")]
-    fmod = costs.fixed_model(table)
-    fval = []
-    if fmod:
-        for _, r in fx.iterrows():
-            if r["mode"] == costs.FIT_MODE or r["accumulator"] == FIXED_REF:
-                continue
-            refr = fx[(fx["mode"] == r["mode"]) & (fx.accumulator == FIXED_REF)]
-            if refr.empty:
-                continue
-            sub = allrows[~((allrows["mode"] == r["mode"]) & (allrows.accumulator == r["accumulator"]))]
-            with tempfile.TemporaryDirectory(prefix="costs-holdout-") as td:
-                tmp = Path(td) / "costs.csv"              # the table without the checked row
-                sub.to_csv(tmp, index=False)
-                pred = costs.lookup(r["mode"], 1, r["accumulator"], path=tmp)
-            fval.append({"config": f"{r['mode']} {r['accumulator']}", "measured_um2": r["area_um2"],
-                         "model_um2": round(pred["area_um2"], 1),
-                         "area_err_pct": round(100 * (pred["area_um2"] / r["area_um2"] - 1), 2),
-                         "measured_pj": r["pj_per_mac"], "model_pj": round(pred["pj_per_mac"], 3),
-                         "energy_err_pct": round(100 * (pred["pj_per_mac"] / r["pj_per_mac"] - 1), 2),
-                         "measured_mhz": r["fmax_mhz"], "model_mhz": round(pred["fmax_mhz"], 1),
-                         "fmax_err_pct": round(100 * (pred["fmax_mhz"] / r["fmax_mhz"] - 1), 2)})
-    fvdf = pd.DataFrame(fval)
-    text = [
-        "# MAC engine costs: area, timing, energy (sky130)", "",
-        f"Made by `python -m dse.costgen` (measure + table) and `python -m dse.costgen --report` (this page, "
-        f"{png.name}), {datetime.date.today()}, on {platform.node()} ({platform.machine()}, 2 cores shared), "
-        "Debian Yosys 0.23, OpenSTA 2.0.17, Icarus 11, sky130_fd_sc_hd tt_025C_1v80 (1.80 V, 25 C). "
-        "The table is `dse/data/costs.csv`; its header says how it was made:", "",
-        provenance.stamp("costs"), "",
-        "```", "".join(head).rstrip(), "```", "",
-        "## One mode compiled, 1 lane, exact accumulator", "",
-        md(s1, cols), "",
-        f"![area and energy per mode]({png.name})", "",
-        "## Multi-mode builds and lanes", "",
-        md(multi_cfg, ["build", "compiled_modes", "lanes", "area_um2", "cells", "fmax_mhz"]), "",
-    ]
-    me = multi[multi.pj_per_mac.notna()]
-    if not me.empty:
-        text += ["Energy per MAC measured on these builds:", "",
-                 md(me, ["build", "lanes", "mode", "pj_per_mac", "pj_per_mac_real"]), ""]
-    if not adf.empty:
-        text += ["## Accumulators (one mode compiled, 1 lane)", "",
-                 "exact: Kulisch register (docs/mac.md 4.1); fp32: one fused RNE FP32 addition per product, "
-                 "four chained per cycle in the 4-way modes (4.2); fixed:16:16: 32-bit register, products "
-                 "truncated toward -inf and clamped, saturating add (4.3). Area in µm², Fmax in MHz, energy in "
-                 "pJ per MAC (random codes).", "",
-                 md(adf, list(adf.columns)), ""]
-    if not fx.empty:
-        text += ["Fixed accumulators of other widths:", "",
-                 md(fx, ["mode", "accumulator", "area_um2", "fmax_mhz", "pj_per_mac", "pj_per_mac_real"]), ""]
-    if fmod:
-        text += [f"Width model (dse.costs.fixed_model, fitted on {costs.FIT_MODE} at register widths "
-                 f"{', '.join(str(w) for w in fmod['widths'])}): area {100 * fmod['area_per_bit']:+.2f}%, "
-                 f"energy per MAC {100 * fmod['pj_per_bit']:+.2f}% and critical path {100 * fmod['ns_per_bit']:+.2f}% "
-                 f"per register bit, relative to a mode's {FIXED_REF} row. Checked against a row not used in the fit:", "",
-                 md(fvdf, list(fvdf.columns)) if not fvdf.empty else "(none measured)", ""]
-    if fit:
-        text += ["## Lane model (dse.costs.lookup for lane counts without a row)", "",
-                 f"X(L) = X(1) x (f + (1 - f) L), fitted on {costs.FIT_MODE} at 1 and 4 lanes: "
-                 f"area shared fraction f = {fit['area_shared']:.3f}, energy-per-cycle shared fraction "
-                 f"f_e = {fit['energy_shared']:.3f}; Fmax(L) = Fmax(1). Checked against builds not used in "
-                 "the fit:", "", md(vdf, list(vdf.columns)) if not vdf.empty else "(none measured)", ""]
-    text += [
-        "## Orientation: the XR-NPE paper (28 nm)", "",
-        "| | XR-NPE (paper, 28 nm) | this engine (sky130, 130 nm) |", "|---|---|---|",
-        f"| area | 0.016 mm² | {df[df.build == 'xr-npe'].area_um2.min() / 1e6:.4f} mm² (XR-NPE mode set, 1 lane) |"
-        if (df.build == "xr-npe").any() else "| area | 0.016 mm² | not measured |",
-        f"| clock | 1.72 GHz | Fmax {df[df.build == 'xr-npe'].fmax_mhz.min():.0f} MHz (synthesis only, no retiming) |"
-        if (df.build == "xr-npe").any() else "| clock | 1.72 GHz | not measured |",
-        "| energy | \"14 pJ\" (as published; its exact definition is the paper's) | "
-        + (", ".join(f"{r['mode']} {r['pj_per_mac']:.3g}" for _, r in df[(df.build == "xr-npe") & (df.lanes == 1)
-                                                                          & df.pj_per_mac.notna()].iterrows())
-           or "see the tables") + " pJ per element MAC (XR-NPE build, random codes, 100 MHz) |",
-        "| vs earlier MACs | -42% area, -38% power | not compared (no baseline MAC built here) |", "",
-        "Process node: sky130 is a 130 nm process at 1.8 V; the paper's figures are for 28 nm. Feature size "
-        "differs by 4.6x, so cell area differs by roughly (130/28)^2 ~ 22x (a naive scaling of our XR-NPE-set "
-        "build would be ~0.005 mm², which is not a measurement), and energy per toggle (C V^2) is lower at "
-        "28 nm both from smaller capacitances and from the lower supply (about (1.8/0.9)^2 = 4x from voltage "
-        "alone). The numbers here are for comparing modes and lane counts with each other, not with the paper. "
-        "Our engine is also synthesized without wire loads, placement, clock gating or retiming, and its "
-        "pipeline (4 stages) is not tuned for GHz clocks.", "",
-        "## What these numbers are and are not", "",
-        "- Area: sum of mapped cell areas (Yosys `stat -liberty`); blocks from the kept hierarchy "
-        "(control/other includes the top-level registers and lane glue).",
-        "- Fmax: 1 / (OpenSTA worst register-to-register or port path), ideal clock, no wire load, "
-        "inputs and outputs constrained at 0 delay.",
-        "- Energy: gate-level zero-delay Icarus simulation of the mapped netlist (checked bit for bit against "
-        "sim.mac on the same stream), toggles per net bit counted from the VCD, then per toggle: Liberty "
-        "internal energy ((rise+fall)/2 at the tables' second index point) of every pin on the net, plus "
-        "0.5 C V² with C = the input pin capacitances on the net (no wire cap), plus cell leakage over the "
-        "simulated time. Glitches are not counted (zero delay), so dynamic energy is a lower bound. The clock "
-        "is not gated: every flop's clock pin costs energy every cycle, which is much of the total at 1 lane. "
-        "OpenSTA 2.0.17's report_power was tried first but its Tcl activity interface in this Debian build "
-        "did not apply per-pin activities reliably (and charged a flop's clock energy twice on a one-flop "
-        "check), so the documented Liberty computation in rtl/power.py is used instead.",
-        "- MACs: each element product of an ACC beat of an active lane; CLEAR/READ beats, reset drain and "
-        "the pipeline's tail are in the time. Random data: uniform random codes (all bit patterns, MX "
-        "scales 2^-7..2^7); real data: FP32 MLP trained on digits (5 epochs), layer-2 weights x its ReLU "
-        "inputs (8 weight rows x 8 test images per lane, K = 128; the random set has the same shape), per-row "
-        "max scaling then formats.get(mode).encode (MX modes: the MX encoder's own element codes and E8M0 "
-        "block scales).",
-        "- Accumulators: every row is the RTL built with that accumulator (`rtl/` parameter ACC), "
-        "checked bit for bit against sim.mac's accumulator of the same name in the energy runs. The fp32 "
-        "builds' energy comes from Verilator (the chained adders make Icarus' zero-delay event cascades "
-        "about 50x slower; both dump settled values per time step, and give identical toggle counts and "
-        "energy on the same netlist and stimulus). MX modes have one scheme (listed as exact).",
-    ]
-    md_path = out_dir / "costs.md"
-    md_path.write_text("\n".join(text) + "\n")
-    return md_path
+    print(f"wrote {args.out} ({len(results)} of {len(known)} configurations)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

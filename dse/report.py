@@ -211,7 +211,32 @@ def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
     parts.append(f"Not resolved (95 % interval of the difference to FP32 includes 0): {len(unresolved)} of "
                  f"{int((sub['verdict'] != 'reference').sum())} quantized points"
                  + (": " + ", ".join(label(r) for _, r in unresolved.iterrows()) if len(unresolved) else "") + ".\n")
+    parts += _missing_costs(sub)
     return parts
+
+
+#: why a point's MAC cost can be missing (dse.costs.lookup's ``source``)
+_COST_WHY = {"no engine mode": "the MAC engine has no datapath for this format, so nothing was synthesized",
+             "costs.csv": "its dse/data/costs.csv row has no energy run",
+             "unmeasured": "dse/data/costs.csv has no row for this mode, accumulator and lane count, and no "
+                           "model covers it"}
+
+
+def _missing_costs(sub: pd.DataFrame) -> list[str]:
+    """Name every quantized point whose area or energy is missing, and why (never a silent blank)."""
+    if "cost_source" not in sub or "area_um2" not in sub:
+        return []
+    q = sub[(sub["verdict"] != "reference") & (sub["weights"] != "fp32")]
+    miss = q[q["area_um2"].isna() | q["pj_per_mac"].isna()]
+    if miss.empty:
+        return ["Costs: every quantized point has a measured or modelled MAC area and energy.\n"]
+    lines = []
+    for _, r in miss.iterrows():
+        src = str(r["cost_source"]) if r["cost_source"] == r["cost_source"] else "unmeasured"
+        what = "area and energy" if (r["area_um2"] != r["area_um2"]) and (r["pj_per_mac"] != r["pj_per_mac"]) \
+            else ("energy" if r["pj_per_mac"] != r["pj_per_mac"] else "area")
+        lines.append(f"- {label(r)}: no {what} ({src}: {_COST_WHY.get(src, src)}); it cannot be on a cost front.")
+    return ["**Missing costs** (blank cost cells above):\n", "\n".join(lines) + "\n"]
 
 
 def _sanity_section(table: pd.DataFrame) -> list[str]:

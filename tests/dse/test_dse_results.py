@@ -102,3 +102,25 @@ def test_ranks_are_per_workload_and_fp32_is_on_no_front():
     assert rk.loc["fp32", "pareto_rank"] == 1  # FP32 has model bits and the best gain (0): it competes
     rk2 = ranked(t, [("gain_mean", "max"), ("area_um2", "min")]).set_index("weights")
     assert math.isnan(rk2.loc["fp32", "pareto_rank"])  # no engine mode, no area: on no front
+
+
+def test_report_names_every_missing_cost():
+    """A point without area or energy is listed with the reason, never left as a silent blank."""
+    import pandas as pd
+
+    from dse import report
+
+    nan = float("nan")
+    base = dict(method="ptq", rounding="rne", schedule="", granularity="per-channel")
+    sub = pd.DataFrame([
+        dict(base, weights="fp32", acts="fp32", verdict="reference", cost_source="no engine mode", area_um2=nan, pj_per_mac=nan),
+        dict(base, weights="nvfp4", acts="nvfp4", verdict="worse", cost_source="no engine mode", area_um2=nan, pj_per_mac=nan),
+        dict(base, weights="int8", acts="int8", verdict="worse", cost_source="costs.csv", area_um2=9.0, pj_per_mac=nan),
+        dict(base, weights="int4", acts="int4", verdict="worse", cost_source="costs.csv", area_um2=5.0, pj_per_mac=1.0),
+    ])
+    text = "".join(report._missing_costs(sub))
+    assert "nvfp4: no area and energy (no engine mode" in text
+    assert "int8: no energy (costs.csv: its dse/data/costs.csv row has no energy run)" in text
+    assert "int4" not in text and "fp32" not in text
+    full = "".join(report._missing_costs(sub[sub["weights"].isin(["fp32", "int4"])]))
+    assert full.startswith("Costs: every quantized point has")
