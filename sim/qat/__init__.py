@@ -9,11 +9,12 @@ training harness.
 
 ==================  ===============================================================
 :mod:`.quant`       ``FakeQuantSTE``, ``TensorQuantizer``, ``QuantLinear``/``QuantConv2d``,
-                    ``quantize_model``, ``export_model``
+                    ``quantize_model``
 :mod:`.scaling`     per-tensor / per-channel scales, MSE init, LSQ, fixed, power of two
 :mod:`.tr`          TR measurement, running TR, TALR, ``SGDT``/``AdamT``/``AdamWT``,
                     target schedules (``CosineTR``, ``StepTR``, ``LinearTR``, ``ConstantTR``)
-:mod:`.export`      layers as ``formats`` codes + scales (what sim/mac and rtl/ run)
+:mod:`.export`      ``export_model``: layers as ``formats`` codes + scales (what sim/mac
+                    and rtl/ run)
 :mod:`.models`      ``MLP``, ``SmallCNN``, MAC counting
 :mod:`.tinylm`      ``TinyLM``: byte-level decoder-only pre-LN transformer
 :mod:`.data`        scikit-learn digits, MNIST-1D generated locally and cached

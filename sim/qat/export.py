@@ -22,6 +22,8 @@ import torch
 
 import formats
 
+from .quant import QuantConv2d, quant_layers
+
 __all__ = ["ExportedLayer", "export_model"]
 
 
@@ -71,8 +73,6 @@ def _np_codes(codes: torch.Tensor, fmt) -> np.ndarray:
 @torch.no_grad()
 def export_model(model: torch.nn.Module) -> list[ExportedLayer]:
     """Every QuantLinear/QuantConv2d of ``model`` (in module order) as an :class:`ExportedLayer`."""
-    from .quant import QuantConv2d, quant_layers
-
     out = []
     was = model.training
     model.eval()

@@ -10,7 +10,8 @@ features (the last axis of a Linear, the channels of a Conv2d) and scales
 itself per block.
 
 >>> import torch, torch.nn as nn
->>> from sim.qat.quant import quantize_model, export_model
+>>> from sim.qat.quant import quantize_model
+>>> from sim.qat.export import export_model
 >>> net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
 >>> qnet = quantize_model(net, weight_format="int4", act_format="int4")
 >>> layers = export_model(qnet)          # codes + scales per layer
@@ -424,10 +425,3 @@ def calibrate(model: nn.Module, x: torch.Tensor) -> None:
     model.train()
     model(x)
     model.train(was)
-
-
-def export_model(model: nn.Module):
-    """Integer codes plus scales of every quantized layer (see :mod:`sim.qat.export`)."""
-    from .export import export_model as _export
-
-    return _export(model)
