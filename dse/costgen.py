@@ -91,24 +91,10 @@ def key(build: str, modes, lanes: int, acc: str = "exact") -> str:
 
 
 def flow_version(build: str = "single") -> str:
-    """Tools and a hash of what shapes area and timing: the RTL sources (rtl.run's source hash),
-    the code of the synthesis and timing flow (rtl/synth.py's flow functions, rtl/sta.py) and,
-    for the "separate" build, the baseline design."""
-    import inspect
+    """:func:`rtl.flowid.flow_version` of a build (the "separate" build adds its baseline file)."""
+    from rtl.flowid import flow_version as fv
 
-    from rtl import synth
-    from rtl.run import _source_hash
-    from rtl.sources import BASELINE_DIR
-
-    h = hashlib.sha256(_source_hash().encode())
-    for fn in (synth.synthesize, synth._yosys, synth._parse_stat, synth._blocks, synth._block_of):
-        h.update(inspect.getsource(fn).encode())
-    h.update(repr(synth.BLOCKS).encode())
-    h.update((ROOT / "rtl" / "sta.py").read_bytes())
-    if build in TOPS:
-        h.update((BASELINE_DIR / f"{TOPS[build]}.v").read_bytes())
-    yv = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.split("(")[0].strip()
-    return f"{yv.replace('Yosys ', 'yosys-')}+opensta-2.0.17+{h.hexdigest()[:10]}"
+    return fv(TOPS.get(build))
 
 
 def energy_version() -> str:

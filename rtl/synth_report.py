@@ -23,7 +23,7 @@ from sim.mac.modes import mode_spec
 
 from . import modes as M
 from . import synth
-from .run import flow_hash
+from .flowid import flow_version
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBERTY = ROOT.parent / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
@@ -44,20 +44,59 @@ ROWS = [
     ("mxfp4 + mxint8", ["mxfp4", "mxint8"], "exact"),
 ]
 # single modes with each accumulator: reports/costs.md (python -m dse.costgen)
-BLOCKS = ["decoders", "multiplier", "align+accumulator", "readout/encoder", "control/other"]
+BLOCKS = ["decoders", "multiplier", "align+accumulator", "readout/encoder", "pipeline registers", "control/other"]
 
 
-def measure(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, dict]]:
+#: the rows before the pipelined engine and the flattened timing-driven flow (reports/rtl_synth.md at
+#: commit 7be8ed7, 2026-11-25: hierarchy kept, ABC without a delay target, ports at 0 delay, Fmax =
+#: 1/arrival): label -> (area um2, Fmax MHz)
+BEFORE = {"every mode (10)": (138061, 17.0), "all but posit16_1": (99550, 18.1),
+          "XR-NPE set: fp4, posit4_1, posit8_0, posit16_1": (107631, 29.1), "every non-MX mode (8)": (112032, 29.1),
+          "every non-MX mode (8), fp32 accumulator": (118486, 5.2),
+          "every non-MX mode (8), fixed:16:16 accumulator": (64396, 38.1), "int8": (24362, 80.0),
+          "posit8_0": (36628, 60.1), "mxfp4 + mxint8": (53870, 18.1)}
+#: instance names on a path -> the pipeline part they belong to (first match wins)
+STAGES = [("u_rd", "readout/encoder (s11-s13)"), ("u_mx", "MX FP32 adders"), ("u_norm", "readout normaliser"),
+          ("u_f32", "fp32 accumulator adders"), ("u_fix", "fixed accumulator"), ("u_fq", "fixed product quantiser"),
+          ("u_mul", "multiplier (s3)"), ("u_slots", "product slots / align (s4)"), ("u_align", "align (s4)"),
+          ("u_dec", "decoders (s2)"), ("acc", "accumulator register (s5)")]
+
+
+def stage_of(nets) -> str:
+    """The pipeline part a critical path runs through, from the named nets on it."""
+    for pat, stage in STAGES:
+        if any(pat in n for n in nets or []):
+            return stage
+    return "control (no named net on the path)"
+
+
+def _reused(folder: Path, modes, acc, version: str):
+    """A one-lane result of the same build and flow in ``folder`` (JSON files such as dse.costgen's)."""
+    for jf in sorted(Path(folder).glob("*.json")) if folder else []:
+        try:
+            res = json.loads(jf.read_text())
+        except (OSError, ValueError):
+            continue
+        if (res.get("flow_version") == version and res.get("lanes") == 1 and res.get("modes") == list(modes)
+                and res.get("accumulator") == acc and res.get("top", "mac_engine") == "mac_engine"
+                and res.get("blocks")):
+            return res
+    return None
+
+
+def measure(liberty: Path, work: Path = WORK, log=print, reuse: Path | None = None) -> list[tuple[str, dict]]:
     work.mkdir(parents=True, exist_ok=True)
-    fh = flow_hash()
+    fh = flow_version()
     out = []
     for i, (label, modes, acc) in enumerate(ROWS, 1):
         key = hashlib.sha256(f"{'+'.join(modes)}|{acc}|{fh}".encode()).hexdigest()[:12]
         jf = work / f"{key}.json"
-        if jf.exists():
+        res = _reused(reuse, modes, acc, fh)
+        if res is None and jf.exists():
             res = json.loads(jf.read_text())
-        else:
+        if res is None:
             res = synth.synthesize(modes, 1, str(liberty), 10.0, accumulator=acc, log=log)
+            res["flow_version"] = fh
             jf.write_text(json.dumps(res, indent=1))
         log(f"[{i}/{len(ROWS)}] {label}: {res['total']:.0f} um2, {res.get('fmax_mhz')} MHz")
         out.append((label, res))
@@ -65,39 +104,63 @@ def measure(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, dict
 
 
 def write(results: list[tuple[str, dict]], out: Path, liberty: Path) -> None:
+    from . import sta
+
+    c = sta.CONSTRAINTS
     yv = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# RTL synthesis: area and timing of the MAC engine (sky130_fd_sc_hd, typical corner)", "",
         f"Made by `python -m rtl.synth_report` on {datetime.date.today()} on {platform.node()} "
         f"({platform.machine()}, 2 cores shared), {yv}, OpenSTA (Debian `opensta` 2.0.17), Liberty "
         f"`../shared/pdk/{liberty.name}` (read in place, unpacked to a temporary file). Each row is "
-        "one `python -m rtl.synth --lanes 1 --modes MODES... --accumulator ACC --liberty LIB` run.", "",
+        "one `python -m rtl.synth --lanes 1 --modes MODES... --accumulator ACC --liberty LIB` run (rows that "
+        "`python -m dse.costgen` also builds are read from its results).", "",
         provenance.stamp("rtl_synth"), "",
-        "Flow (rtl/synth.py): `read_verilog`; `chparam LANES MODES ACC FIX_I FIX_F`; `synth -top mac_engine` "
-        "(hierarchy kept); `dfflibmap` + `abc -liberty`; `stat -liberty` per module (area by block = sum of "
-        "the modules of that block); then `flatten` and OpenSTA `report_checks` on the mapped netlist with a "
-        "10 ns clock, inputs/outputs at 0 delay. Fmax = 1 / critical path. No retiming, no timing-driven ABC "
-        "script, so Fmax is a conservative estimate.", "",
-        "## Area by block and by mode subset (µm², one lane)", "",
-        "| modes compiled in | accumulator | " + " | ".join(BLOCKS) + " | total | critical path (ns) | Fmax (MHz) |",
-        "|---|---|" + "---:|" * (len(BLOCKS) + 3),
+        "## Flow", "",
+        "- Totals and Fmax: one flattened, timing-driven run: `read_verilog`; `chparam LANES MODES ACC FIX_I "
+        "FIX_F`; `synth -flatten -top mac_engine`; `dfflibmap`; `abc -D 10000 -constr` (driving cell and output "
+        "load as below); `stat -liberty`. Areas are **cells only, before placement** (a placed estimate: divide "
+        "by a utilisation of ~0.6-0.7).",
+        f"- Timing (`rtl/sta.py`): OpenSTA with a clock uncertainty of {c['clock_uncertainty_ns']} ns, inputs "
+        f"driven by `{c['driving_cell']}`, outputs loaded with {c['load_fanout']} x `{c['load_cell']}` inputs, "
+        f"input/output delays {c['io_delay_fraction']:.0%} of the period, wire-load model `{c['wire_load_model']}`, "
+        "setup included. Fmax = 1 / the period at which the worst slack is zero.",
+        "- Blocks: a second run with the hierarchy kept (ABC per module, no delay target) splits the area; the "
+        "block columns are that **per-block breakdown** (their sum is that run's total, not the flat total).", "",
+        "## Area and Fmax, one lane", "",
+        "| modes compiled in | accumulator | area µm² (flat) | Fmax MHz | slack at 10 ns | critical path in | "
+        "before: area µm² | before: Fmax MHz |", "|---|---|---:|---:|---:|---|---:|---:|",
     ]
     for label, r in results:
         acc = r.get("accumulator", "exact")
-        cells = [f"{r['blocks'].get(b, 0.0):,.0f}" for b in BLOCKS]
-        lines.append(f"| {label.split(', ')[0] if ', ' in label and 'accumulator' in label else label} | {acc} | "
-                     + " | ".join(cells) + f" | **{r['total']:,.0f}** | {r.get('critical_path_ns')} | "
-                     f"{r.get('fmax_mhz')} |")
+        name = label.split(", ")[0] if ", " in label and "accumulator" in label else label
+        ba, bf = BEFORE.get(label, (None, None))
+        lines.append(f"| {name} | {acc} | **{r['total']:,.0f}** | **{r.get('fmax_mhz')}** | "
+                     f"{r.get('slack_at_target_ns')} | {stage_of(r.get('path_nets'))} | "
+                     f"{f'{ba:,}' if ba else ''} | {bf if bf else ''} |")
+    lines += ["", "*Before*: reports/rtl_synth.md at commit 7be8ed7 (2026-11-25): the unpipelined engine (READ "
+              "latency 4/5), hierarchy-kept synthesis without a delay target, ports at 0 delay, Fmax = 1/arrival "
+              "without setup or uncertainty. Both the design and the flow changed since.", "",
+              "## Per-block breakdown (hierarchy-kept run, µm²)", "",
+              "| modes compiled in | accumulator | " + " | ".join(BLOCKS) + " | sum (hier. run) |",
+              "|---|---|" + "---:|" * (len(BLOCKS) + 1)]
+    for label, r in results:
+        acc = r.get("accumulator", "exact")
+        name = label.split(", ")[0] if ", " in label and "accumulator" in label else label
+        blocks = r.get("blocks") or {}
+        lines.append(f"| {name} | {acc} | " + " | ".join(f"{blocks.get(b, 0.0):,.0f}" for b in BLOCKS)
+                     + f" | {r.get('hier_total', sum(blocks.values())):,.0f} |")
     lines += [
         "", "Blocks: *decoders* = `dec_word`, `dec_int`, `dec_minifloat`, `dec_posit` (both operands); "
-        "*multiplier* = `rmul16` (the shared 16x16 array of 4x4 partial products); *align+accumulator* = "
-        "`prod_slots`, `align_acc` (exact), `fixed_acc` (fixed), `fp32_acc` + `fadd_fp32` (fp32), `mx_fadd` (MX "
-        "FP32 add); *readout/encoder* = `readout`, `enc_fp32`, `enc_posit`, `enc_int32`, `lzc`; *control/other* "
-        "= the pipeline and accumulator registers and glue in `mac_lane` / `mac_engine` (register, |acc|, "
-        "wrap-to-mode-width, flags, MX block state).", "", "Critical paths (named nets on them):", ""]
+        "*multiplier* = `rmul16`; *align+accumulator* = `mac_lane`'s own logic (stage registers, the exact "
+        "register and its carries), `prod_slots`, `align_acc`, `fixed_slots`/`fixed_acc`, `fp32_acc` + "
+        "`fadd_fp32`, `mx_acc` + `fadd_front`/`fadd_pipe` (MX FP32 adders); *readout/encoder* = `readout`, "
+        "`norm`, `enc_fp32`, `enc_posit`, `enc_int32`, `lzc`; *pipeline registers* = `pipe_reg` instances; "
+        "*control/other* = `mac_engine` (the command pipeline, lane glue).", "", "Critical paths (named nets on them):", ""]
     for label, r in results:
         nets = r.get("path_nets") or []
-        lines.append(f"- {label}: {r.get('critical_path_ns')} ns; " + " → ".join(f"`{n}`" for n in nets))
+        lines.append(f"- {label}: {r.get('critical_path_ns')} ns ({stage_of(nets)}); "
+                     + " → ".join(f"`{n}`" for n in nets))
     lines += ["", "## Reading the numbers", ""] + notes(dict(results))
     out.write_text("\n".join(lines) + "\n")
 
@@ -107,38 +170,27 @@ def notes(r: dict) -> list[str]:
     def area(label):
         return r[label]["total"] if label in r else float("nan")
 
+    def mhz(label):
+        return r[label].get("fmax_mhz", float("nan")) if label in r else float("nan")
+
     out = []
     a_all, a_nop16 = area("every mode (10)"), area("all but posit16_1")
-    out.append(f"- posit16_1 brings the exact register to 130 bits and the readout to a 130-bit normaliser "
-               f"with FP32 and posit16 rounders: every mode {a_all:,.0f} µm² against {a_nop16:,.0f} µm² without "
-               f"posit16_1 ({a_all - a_nop16:+,.0f} µm²).")
+    out.append(f"- posit16_1 brings the exact register to 130 bits and the readout to a 130-bit normaliser: "
+               f"every mode {a_all:,.0f} µm² against {a_nop16:,.0f} µm² without posit16_1 "
+               f"({a_all - a_nop16:+,.0f} µm²).")
     ex, f32, fx = (area("every non-MX mode (8)"), area("every non-MX mode (8), fp32 accumulator"),
                    area("every non-MX mode (8), fixed:16:16 accumulator"))
-    out.append(f"- Accumulators, every non-MX mode compiled in: exact {ex:,.0f} µm², fp32 {f32:,.0f} µm² "
-               f"({100 * (f32 / ex - 1):+.0f}%), fixed:16:16 {fx:,.0f} µm² ({100 * (fx / ex - 1):+.0f}%). "
-               "The fp32 accumulator adds up to four fused FP32 adders per lane (one per product slot, chained: "
-               "the model's per-product rounding makes them dependent), which also sets its critical path; the "
-               "fixed accumulator needs a truncating, clamping shifter per slot but only a 32-bit register and "
-               "readout instead of the exact register's 130 bits.")
-    for label in ("every non-MX mode (8)", "every non-MX mode (8), fp32 accumulator",
-                  "every non-MX mode (8), fixed:16:16 accumulator", "every mode (10)"):
-        if label in r and r[label].get("path_nets"):
-            n = r[label]["path_nets"]
-            out.append(f"- Critical path of {label}: {r[label].get('critical_path_ns')} ns, from "
-                       f"`{n[0]}` to `{n[-1]}`.")
-    out.append("- With MX compiled in, the MX FP32 accumulation (`acc32` -> align -> add -> normalise -> round "
-               "-> `acc32`) is one cycle because the next block may close right behind; without MX and with the "
-               "exact accumulator the readout stage (|acc| -> leading-zero count -> normalise -> round) is the "
-               "longest. Both are single-stage by the model's latency (4 / 5 cycles); splitting them over more "
-               "stages would change `sim.mac.LATENCY`, which is the timing contract.")
-    out.append("- Constant LSB exponents: the readout's encoders take the register's LSB exponent as a "
-               "build-time parameter wherever it is a constant (int32 path of the exact and fixed registers; "
-               "every encoder of a fixed register, or of exact builds whose modes share one LSB), so that "
-               "synthesis folds their shifters even with the hierarchy kept (no constant crosses a kept "
-               "module port). Only the fp32 register feeds a run-time exponent. Before this, int8's "
-               "*readout/encoder* was 10,859 µm²; it is now 3,915 µm².")
-    out.append("- Every row is one lane; lanes are independent copies of `mac_lane` (the pipeline control is "
-               "shared). Multi-lane area is measured in reports/costs.md (1, 2, 4 and 8 lanes).")
+    out.append(f"- Accumulators, every non-MX mode compiled in: exact {ex:,.0f} µm² "
+               f"({mhz('every non-MX mode (8)')} MHz), fp32 {f32:,.0f} µm² ({100 * (f32 / ex - 1):+.0f}%, "
+               f"{mhz('every non-MX mode (8), fp32 accumulator')} MHz), fixed:16:16 {fx:,.0f} µm² "
+               f"({100 * (fx / ex - 1):+.0f}%, {mhz('every non-MX mode (8), fixed:16:16 accumulator')} MHz). The fp32 "
+               "accumulator still adds up to four fused FP32 adders per lane in one cycle (the model rounds after "
+               "every product, so they are chained), which sets its clock.")
+    slow = [(lab, x.get("fmax_mhz")) for lab, x in r.items() if x.get("fmax_mhz", 0) < 100]
+    out.append("- Rows below 100 MHz: " + (", ".join(f"{lab} ({f} MHz, {stage_of(r[lab].get('path_nets'))})"
+                                                    for lab, f in slow) if slow else "none") + ".")
+    out.append("- Every row is one lane; lanes are independent copies of `mac_lane` (the command pipeline is "
+               "shared). Multi-lane area and energy: reports/costs.md (1, 2, 4 and 8 lanes).")
     return out
 
 
@@ -146,12 +198,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m rtl.synth_report", description=__doc__.split("\n\n")[0])
     p.add_argument("--liberty", default=str(LIBERTY))
     p.add_argument("--out", default=str(ROOT / "reports" / "rtl_synth.md"))
+    p.add_argument("--reuse", default=str(ROOT / "build" / "costgen"),
+                   help="folder of result JSONs (dse.costgen's) whose same-flow builds are not redone")
     args = p.parse_args(argv)
     lib = Path(args.liberty)
     if not lib.exists():
         print(f"error: Liberty file {lib} does not exist", file=sys.stderr)
         return 2
-    res = measure(lib)
+    res = measure(lib, reuse=Path(args.reuse))
     write(res, Path(args.out), lib)
     print(f"wrote {args.out}")
     return 0
