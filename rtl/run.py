@@ -59,14 +59,6 @@ def _source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def flow_hash() -> str:
-    """Hash of what shapes synthesis results: the RTL sources (:func:`_source_hash`) and
-    rtl/synth.py.  Keys the cached results of rtl.synth_report and dse.costgen."""
-    h = hashlib.sha256(_source_hash().encode())
-    h.update(Path(__file__).with_name("synth.py").read_bytes())
-    return h.hexdigest()[:10]
-
-
 def parse_accumulator(spec):
     """``exact``, ``fp32``, ``fixed:I:F`` or sim.mac's forms -> sim.mac's accumulator (one parser:
     :meth:`sim.mac.Accumulator.parse`)."""
