@@ -8,10 +8,11 @@ al., arXiv 2404.19248), two small models, two locally made datasets and the
 training harness.
 
 ==================  ===============================================================
-:mod:`.quant`       ``FakeQuantSTE``, ``TensorQuantizer``, ``QuantLinear``/``QuantConv2d``,
-                    ``quantize_model``
+:mod:`.quant`       one import for :mod:`.quantizer` (``FakeQuantSTE``, ``TensorQuantizer``)
+                    and :mod:`.layers` (``QuantLinear``/``QuantConv2d``, ``quantize_model``)
 :mod:`.scaling`     per-tensor / per-channel scales, MSE init, LSQ, fixed, power of two
-:mod:`.tr`          TR measurement, running TR, TALR, ``SGDT``/``AdamT``/``AdamWT``,
+:mod:`.tr`          TR measurement, running TR, TALR, ``SGDT``/``AdamT``/``AdamWT``; with
+                    :mod:`.tr_schedules`:
                     target schedules (``CosineTR``, ``StepTR``, ``LinearTR``, ``ConstantTR``)
 :mod:`.export`      ``export_model``: layers as ``formats`` codes + scales (what sim/mac
                     and rtl/ run)
@@ -25,7 +26,8 @@ training harness.
 :mod:`.ptq`         post-training quantization (calibrated scales, unsigned activations)
 :mod:`.finetune`    QAT from the reference with LR or TR schedules, learning curve
 :mod:`.workload_r…` ``python -m sim.qat.workload_report``: FP32/PTQ/QAT table
-:mod:`.train`       ``TrainConfig``, ``train`` and ``python -m sim.qat.train``
+:mod:`.train`       ``train`` and ``python -m sim.qat.train``; ``TrainConfig`` and
+                    ``TrainResult`` from :mod:`.trainconfig`
 :mod:`.study`       ``python -m sim.qat.study``: LR vs TR scheduling at 2-4 bits
 :mod:`.bench`       ``python -m sim.qat.bench``: step time quantized vs FP32, TR overhead
 ==================  ===============================================================

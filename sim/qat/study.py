@@ -11,7 +11,6 @@ minifloat (``fp2_e1m0``, ``fp3_e2m0``, ``fp4_e2m1``) and posit (``posit2_0``,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import pathlib
 import platform

@@ -1,0 +1,261 @@
+"""The quantizer of QAT: the straight-through estimator and :class:`TensorQuantizer`.
+
+The forward value of every quantizer is ``formats.torch.quantize`` (bit-exact
+with ``formats``) applied to the scaled tensor, ``q(x) = s * Q(clamp(x / s))``;
+the backward pass is the straight-through estimator: the rounding passes the
+gradient unchanged, the clamp passes it inside the format's range (the LSQ
+rule), so gradients reach both the latent weights and the layer inputs.  Block
+formats (MX, NVFP4) take no outer scale: ``Q`` is applied along the input
+features (the last axis of a Linear, the channels of a Conv2d) and scales
+itself per block.  The quantized layers that use it: :mod:`sim.qat.layers`;
+both are re-exported by :mod:`sim.qat.quant`.
+"""
+from __future__ import annotations
+
+import zlib
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import formats
+from formats.block import BlockFormat
+from formats.rounding import Rounding, parse_rounding
+
+from .fakequant import TINY, FakeQuantFn, kernel
+from .scaling import Scale, format_range
+
+__all__ = ["FakeQuantSTE", "fake_quantize", "TensorQuantizer", "is_block_format"]
+
+
+def _ft():
+    from formats import torch as ft
+
+    return ft
+
+
+def is_block_format(fmt) -> bool:
+    """Whether ``fmt`` scales itself per block (MX, NVFP4): a :class:`formats.block.BlockFormat`."""
+    return isinstance(fmt, BlockFormat)
+
+
+class FakeQuantSTE(torch.autograd.Function):
+    """``y -> Q(y)`` forward (``formats.torch.quantize``), identity backward."""
+
+    @staticmethod
+    def forward(ctx, y, fmt, rounding, seed):
+        return _ft().quantize(y, fmt, rounding=rounding, seed=seed).to(y.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None, None
+
+
+class _BlockSTE(torch.autograd.Function):
+    """``FakeQuantSTE`` of a block format that also hands out the codes (``keep``: None or a list)."""
+
+    @staticmethod
+    def forward(ctx, y, fmt, rounding, seed, keep):
+        res = _ft().quantize_blocks(y, fmt, rounding=rounding, seed=seed)
+        if keep is not None:
+            keep.append(tuple(res[1:]))
+        return res[0].to(y.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None, None, None
+
+
+def _bits(q: torch.Tensor) -> torch.Tensor:
+    """The raw bits of a float tensor as a same-width int tensor (codes <-> bits is one to one)."""
+    return q.view({8: torch.int64, 4: torch.int32, 2: torch.int16}[q.element_size()])
+
+
+def fake_quantize(y: torch.Tensor, fmt, rounding: str = "rne", seed: int = 0) -> torch.Tensor:
+    """``Q(y)`` with a straight-through gradient (``y`` already in the format's range)."""
+    return FakeQuantSTE.apply(y, fmt, rounding, seed)
+
+
+class TensorQuantizer(nn.Module):
+    """``q(x) = s * Q(clamp(x / s, lo, hi))`` with a straight-through gradient.
+
+    ``fmt``: a format name or object; ``scale_mode``: ``lsq``/``fixed``/``max``
+    (see :mod:`sim.qat.scaling`); ``per_channel``: one scale per axis-0 slice;
+    ``block_axis``: the axis that block formats group along (moved last for
+    ``Q``).  Stochastic rounding draws a fresh seed at every training call
+    (from ``seed`` and a call counter) and falls back to ``rne`` in eval mode.
+
+    Scalar formats run as one fused autograd node (:mod:`sim.qat.fakequant`).
+    With ``keep_codes`` (set for weight quantizers) the forward keeps what ``Q``
+    gave, so :meth:`code_key` reads the codes of unchanged weights for free.
+    """
+
+    keep_codes = False
+
+    def __init__(self, fmt, rounding: str = "rne", scale_mode: str = "lsq",
+                 per_channel: bool = False, pow2: bool = False, block_axis: int = -1,
+                 seed: int = 0):
+        super().__init__()
+        self.fmt = formats.get(fmt)
+        self.rounding = parse_rounding(rounding)   # parsed once here; a Rounding from now on
+        self.block = is_block_format(self.fmt)
+        self.block_axis = block_axis
+        self.seed = int(seed) & 0xFFFFFFFF
+        self.calls = 0
+        self._kernels = {}
+        self._codes_cache = None
+        if self.block:
+            self.scale = None
+            self.lo = self.hi = None
+        else:
+            self.scale = Scale(self.fmt, scale_mode, per_channel, pow2)
+            self.lo, self.hi = format_range(self.fmt)
+
+    # -- helpers --------------------------------------------------------------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_kernels"], state["_codes_cache"] = {}, None  # rebuilt on use (closures, tables)
+        state.pop("_fixed_s", None)
+        return state
+
+    def _kernel_for(self, dtype, device, rnd):
+        key = (rnd, dtype, device)
+        k = self._kernels.get(key)
+        if k is None:
+            k = self._kernels[key] = kernel(self.fmt, rnd, dtype, device)
+        return k
+
+    def _stamp(self, x, rnd):
+        """What the codes of ``x`` depend on: its storage and version, the scale's, the rounding."""
+        sc = self._modules["scale"] if "scale" in self._modules else None
+        if sc is None:
+            return (rnd, x.data_ptr(), x._version, x.shape, None)
+        v = sc.value
+        return (rnd, x.data_ptr(), x._version, x.shape, v.data_ptr(), v._version)
+
+    def _remember(self, x, rnd, val):
+        """Keep the code key of ``val`` (what ``Q`` gave ``x``) until ``x`` or the scale changes."""
+        self._codes_cache = (self._stamp(x, rnd), val if self.block else _bits(val))
+
+    def _rounding_now(self) -> Rounding:
+        if self.rounding == Rounding.STOCHASTIC and not self.training:
+            return Rounding.RNE
+        return self.rounding
+
+    def _seed_now(self) -> int:
+        if self.rounding != Rounding.STOCHASTIC or not self.training:
+            return self.seed
+        self.calls += 1
+        return zlib.crc32(f"{self.seed}:{self.calls}".encode())
+
+    def _to_block_layout(self, x):
+        """``x`` with the block axis moved last and zero-padded to a whole number of blocks.
+
+        Zeros never change a block's scale, so padding leaves every real element as it is.
+        """
+        ax = self.block_axis % x.dim()
+        y = x if ax == x.dim() - 1 else x.movedim(ax, -1)
+        pad = -y.shape[-1] % int(self.fmt.block)
+        return F.pad(y, (0, pad)) if pad else y
+
+    def _from_block_layout(self, y, like):
+        ax = self.block_axis % like.dim()
+        y = y[..., :like.shape[ax]]
+        return y if ax == like.dim() - 1 else y.movedim(-1, ax)
+
+    @torch.no_grad()
+    def initialize(self, x: torch.Tensor, wide: bool = False) -> None:
+        """Set the scale from a sample tensor (no-op for block formats); ``wide``: see
+        :func:`sim.qat.scaling.mse_scale`."""
+        if self.scale is not None and self.scale.mode != "max":
+            self.scale.initialize(x, lambda y: _ft().quantize(y, self.fmt, rounding="rne").to(y.dtype), wide=wide)
+
+    @property
+    def needs_init(self) -> bool:
+        return self.scale is not None and self.scale.mode != "max" and not self.scale.is_initialized
+
+    def scale_value(self, x: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The scale now in use (None for block formats)."""
+        if self.scale is None:
+            return None
+        return self.scale(x if x is not None else self.scale.value)
+
+    # -- forward --------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rnd, seed = self._rounding_now(), self._seed_now()
+        keep = [] if self.keep_codes and rnd != Rounding.STOCHASTIC else None
+        if self.block:
+            y = self._to_block_layout(x)
+            q = _BlockSTE.apply(y, self.fmt, rnd, seed, keep)
+            if keep:
+                self._remember(x, rnd, keep[0])
+            return self._from_block_layout(q, x)
+        if self.needs_init:
+            self.initialize(x)
+        sc = self.scale
+        if sc.mode == "max" or sc.pow2:  # scales computed by Scale's own autograd graph
+            s, lsq_g = sc(x), None
+        else:  # lsq / fixed: the parameter goes straight into the fused node
+            s = sc.value
+            lsq_g = None
+            if s.requires_grad:
+                lsq_g = sc.grad_scale(x) if (sc.mode == "lsq" and sc.training) else 1.0
+            else:  # a frozen scale: |v| clamped, remembered while v is unchanged
+                memo = self.__dict__.get("_fixed_s")
+                key = (s._version, s.data_ptr(), s.dtype)
+                if memo is None or memo[0] is not s or memo[1] != key:
+                    memo = self.__dict__["_fixed_s"] = (s, key, s.abs().clamp_min(TINY))
+                s = memo[2]
+        k = self._kernel_for(torch.promote_types(x.dtype, s.dtype), x.device, rnd)
+        out = FakeQuantFn.apply(x, s, k, self.lo, self.hi, seed, lsq_g, keep)
+        if keep:
+            self._remember(x, rnd, keep[0])
+        return out
+
+    def code_key(self, x: torch.Tensor):
+        """A cheap stand-in for :meth:`codes`: equal keys exactly where the codes are equal.
+
+        Scalar formats: the raw bits of ``Q(clamp(x / s))`` (one to one with the
+        codes); block formats: the tuple :meth:`codes` returns.  Taken from the
+        last forward pass when ``x`` and the scale have not changed since (and
+        the rounding was not stochastic), else computed and remembered.  (Called
+        at every TR step: the hit path is kept free of grad-mode switches.)
+        """
+        rnd = Rounding.RNE if self.rounding == Rounding.STOCHASTIC else self.rounding
+        c = self._codes_cache
+        if c is not None and c[0] == self._stamp(x, rnd):
+            return c[1]
+        with torch.no_grad():
+            if self.block:
+                val = _ft().quantize_blocks(self._to_block_layout(x), self.fmt, rounding=rnd)[1:]
+            else:
+                s = self.scale(x)
+                y = torch.clamp(x / s, self.lo, self.hi)
+                k = self._kernel_for(y.dtype, y.device, rnd)
+                if k.nan_check and torch.isnan(y.sum()):
+                    k.raise_nan(y)
+                val = k.q(y)
+        self._remember(x, rnd, val)
+        return self._codes_cache[1]
+
+    @torch.no_grad()
+    def codes(self, x: torch.Tensor, rounding: str | None = None):
+        """The codes ``Q`` gives ``x`` (in block layout for block formats).
+
+        Scalar formats: an int tensor of codes of ``x / s``.  Block formats: the
+        tuple ``(element_codes, scales[, tensor_scale])`` of ``quantize_blocks``
+        on the block layout (block axis last, zero-padded to whole blocks).
+        Stochastic rounding is replaced by ``rne`` (a code should not flicker).
+        """
+        ft = _ft()
+        if rounding is not None:
+            rnd = parse_rounding(rounding)
+        else:
+            rnd = Rounding.RNE if self.rounding == Rounding.STOCHASTIC else self.rounding
+        if self.block:
+            return ft.quantize_blocks(self._to_block_layout(x), self.fmt, rounding=rnd)[1:]
+        s = self.scale(x)
+        return ft.encode(torch.clamp(x / s, self.lo, self.hi), self.fmt, rounding=rnd)
+
+    def extra_repr(self) -> str:
+        return f"{self.fmt.name}, rounding={self.rounding.label}"
