@@ -136,6 +136,6 @@ def export(table: Path, out_dir: Path, name: str = "numfmt_mac_costs", accuracy:
     readme = data / "README.md"
     readme.write_text(f"# {CLASS}: Accelergy table of {name}\n\n" + "\n".join(about) + "\n")
     if skipped:
-        print(f"dse.accelergy: {len(skipped)} row(s) without measured costs not exported: "
-              + "; ".join(skipped), file=sys.stderr)
+        print(f"dse.accelergy: {len(skipped)} row(s) without measured costs not exported "
+              f"(listed in {yaml_path.name})", file=sys.stderr)
     return [yaml_path, csv_path, readme]
