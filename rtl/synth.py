@@ -158,7 +158,11 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
         constr = tmp / "abc.constr"
         constr.write_text(sta.abc_constr(str(Path(liberty).resolve())))
         ps = int(round(period_ns * 1000))
-        res["yosys_s"] = _yosys(exe, front + f"synth -flatten -top {top}; dfflibmap -liberty {lib}; "
+        # fp32 accumulator: Yosys' SAT-based resource sharing runs out of memory (> 24 GB) on the
+        # flattened chained FP32 adders, which are all busy every cycle (nothing to share): skipped
+        share = "" if Accumulator.parse(accumulator).kind != "fp32" else " -noshare"
+        res["share"] = not share
+        res["yosys_s"] = _yosys(exe, front + f"synth -flatten{share} -top {top}; dfflibmap -liberty {lib}; "
                                 f"abc -D {ps} -constr {constr} -liberty {lib}; opt_clean; "
                                 f"tee -q -o {stat} stat -liberty {lib}; "
                                 f"write_verilog -noattr -noexpr {net}; ", "flattened run")
