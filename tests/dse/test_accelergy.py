@@ -84,3 +84,15 @@ def test_bad_number_and_duplicates(tmp_path):
         accelergy.export(_table(tmp_path, HEADER + COLS + dup), tmp_path / "o2")
     with pytest.raises(ValueError, match="no row with measured energy"):
         accelergy.export(_table(tmp_path, HEADER + COLS + ROWS.splitlines(keepends=True)[2]), tmp_path / "o3")
+
+
+def test_costgen_cli_exports(tmp_path, capsys):
+    """``python -m dse.costgen --export accelergy DIR`` writes the same files; an unknown format: exit 2."""
+    from dse import costgen
+
+    table = _table(tmp_path)
+    assert costgen.main(["--out", str(table), "--export", "accelergy", str(tmp_path / "x")]) == 0
+    rows = _rows(tmp_path / "x" / "data" / f"{accelergy.CLASS}.csv")
+    assert len(rows) >= 3
+    assert costgen.main(["--out", str(table), "--export", "timeloop", str(tmp_path / "y")]) == 2
+    assert "unknown export format 'timeloop'; allowed: accelergy" in capsys.readouterr().err
