@@ -94,6 +94,68 @@ def abc_constr(lib: str) -> str:
     return f"set_driving_cell {c['driving_cell']}\nset_load {output_load_pf(lib):.6g}\n"
 
 
+_DECL = re.compile(r"^\s*(?:wire|input|output|inout|reg)\s*(?:\[(\d+):(\d+)\])?\s*(\\\S+|[A-Za-z_][\w$]*)\s*;", re.M)
+_CONST = re.compile(r"^(\d+)'([hbd])([0-9a-fA-FxXzZ_]+)$")
+_REF = re.compile(r"^(\\\S+|[A-Za-z_][\w$]*)\s*(?:\[(\d+)(?::(\d+))?\])?$")
+
+
+def _split_concat(text: str) -> list[str]:
+    """The comma-separated items of ``{ a, b [3:0], 2'h0 }`` (escaped names may hold commas? no:
+    they end at white space, and Yosys writes a space after each)."""
+    inner = text.strip()
+    if not (inner.startswith("{") and inner.endswith("}")):
+        return [inner]
+    return [t.strip() for t in inner[1:-1].split(",")]
+
+
+def _bits(item: str, widths: dict) -> list[str]:
+    """The single-bit references of one item, MSB first."""
+    m = _CONST.match(item.replace(" ", ""))
+    if m:
+        n, base, digits = int(m.group(1)), m.group(2), m.group(3).replace("_", "").lower()
+        if base == "d":
+            bits = bin(int(digits))[2:]
+        else:                          # x / z digits: undefined constants, timed as 0
+            per = 4 if base == "h" else 1
+            bits = "".join("0" * per if c in "xz" else bin(int(c, 16))[2:].zfill(per) for c in digits)
+        bits = bits.zfill(n)[-n:]
+        return [f"1'b{c}" for c in bits]
+    m = _REF.match(item)
+    if m is None:
+        raise StaError(f"cannot read the netlist item {item!r}")
+    name, hi, lo = m.group(1), m.group(2), m.group(3)
+    sep = " " if name.startswith("\\") else ""
+    if hi is None:
+        rng = widths.get(name)
+        if rng is None:
+            return [name]
+        hi, lo = rng
+    else:
+        hi, lo = int(hi), int(lo) if lo is not None else int(hi)
+    step = -1 if hi >= lo else 1
+    return [f"{name}{sep}[{i}]" for i in range(hi, lo + step, step)]
+
+
+def sta_netlist(net: Path, out: Path) -> Path:
+    """A copy of a Yosys netlist that OpenSTA 2.0.17 reads whole: its parser rejects a
+    concatenation on the left of an ``assign`` (it would drop the statement, and with it the
+    connection), so each such assign becomes one assign per bit."""
+    text = Path(net).read_text()
+    widths = {m.group(3): (int(m.group(1)), int(m.group(2))) for m in _DECL.finditer(text) if m.group(1)}
+
+    def expand(m):
+        lhs, rhs = m.group(1), m.group(2)
+        lb = [b for it in _split_concat(lhs) for b in _bits(it, widths)]
+        rb = [b for it in _split_concat(rhs) for b in _bits(it, widths)]
+        if len(lb) != len(rb):
+            raise StaError(f"assign with {len(lb)} bits on the left and {len(rb)} on the right: {m.group(0)[:200]}")
+        return "\n".join(f"  assign {a} = {b} ;" for a, b in zip(lb, rb))    # escaped names end at a space
+
+    text = re.sub(r"^\s*assign\s+(\{[^;]*?\})\s*=\s*([^;]*?)\s*;", expand, text, flags=re.M | re.S)
+    out.write_text(text)
+    return out
+
+
 def _unpacked(lib: Path, work: Path) -> Path:
     if lib.suffix != ".gz":
         return lib
@@ -122,6 +184,7 @@ def timing(lib, net, top: str, period_ns: float = 10.0, work=None, sdf: Path | N
     tol = CONSTRAINTS["fmax_tolerance_ns"]
     body = _sdc("$p", f"[expr {{{CONSTRAINTS['io_delay_fraction']} * $p}}]", load)
     tcl = work / "sta.tcl"
+    net = sta_netlist(net, work / "net_sta.v")
     tcl.write_text(
         f"read_liberty {libf}\nread_verilog {net}\nlink_design {top}\n"
         f"proc constrain {{p}} {{\n{body}}}\n"
@@ -143,6 +206,9 @@ def timing(lib, net, top: str, period_ns: float = 10.0, work=None, sdf: Path | N
     out = proc.stdout
     tgt = re.search(r"SLACK_AT_TARGET (\S+)", out)
     fin = re.search(r"PERIOD (\S+) (\S+)", out)
+    errors = [l for l in out.splitlines() + proc.stderr.splitlines() if l.startswith("Error")]
+    if errors:
+        raise StaError(f"OpenSTA reported errors on {net}:\n" + "\n".join(errors[:10]))
     if proc.returncode != 0 or not (tgt and fin):
         raise StaError(f"OpenSTA failed on {net}:\n{out[-2000:]}\n{proc.stderr[-2000:]}")
     per, slack = float(fin.group(1)), float(fin.group(2))

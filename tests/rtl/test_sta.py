@@ -100,3 +100,25 @@ def test_timing_reports_a_missing_tool(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(sta.StaError, match="OpenSTA"):
         sta.timing(LIB, tmp_path / "x.v", "x", 10.0)
+
+
+@pytest.mark.rtl
+@needs_sta
+def test_concatenated_assign_keeps_its_connection(tmp_path):
+    """Yosys writes ``assign { a [1], a [0] } = { n, 1'h0 };``; OpenSTA 2.0.17 cannot parse a
+    concatenation on the left and would drop the statement (and the path through it)."""
+    n = 30
+    cells = ["  sky130_fd_sc_hd__dfxtp_1 r1 (.CLK(clk), .D(a), .Q(n0));"]
+    cells += [f"  sky130_fd_sc_hd__inv_1 i{i} (.A(n{i}), .Y(n{i + 1}));" for i in range(n)]
+    cells += ["  assign { \\w.x [2], \\w.x [1:0] } = { n30, 2'b0x };",
+              "  sky130_fd_sc_hd__dfxtp_1 r2 (.CLK(clk), .D(\\w.x [2]), .Q(y));"]
+    v = tmp_path / "cat.v"
+    v.write_text("module cat (clk, a, y);\n  input clk, a;\n  output y;\n"
+                 f"  wire {', '.join(f'n{i}' for i in range(n + 1))};\n  wire [2:0] \\w.x ;\n"
+                 + "\n".join(cells) + "\nendmodule\n")
+    fixed = sta.sta_netlist(v, tmp_path / "fixed.v").read_text()
+    assert "assign {" not in fixed
+    assert "assign \\w.x [2] = n30 ;" in fixed and "assign \\w.x [0] = 1'b0 ;" in fixed
+    r = sta.timing(LIB, v, "cat", 10.0, work=tmp_path / "w")
+    assert r["startpoint"].startswith("r1") and r["endpoint"].startswith("r2")   # the path through the assign
+    assert r["min_period_ns"] > 1.0
