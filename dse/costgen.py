@@ -26,16 +26,13 @@ import hashlib
 import json
 import platform
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from formats import provenance
 from rtl.modes import XR_NPE
 from sim.mac.modes import MODES as _SIM_MODES
 from sim.mac.modes import mode_spec
@@ -115,6 +112,18 @@ def energy_version() -> str:
     for fn in (random_operands, real_operands, _trained_layer, energy_one):
         h.update(inspect.getsource(fn).encode())
     return f"icarus-11+e{h.hexdigest()[:8]}"
+
+
+def timed_version() -> str:
+    """Hash of the timed (SDF) simulation: rtl/timedsim.py and the energy model it feeds."""
+    from rtl import timedsim
+
+    import inspect
+
+    h = hashlib.sha256(energy_version().encode())
+    h.update(Path(timedsim.__file__).read_bytes())
+    h.update(inspect.getsource(timed_one).encode())
+    return f"icarus-11-sdf+t{h.hexdigest()[:8]}"
 
 
 def unpack_liberty(dst: Path) -> Path:
@@ -197,9 +206,8 @@ def _trained_layer():
     return _LAYER
 
 
-def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng, timed: bool = False) -> dict:
-    """Random-code and real-data energy runs of one mode of a synthesized build (and, ``timed``,
-    the SDF-timed random run that counts glitches)."""
+def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
+    """Random-code and real-data zero-delay energy runs of one mode of a synthesized build."""
     from rtl import power
 
     out = {}
@@ -210,14 +218,20 @@ def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng, timed: bool = F
     top = res.get("top", "mac_engine")
     # same shape as the real set (8 dot products per lane of K = 128) so overheads match
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
-    kw = dict(lanes=lanes, period_ns=res["critical_path_ns"], accumulator=acc, top=top)
-    out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, sim=sim, **kw)
-    out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real_operands(mode, 8 * lanes),
-                                       sim=sim, **kw)
-    if timed:
-        out["timed"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, sim="icarus",
-                                            timed=True, **kw)
+    kw = dict(lanes=lanes, period_ns=res["critical_path_ns"], accumulator=acc, top=top, sim=sim)
+    out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, **kw)
+    out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real_operands(mode, 8 * lanes), **kw)
     return out
+
+
+def timed_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
+    """The random-code run again, SDF-timed (glitches counted): :func:`rtl.timedsim.energy_per_mac`."""
+    from rtl import timedsim
+
+    A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
+    return timedsim.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, lanes=lanes,
+                                   period_ns=res["critical_path_ns"], accumulator=res.get("accumulator", "exact"),
+                                   top=res.get("top", "mac_engine"))
 
 
 def pj_at(run: dict, mhz: float) -> float:
@@ -245,9 +259,10 @@ def rows_of(res: dict, build: str) -> list[dict]:
                        pj_leak_per_mac_ns=round(r["leakage_nw"] * 1e-9 * r["cycles"] * 1e3 / r["macs"], 6))
         if "real" in en:
             row["pj_per_mac_real"] = round(pj_at(en["real"], f), 4)
-        if "timed" in en:
-            row["pj_per_mac_timed"] = round(pj_at(en["timed"], f), 4)
-            row["glitch_ratio"] = round(en["timed"]["dynamic_pj"] / en["random"]["dynamic_pj"], 3)
+        tm = res.get("timed", {}).get(mode)
+        if tm is not None and "random" in en:
+            row["pj_per_mac_timed"] = round(pj_at(tm, f), 4)
+            row["glitch_ratio"] = round(tm["dynamic_pj"] / en["random"]["dynamic_pj"], 3)
         for blk, col in BLOCK_COLS.items():
             row[col] = round(res["blocks"][blk], 2) if blk in res.get("blocks", {}) else ""
         rows.append(row)
@@ -318,12 +333,23 @@ def measure_one(k: str, cfg: tuple, work: str, energy: bool, fresh: bool, lib: s
         ev = energy_version()
         if res.get("energy_version") != ev:
             res.pop("energy", None)
-        rng = np.random.default_rng(zlib.crc32(k.encode()))     # operands depend on the key only
         res.setdefault("energy", {})
         for m in modes:
             if m not in res["energy"]:
-                res["energy"][m] = energy_one(res, lanes, m, Path(lib), rng, timed=timed)
+                rng = np.random.default_rng(zlib.crc32(f"{k}|{m}".encode()))   # operands: key and mode only
+                res["energy"][m] = energy_one(res, lanes, m, Path(lib), rng)
                 res["energy_version"] = ev
+                _save(jf, res)
+    if energy and timed:
+        tv = timed_version()
+        if res.get("timed_version") != tv:
+            res.pop("timed", None)
+        res.setdefault("timed", {})
+        for m in modes:
+            if m not in res["timed"]:
+                rng = np.random.default_rng(zlib.crc32(f"{k}|{m}".encode()))   # the random run's operands
+                res["timed"][m] = timed_one(res, lanes, m, Path(lib), rng)
+                res["timed_version"] = tv
                 _save(jf, res)
     done = ", ".join(f"{m} {pj_at(v['random'], float(res['fmax_mhz'])):.2f} pJ/MAC"
                      for m, v in res.get("energy", {}).items())
@@ -364,6 +390,8 @@ def collect(work: Path) -> list[tuple[str, dict]]:
             ev = ev or energy_version()
             if res.get("energy_version") != ev:
                 res.pop("energy")
+        if "timed" in res and res.get("timed_version") != timed_version():
+            res.pop("timed")
         results.append((b, res))
     return results
 

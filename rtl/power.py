@@ -3,36 +3,32 @@
 The flow (one call of :func:`energy_per_mac`):
 
 1. the mapped, flattened sky130 netlist of :func:`rtl.synth.synthesize` (``keep=DIR``
-   leaves it as ``DIR/net.v``) gets simple net names (escaped Verilog identifiers are
-   renamed ``n<k>``, so the VCD and the netlist parser agree on every name);
-2. Icarus simulates it, zero delay, with behavioural models of the sky130 cells that
-   Yosys writes from the Liberty file's ``function`` / ``ff`` groups (``read_liberty``),
-   driven by ``rtl/tb/tb_stream.v`` (one beat per line, the stream of
-   :func:`rtl.run.beats_for_rows`), and dumps every net of the engine to a VCD;
-3. each net bit's toggles are counted from the VCD (from the third clock edge on: reset
-   excluded);
-4. energy = for every cell pin on a toggling net, the Liberty internal energy per
-   transition ((rise_power + fall_power) / 2 of each ``internal_power`` group, averaged over
-   the pin's groups, read at the tables' second index point) + 0.5 C V^2 per toggle with C =
-   the input-pin capacitances on the net (no wire capacitance) + every cell's
-   ``cell_leakage_power`` over the simulated time.  Energy per MAC = that energy / MACs
-   done (every element product of every ACC beat of every active lane counts one MAC;
-   CLEAR/READ beats and the pipeline drain are in the time, so the figure is the engine's
-   energy per useful MAC).
+   leaves it as ``DIR/net.v``) gets simple net names (:func:`rtl.gatesim.simple_names`);
+2. Icarus (or Verilator) simulates it, zero delay, around ``rtl/tb/tb_stream.v`` on the
+   stream of :func:`rtl.run.beats_for_rows`; its outputs are checked bit for bit against
+   sim.mac, and each net bit's toggles are counted from a VCD (reset excluded);
+3. OpenSTA, under the project's constraints (:func:`rtl.sta.sdc` at the netlist's clock),
+   gives every pin's actual transition time (:func:`pin_slews`); each net's load is the
+   input-pin capacitances on it plus the wire capacitance of the Liberty wire-load model
+   for its fan-out (:func:`rtl.liberty.wire_cap`), plus the output load on engine outputs;
+4. energy = per toggle of a net, for each cell pin on it, the Liberty internal energy
+   interpolated in its NLDM tables (:class:`rtl.liberty.Table`): an input pin's own table at
+   its slew; an output pin's tables at the slew of each related input pin and the net's
+   load, averaged over its arcs; each entry the mean of rise and fall energy) + 0.5 C V^2
+   with C the net's load; + every cell's ``cell_leakage_power`` over the simulated time.
+   Energy per MAC = that energy / MACs (every element product of every ACC beat of every
+   active lane; CLEAR/READ beats and the pipeline drain are in the time).
 
-OpenSTA 2.0.17 (Debian) has no ``read_vcd``/``read_saif``; its ``set_power_activity`` /
-``sta::set_power_pin_activity`` path was tried and did not give usable per-pin results (a
-combinational test net with a set activity reported zero switching power, and a single
-flop's clock internal power came out twice the Liberty value), so the computation above,
-which uses the same Liberty tables, is done here instead.
+Dynamic energy (internal + switching) does not depend on the clock; leakage does, so every
+result carries ``dynamic_pj``, ``leakage_nw`` and ``cycles`` and can be quoted at any clock
+(``dse.costgen.pj_at``).  Zero-delay simulation counts no glitches; the clock is ungated.
 
-Zero-delay simulation counts no glitches, so the dynamic energy is a lower bound on what a
-timed simulation would show; the clock is ungated, so every flop pays its clock-pin energy
-every cycle.  Both are stated wherever the numbers are reported.
+OpenSTA 2.0.17 (Debian) has no ``read_vcd``/``read_saif`` and its per-pin activity path did
+not give usable results, so the computation above, from the same Liberty tables, is done
+here instead.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import tempfile
@@ -40,238 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .run import TB_DIR, beats_for_rows
+from . import liberty, sta
+from .gatesim import SIM_PERIOD_PS, cell_models, gate_sim, simple_names, toggle_stats
+from .run import beats_for_rows
 
-#: clock period of rtl/tb/tb_stream.v (``always #5``, timescale 1ns/1ps), in VCD time units
-SIM_PERIOD_PS = 10_000
-
-__all__ = ["cell_models", "simple_names", "gate_sim", "toggle_stats", "liberty_cells",
-           "netlist_pins", "liberty_energy", "energy_per_mac"]
-
-
-def cell_models(lib: Path, out: Path) -> Path:
-    """Behavioural Verilog of every cell of the Liberty file (Yosys ``read_liberty``)."""
-    if not out.exists():
-        proc = subprocess.run(["yosys", "-q", "-p", f"read_liberty -ignore_miss_func {lib}; "
-                               f"write_verilog -noattr {out}"], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"yosys read_liberty failed: {proc.stderr[-2000:]}")
-    return out
-
-
-def simple_names(net_v: Path, out: Path) -> Path:
-    """Copy of the netlist with every escaped identifier renamed ``n<k>`` (same meaning)."""
-    text = net_v.read_text()
-    names: dict[str, str] = {}
-
-    def sub(m):
-        return names.setdefault(m.group(1), f"n{len(names)}") + m.group(2)
-
-    text = re.sub(r"\\(\S+)(\s)", sub, text)
-    out.write_text(text)
-    return out
-
-
-def _file_hash(p: Path) -> str:
-    return hashlib.sha256(p.read_bytes()).hexdigest()[:10]
-
-
-def _testbench(out: Path, vcd: Path) -> Path:
-    tb = (TB_DIR / "tb_stream.v").read_text()
-    tb, n = re.subn(r"mac_engine #\([^;]*?\) dut", "mac_engine dut", tb)   # the netlist has no parameters
-    if n != 1:
-        raise RuntimeError("rtl/tb/tb_stream.v changed: cannot find the engine instance")
-    tb = tb.replace("endmodule", f'    initial begin $dumpfile("{vcd.name}"); $dumpvars(1, tb_stream.dut); end\n'
-                    "endmodule")
-    out.write_text(tb)
-    return out
-
-
-def gate_sim(netlist: Path, cells: Path, beats, lanes: int, work: Path, reads: int,
-             sim: str = "icarus", build_dir: Path | None = None) -> tuple[Path, list]:
-    """Simulate the netlist on ``beats``; returns (VCD path, [(cycle, out_y)]).
-
-    ``sim``: "icarus" (event driven) or "verilator" (compiled; much faster on deep
-    combinational logic such as the fp32 accumulator's chained adders, whose zero-delay
-    event cascades make Icarus crawl).  Both dump the settled value of every net at each
-    time step, so the toggle counts agree (tests/rtl/test_power.py checks it).  The VCD is
-    written into ``work`` (the simulation's working folder).  ``build_dir``: keep the
-    Verilator model there and reuse it (one build per netlist; the stimulus is read at run
-    time)."""
-    vcd = work / "act.vcd"
-    tb = _testbench(work / "tb_gl.v", vcd)
-    if sim == "icarus":
-        exe = work / "gl.vvp"
-        cmd = ["iverilog", "-g2012", "-o", str(exe), "-s", "tb_stream",
-               "-P", f"tb_stream.LANES={lanes}", str(tb), str(netlist), str(cells)]
-    elif sim == "verilator":
-        from . import toolchain
-
-        obj = Path(build_dir).resolve() if build_dir is not None else Path(work).resolve() / "obj"
-        exe = obj / "Vgl"
-        # the runs are a few hundred cycles: compile time dominates, so the C++ is not optimised
-        cmd = ([toolchain.require("verilator"), "--binary", "--timing", "--trace", "--trace-underscore",
-                "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "tb_stream", f"-GLANES={lanes}",
-                "--Mdir", str(obj), "-j", "2", "-o", "Vgl", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
-                "-CFLAGS", "-O0 -fcoroutines", str(tb), str(netlist), str(cells)])
-        if exe.exists():
-            cmd = None
-    else:
-        raise ValueError(f"unknown simulator {sim!r}; allowed: icarus, verilator")
-    if cmd is not None:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{sim} build of the netlist failed: {proc.stdout[-2000:]} {proc.stderr[-3000:]}")
-    fin, fout = work / "in.hex", work / "out.txt"
-    with open(fin, "w") as f:
-        for op, mode, fp32, en, a, b, sa, sb in beats:
-            f.write(f"{op:x} {mode:x} {fp32:x} {en:x} {a:x} {b:x} {sa:x} {sb:x}\n")
-    run = ["vvp", "-n", str(exe)] if sim == "icarus" else [str(exe)]
-    proc = subprocess.run(run + [f"+in={fin}", f"+out={fout}", f"+reads={reads}"],
-                          capture_output=True, text=True, cwd=work)
-    if proc.returncode != 0 or not fout.exists():
-        raise RuntimeError(f"gate-level simulation failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
-    outs = []
-    for line in fout.read_text().splitlines():
-        p = line.split()
-        if p[0] != "done":
-            outs.append((int(p[0]), int(p[1], 16)))
-    return vcd, outs
-
-
-def toggle_stats(vcd: Path, t_from: int = 0) -> tuple[dict, int]:
-    """Per net bit of the engine (the ``tb_stream.dut`` scope): (toggles, time at 1) from
-    ``t_from`` to the end; and the time span.  Nets that share a VCD code (aliases) each get
-    the code's toggles."""
-    ids: dict[str, list] = {}       # code -> [bit names of each net with this code]
-    state: dict[str, str] = {}
-    stats: dict[str, list] = {}     # name -> [toggles, high_time, last_t]
-    scope: list[str] = []
-    t = 0
-    in_defs = True
-    with open(vcd) as fh:
-        for line in fh:
-            if in_defs:
-                ls = line.lstrip()
-                if ls.startswith("$scope"):
-                    scope.append(ls.split()[2])
-                elif ls.startswith("$upscope"):
-                    scope.pop()
-                elif ls.startswith("$var") and scope[-2:] == ["tb_stream", "dut"] and len(scope) == 2:
-                    p = ls.split()
-                    width, code, name = int(p[2]), p[3], p[4]
-                    rng = p[5] if len(p) > 6 and p[5].startswith("[") else None
-                    if width == 1:
-                        bits = [name + (rng if rng else "")]
-                    else:
-                        hi, lo = (int(x) for x in rng.strip("[]").split(":"))
-                        step = -1 if hi >= lo else 1
-                        bits = [f"{name}[{i}]" for i in range(hi, lo + step, step)]   # MSB first
-                    ids.setdefault(code, []).append(bits)
-                elif ls.startswith("$enddefinitions"):
-                    in_defs = False
-                    for code, nets in ids.items():
-                        state[code] = "x" * len(nets[0])
-                        for bits in nets:
-                            for b in bits:
-                                stats[b] = [0, 0, 0]
-                continue
-            c = line[:1]
-            if c == "#":
-                t = int(line[1:])
-                continue
-            if c in "01xz":
-                val, code = line[0], line[1:].strip()
-            elif c == "b":
-                v, code = line[1:].split()
-                val = v
-            else:
-                continue
-            nets = ids.get(code)
-            if nets is None:
-                continue
-            val = val.rjust(len(nets[0]), "0" if val[0] in "01" else val[0])
-            old = state[code]
-            for i, (o, n) in enumerate(zip(old, val)):
-                if o != n:
-                    for bits in nets:
-                        s = stats[bits[i]]
-                        if o == "1":
-                            s[1] += t - max(s[2], t_from) if t > t_from else 0
-                        if t >= t_from and o in "01" and n in "01":
-                            s[0] += 1
-                        s[2] = t
-            state[code] = val
-    for code, nets in ids.items():
-        for bits in nets:
-            for i, b in enumerate(bits):
-                s = stats[b]
-                if state[code][i] == "1":
-                    s[1] += t - max(s[2], t_from)
-    return stats, t - t_from
-
+__all__ = ["VDD", "netlist_pins", "output_ports", "pin_slews", "net_loads", "liberty_energy", "energy_per_mac",
+           "cell_models", "simple_names", "gate_sim", "toggle_stats"]
 
 VDD = 1.8          #: supply of the tt_025C_1v80 corner, volts
-
-
-def _block(text: str, start: int) -> str:
-    """The brace-balanced group starting at the first '{' after ``start``."""
-    i = text.index("{", start)
-    depth = 0
-    for j in range(i, len(text)):
-        c = text[j]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j + 1]
-    raise ValueError("unbalanced Liberty group")
-
-
-def _table_point(group: str, name: str) -> float | None:
-    """Value of a rise_power/fall_power table at its second index point (slew, load)."""
-    m = re.search(name + r'\s*\([^)]*\)\s*\{(.*?)\}', group, re.S)
-    if not m:
-        return None
-    vals = re.search(r'values\s*\((.*?)\)\s*;', m.group(1), re.S)
-    if not vals:
-        return None
-    rows = [[float(x) for x in r.split(",") if x.strip()] for r in re.findall(r'"([^"]*)"', vals.group(1))]
-    row = rows[min(1, len(rows) - 1)]
-    return row[min(1, len(row) - 1)]
-
-
-def liberty_cells(lib: Path, names) -> dict:
-    """Per cell: leakage (nW), per pin input capacitance (pF) and internal energy per toggle (pJ).
-
-    Internal energy per toggle of a pin = mean over its ``internal_power`` groups (every
-    related pin / ``when`` state weighted alike) of (rise_power + fall_power) / 2, each
-    table read at its second index point (input slew index_1[1], output load index_2[1]:
-    a small-cell, short-wire operating point)."""
-    text = Path(lib).read_text()
-    out = {}
-    for name in names:
-        i = text.find(f'cell ("{name}")')
-        if i < 0:
-            raise KeyError(f"cell {name} not in {lib}")
-        body = _block(text, i)
-        leak = re.search(r'cell_leakage_power\s*:\s*([-\d.eE+]+)', body)
-        pins = {}
-        for m in re.finditer(r'\n\s*pin\s*\(\s*"?(\w+)"?\s*\)', body):
-            pb = _block(body, m.end())
-            cap = re.search(r'\n\s*capacitance\s*:\s*([-\d.eE+]+)', pb)
-            energies = []
-            for g in re.finditer(r'internal_power\s*\(\s*\)', pb):
-                gb = _block(pb, g.end())
-                r, f = _table_point(gb, "rise_power"), _table_point(gb, "fall_power")
-                got = [v for v in (r, f) if v is not None]
-                if got:
-                    energies.append(sum(got) / len(got))
-            pins[m.group(1)] = {"cap_pf": float(cap.group(1)) if cap else 0.0,
-                                "e_pj": float(np.mean(energies)) if energies else 0.0}
-        out[name] = {"leak_nw": float(leak.group(1)) if leak else 0.0, "pins": pins}
-    return out
 
 
 def netlist_pins(net_v: Path) -> list[tuple[str, str, dict]]:
@@ -280,41 +52,131 @@ def netlist_pins(net_v: Path) -> list[tuple[str, str, dict]]:
     insts = []
     for m in re.finditer(r'(sky130_fd_sc_hd__\w+)\s+(\S+)\s*\((.*?)\);', text, re.S):
         conns = {p: re.sub(r"\s+", "", n) for p, n in re.findall(r'\.(\w+)\(([^()]*)\)', m.group(3))}
-        insts.append((m.group(1), m.group(2), conns))
+        insts.append((m.group(1), m.group(2).lstrip("\\"), conns))
     return insts
 
 
-def liberty_energy(lib: Path, netlist: Path, toggles: dict, seconds: float) -> dict:
-    """Energy (pJ) of the toggles: internal (Liberty tables), switching (0.5 C V^2), leakage.
+def output_ports(net_v: Path) -> list[str]:
+    """Every output port bit of the netlist's module, as net-bit names."""
+    text = Path(net_v).read_text()
+    bits = []
+    for m in re.finditer(r'^\s*output\s*(?:\[(\d+):(\d+)\])?\s*(\w+)\s*;', text, re.M):
+        if m.group(1) is None:
+            bits.append(m.group(3))
+        else:
+            hi, lo = int(m.group(1)), int(m.group(2))
+            bits += [f"{m.group(3)}[{i}]" for i in range(min(hi, lo), max(hi, lo) + 1)]
+    return bits
 
-    ``toggles``: net bit -> number of transitions in the simulated ``seconds``.  Switching
-    capacitance of a net = the input capacitances of the cell pins on it (no wire load)."""
-    insts = netlist_pins(netlist)
-    cells = liberty_cells(lib, sorted({c for c, _, _ in insts}))
-    internal = switching = leak_nw = 0.0
+
+def pin_slews(lib: Path, net_v: Path, top: str, period_ns: float, work: Path) -> dict[str, float]:
+    """Every cell pin's transition time (ns, mean of OpenSTA's max rise and fall) under the
+    project's constraints at ``period_ns``; keys ``instance/pin`` (pins OpenSTA gives no
+    transition, e.g. on constant nets, are left out)."""
+    work.mkdir(parents=True, exist_ok=True)
+    net = sta.sta_netlist(net_v, work / "net_sta.v")
+    out = work / "slews.txt"
+    load = sta.output_load_pf(str(lib))
+    tcl = work / "slews.tcl"
+    tcl.write_text(
+        f"read_liberty {lib}\nread_verilog {net}\nlink_design {top}\n" + sta.sdc(period_ns, load)
+        + f"set f [open {out} w]\n"
+        "foreach p [get_pins -hierarchical *] {\n"
+        "  puts $f \"[get_full_name $p] [get_property $p actual_rise_transition_max] "
+        "[get_property $p actual_fall_transition_max]\"\n"
+        "}\nclose $f\nexit\n")
+    proc = subprocess.run(["sta", "-no_splash", str(tcl)], capture_output=True, text=True, timeout=3600,
+                          stdin=subprocess.DEVNULL, cwd=work)
+    errors = [l for l in (proc.stdout + proc.stderr).splitlines() if l.startswith("Error")]
+    if proc.returncode != 0 or errors or not out.exists():
+        raise sta.StaError(f"OpenSTA slew dump failed: {errors[:5]} {proc.stdout[-1000:]} {proc.stderr[-1000:]}")
+    slews = {}
+    for line in out.read_text().splitlines():
+        p = line.split()
+        try:
+            r, f = float(p[1]), float(p[2])
+        except (IndexError, ValueError):
+            continue
+        if np.isfinite(r) and np.isfinite(f) and abs(r) < 1e6 and abs(f) < 1e6:
+            slews[p[0]] = (r + f) / 2
+    return slews
+
+
+def net_loads(lib: Path, insts, cells: dict, outputs) -> dict[str, float]:
+    """Load of every net (pF): input-pin capacitances + wire-load wire capacitance for the
+    net's fan-out + the output load on engine output ports."""
+    cap: dict[str, float] = {}
+    fanout: dict[str, int] = {}
     for ctype, _, conns in insts:
-        cell = cells[ctype]
-        leak_nw += cell["leak_nw"]
         for pin, net in conns.items():
-            info = cell["pins"].get(pin)
+            info = cells[ctype].pins.get(pin)
+            if info is not None and info.direction == "input":
+                cap[net] = cap.get(net, 0.0) + info.capacitance
+                fanout[net] = fanout.get(net, 0) + 1
+    port = sta.output_load_pf(str(lib))
+    for net in outputs:
+        cap[net] = cap.get(net, 0.0) + port
+        fanout[net] = fanout.get(net, 0) + 1
+    model = sta.CONSTRAINTS["wire_load_model"]
+    return {net: c + liberty.wire_cap(lib, fanout.get(net, 0), model) for net, c in cap.items()}
+
+
+def liberty_energy(lib: Path, netlist: Path, toggles: dict, seconds: float, slews: dict | None = None) -> dict:
+    """Energy (pJ) of the toggles: internal (NLDM tables at each pin's slew and load),
+    switching (0.5 C V^2 with C = the net's load), leakage over ``seconds``.
+
+    ``toggles``: net bit -> transitions.  ``slews``: ``instance/pin`` -> ns (:func:`pin_slews`);
+    a pin without one gets the median of the others (counted in ``slew_defaults``)."""
+    insts = netlist_pins(netlist)
+    cells = liberty.read_cells(lib, sorted({c for c, _, _ in insts}))
+    loads = net_loads(lib, insts, cells, output_ports(netlist))
+    slews = slews or {}
+    default = float(np.median(list(slews.values()))) if slews else 0.05
+    missing = 0
+
+    def slew(inst, pin):
+        nonlocal missing
+        v = slews.get(f"{inst}/{pin}")
+        if v is None:
+            missing += 1
+            return default
+        return v
+
+    internal = leak_nw = 0.0
+    for ctype, inst, conns in insts:
+        cell = cells[ctype]
+        leak_nw += cell.leakage_nw
+        for pin, net in conns.items():
             n = toggles.get(net, 0)
-            if info is None or not n:
+            info = cell.pins.get(pin)
+            if not n or info is None or not info.power:
                 continue
-            internal += n * info["e_pj"]
-            switching += n * 0.5 * info["cap_pf"] * VDD ** 2
+            if info.direction == "output":
+                load = loads.get(net, 0.0)
+                e = np.mean([g.energy(slew(inst, g.related_pin) if g.related_pin else default, load)
+                             for g in info.power])
+            else:
+                s = slew(inst, pin)
+                e = np.mean([g.energy(s) for g in info.power])
+            internal += n * float(e)
+    switching = sum(n * 0.5 * loads.get(net, 0.0) * VDD ** 2 for net, n in toggles.items() if n)
     leakage = leak_nw * 1e-9 * seconds * 1e12
     return {"internal_pj": internal, "switching_pj": switching, "leakage_pj": leakage,
-            "total_pj": internal + switching + leakage, "cells": len(insts)}
+            "dynamic_pj": internal + switching, "leakage_nw": leak_nw,
+            "total_pj": internal + switching + leakage, "cells": len(insts), "slew_defaults": missing}
 
 
 def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, lanes: int = 1,
                    mask: int | None = None, period_ns: float = 10.0, check: bool = True,
-                   accumulator="exact", sim: str = "icarus") -> dict:
-    """pJ per MAC of the netlist in ``net_dir`` running rows A . B (codes) in ``mode``.
+                   accumulator="exact", sim: str = "icarus", top: str = "mac_engine") -> dict:
+    """pJ per MAC of the netlist in ``net_dir`` running rows A . B (codes) in ``mode``, quoted at
+    a clock of ``period_ns`` (which also sets the OpenSTA constraints the slews are taken under).
 
     ``accumulator`` is the one the netlist was synthesized with (the check against sim.mac
-    uses it)."""
+    uses it); ``top`` its module (``mac_engine`` or a baseline of rtl/src/baseline/)."""
     from sim import mac
+
+    from .gatesim import _file_hash
 
     e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
@@ -324,7 +186,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
         work = Path(td)
         net = simple_names(Path(net_dir) / "net.v", work / "net_simple.v")
         cells = cell_models(lib, Path(net_dir) / "cells.v")
-        vcd, outs = gate_sim(net, cells, beats, lanes, work, passes, sim=sim,
+        vcd, outs = gate_sim(net, cells, beats, lanes, work, passes, sim=sim, top=top,
                              build_dir=(Path(net_dir) / f"gl_verilator_{_file_hash(Path(net_dir) / 'net.v')}"
                                         if sim == "verilator" else None))
         if check:
@@ -339,9 +201,10 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
         stats, span = toggle_stats(vcd, t_from)
         cycles = span / SIM_PERIOD_PS
         toggles = {n: s[0] for n, s in stats.items()}
-        en = liberty_energy(lib, net, toggles, cycles * period_ns * 1e-9)
+        slews = pin_slews(Path(lib), net, top, period_ns, work / "sta")
+        en = liberty_energy(lib, net, toggles, cycles * period_ns * 1e-9, slews)
     macs = int(A.size)
-    return {"mode": mode, "lanes": lanes, "macs": macs, "cycles": round(cycles, 1),
-            "period_ns": period_ns, **{k: round(v, 3) for k, v in en.items()},
+    return {"mode": mode, "lanes": lanes, "macs": macs, "cycles": round(cycles, 1), "top": top,
+            "period_ns": period_ns, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in en.items()},
             "pj_per_mac": en["total_pj"] / macs,
             "mean_toggles_per_cycle": float(np.mean([s[0] for s in stats.values()])) / cycles}
