@@ -285,6 +285,8 @@ def write_table(results: list[tuple[str, dict]], out: Path, command: str) -> Non
             "area_um2 = stat -liberty of that flat run, cells only, before placement\n"
             "# (placed estimate: divide by a utilisation of ~0.6-0.7); area_hier_um2 and area_*_um2 blocks: a second, "
             "hierarchy-kept run (ABC per module, no delay target), a per-block breakdown only.\n"
+            "# fp32-accumulator builds: synth -noshare (Yosys' SAT-based sharing runs out of memory on their flattened "
+            "chained FP32 adders, which are all busy every cycle).\n"
             f"# OpenSTA 2.0.17 (rtl/sta.py): clock uncertainty {c['clock_uncertainty_ns']} ns, inputs driven by "
             f"{c['driving_cell']}, outputs loaded with {c['load_fanout']}x {c['load_cell']}/{c['load_pin']}, "
             f"input/output delays {c['io_delay_fraction']:.0%} of the period,\n"
