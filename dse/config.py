@@ -136,9 +136,21 @@ def _fraction(name, value):
 
 
 def _workload(name, value):
-    """``"DATASET/MODEL"``: one of sim.qat's workloads."""
+    """``"DATASET/MODEL"``: one of sim.qat's workloads; or one of your own by import path,
+    ``"package.module:name"`` or ``"path/to/file.py:name"`` (imported and checked here, before any
+    work: sim.qat.userload)."""
+    if isinstance(value, str) and ":" in value:
+        from sim.qat import userload
+
+        try:
+            spec = userload.canonical(value.strip())
+            userload.load(spec)
+        except userload.WorkloadError as err:
+            raise ConfigError(f"{name}: {err}") from None
+        return spec
     if not isinstance(value, str) or value.count("/") != 1:
-        raise ConfigError(f"{name} = {value!r} must look like DATASET/MODEL, e.g. mnist1d/cnn")
+        raise ConfigError(f"{name} = {value!r} must look like DATASET/MODEL, e.g. mnist1d/cnn, or name a workload "
+                          "of your own as package.module:name or path/to/file.py:name")
     return _choices(name, "/".join(s.strip().lower() for s in value.split("/")), _qat("workload"))
 
 
@@ -274,6 +286,7 @@ def load(path: str | Path | None = None, overrides=()) -> dict:
         layers.append((_parse_toml(text, f"config file {str(p)!r}"), str(p)))
     for section, user in layers:
         _check_keys(section, user)
+        _anchor_workloads(section, Path(user).parent)
         for name, table in section.items():
             cfg[name].update(table)
     for ov in overrides:
@@ -281,6 +294,23 @@ def load(path: str | Path | None = None, overrides=()) -> dict:
         _check_keys({sec: {key: value}}, "--set")
         cfg[sec][key] = value
     return validate(cfg)
+
+
+def _anchor_workloads(section: dict, base: Path) -> None:
+    """A workload named by a relative file path (``dir/file.py:name``) in a config file is
+    relative to that file's folder (on the command line, ``--set``: to the working folder)."""
+    space = section.get("space")
+    if not isinstance(space, dict) or "workload" not in space:
+        return
+    raw = space["workload"]
+
+    def anchor(v):
+        if isinstance(v, str) and ":" in v:
+            target, _, attr = v.strip().rpartition(":")
+            if target.endswith(".py") and not Path(target).expanduser().is_absolute():
+                return f"{(base / target).resolve()}:{attr}"
+        return v
+    space["workload"] = [anchor(v) for v in raw] if isinstance(raw, list) else anchor(raw)
 
 
 def _check_keys(cfg, where):

@@ -258,7 +258,7 @@ def _method(run: dict) -> dict:
         "reference_key": ref.info["key"],
         "reference_source": ref.source,
         "workload": wl.name,
-        **{k: v for k, v in wl.identity().items()},
+        **workloads.identity(wl),
         "n_params": int(sum(p.numel() for p in ref.model(wl).parameters())),
         "macs_per_inference": int(macs),
         "model_bits": int(weight_bits(net)),

@@ -72,6 +72,9 @@ def workload_id(m: dict) -> str:
     if "corpus_sha256" in m:
         return (f"{m.get('corpus', 'corpus')} sha256 {str(m['corpus_sha256'])[:16]}, {m.get('corpus_files')} files, "
                 f"{m.get('corpus_bytes')} bytes, Python {m.get('python')}")
+    if "workload_spec" in m:
+        return (f"{m['workload_spec']}, source sha256 {m.get('source_sha256')}"
+                + (f", pretrained sha256 {m['pretrained_sha256']}" if m.get("pretrained_sha256") else ""))
     if "data" in m:
         return f"{m['data']}: {m.get('n_train')} train, {m.get('n_calib')} calibration, {m.get('n_test')} test"
     return ""

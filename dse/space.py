@@ -69,7 +69,9 @@ def resolve(point: dict) -> dict:
     """A point in canonical form: workload split, ``acts = "same"`` resolved, keys that do not apply None."""
     p = dict(point)
     if "workload" in p:
-        p["dataset"], p["model"] = p.pop("workload").split("/")
+        from sim.qat.workloads import split_name
+
+        p["dataset"], p["model"] = split_name(p.pop("workload"))
     if p.get("acts") == "same":
         p["acts"] = p["weights"]
     if p["weights"] == REFERENCE:

@@ -218,7 +218,8 @@ _SHORTCUTS = [  # (flag, [space] or [sweep] key, help)
     ("--acts", "acts", "activation formats (a format name, 'same' or 'fp32')"),
     ("--rounding", "rounding", "rounding modes: rne, rna, rtz, rup, rdn, stochastic"),
     ("--schedule", "schedule", "schedules, e.g. lr-cosine,tr-cosine"),
-    ("--workload", "workload", "workloads DATASET/MODEL, comma-separated, e.g. digits/mlp,mnist1d/cnn"),
+    ("--workload", "workload", "workloads DATASET/MODEL or your own as file.py:name / package.module:name, "
+                               "comma-separated, e.g. digits/mlp,mnist1d/cnn"),
     ("--method", "method", "ptq (quantize the FP32 reference), qat (fine-tune from it), or both"),
     ("--budget", "budget", "QAT steps as a fraction of the FP32 reference's (or 'recipe')"),
     ("--seeds", "seeds", "seeds, comma-separated; each pairs its FP32 reference with every point"),

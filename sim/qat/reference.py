@@ -83,7 +83,7 @@ def code_version() -> str:
 
 def key(w: W.Workload, seed: int) -> str:
     """The reference's cache key: workload, architecture, data identity, recipe, seed."""
-    spec = {"workload": w.name, "arch": w.arch(), "data": w.identity(), "recipe": w.recipe.to_dict(),
+    spec = {"workload": w.name, "arch": w.arch(), "data": W.identity(w), "recipe": w.recipe.to_dict(),
             "seed": int(seed), "stored": "float16"}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -160,9 +160,36 @@ def train_reference(w: W.Workload, seed: int, progress: bool = False, curve_poin
             "metric_name": w.metric_name, "higher_is_better": w.higher_is_better, "eval_split": w.eval_split,
             "curve": curve, "curve_metric_split": "calib", "train_seconds": time.perf_counter() - t0,
             "torch_threads": torch.get_num_threads(), "recipe": w.recipe.to_dict(), "arch": w.arch(),
-            "identity": w.identity(), "code_version": code_version(), "torch": str(torch.__version__),
+            "identity": W.identity(w), "code_version": code_version(), "torch": str(torch.__version__),
             "python": platform.python_version(), "stored": "float16"}
     return Reference(w.name, int(seed), state, info, "trained")
+
+
+def pretrained_reference(w: W.Workload, seed: int) -> Reference:
+    """The reference of a workload that brings its own FP32 weights (``w.pretrained``: a
+    ``state_dict`` saved with ``torch.save``, or a dict holding one under ``state_dict``),
+    stored as every reference is (float16-rounded); the same weights for every seed."""
+    t0 = time.perf_counter()
+    try:
+        state = torch.load(w.pretrained, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"workload {w.name}: cannot read pretrained weights {w.pretrained}: {err}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    net = w.build()
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"workload {w.name}: pretrained weights {w.pretrained} do not fit build(): {err}") from None
+    state = _fp16_round(net.state_dict())
+    net.load_state_dict(state)
+    metric = w.evaluate(net)
+    info = {"key": key(w, seed), "workload": w.name, "seed": int(seed), "metric": metric,
+            "metric_name": w.metric_name, "higher_is_better": w.higher_is_better, "eval_split": w.eval_split,
+            "curve": [], "train_seconds": time.perf_counter() - t0, "pretrained": str(w.pretrained),
+            "recipe": w.recipe.to_dict(), "arch": w.arch(), "identity": W.identity(w), "code_version": code_version(),
+            "torch": str(torch.__version__), "python": platform.python_version(), "stored": "float16"}
+    return Reference(w.name, int(seed), state, info, "pretrained")
 
 
 def _file_name(w, seed):
@@ -213,7 +240,9 @@ def get(w: W.Workload, seed: int, rebuild: bool = False, progress: bool = False,
             if path.exists() and (got := _load(path, k)) is not None:
                 found = Reference(w.name, int(seed), got[0], got[1], source)
                 break
-    if found is None:
+    if found is None and getattr(w, "pretrained", None):
+        found = pretrained_reference(w, seed)
+    elif found is None:
         found = train_reference(w, seed, progress=progress)
         _save(found, cache_path(w, seed))
     _MEMO[(k, w.name)] = found

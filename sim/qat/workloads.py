@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["Recipe", "Workload", "Classification", "LanguageModel", "WORKLOADS", "DATASETS", "MODELS",
-           "get", "names"]
+           "get", "names", "split_name", "identity"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +71,10 @@ class Workload:
     ``metric_name``, ``higher_is_better``, ``recipe``, ``eval_split``.
     Methods: :meth:`build`, :meth:`example`, :meth:`train_batches`, :meth:`loss`,
     :meth:`calibration_batches`, :meth:`evaluate`, :meth:`quantizable`,
-    :meth:`edge_layers`, :meth:`identity`, :meth:`arch`.
+    :meth:`edge_layers`, :meth:`identity`, :meth:`arch`.  Optional: ``pretrained``, the
+    path of an FP32 ``state_dict`` that replaces training the reference.  A workload of your
+    own follows the same protocol and is named by import path (:mod:`sim.qat.userload`,
+    docs/sweep.md "Your own workload").
     """
 
     dataset: str
@@ -299,13 +302,42 @@ MODELS = tuple(dict.fromkeys(m for _, m in WORKLOADS))
 _CACHE: dict = {}
 
 
+def split_name(name: str) -> tuple[str, str]:
+    """A sweep's workload name -> (dataset, model): ``DATASET/MODEL`` for a built-in one; for one
+    of your own (an import path), ``(<spec>@<hash>, its model)`` (:func:`sim.qat.userload.spec_id`)."""
+    from . import userload
+
+    if userload.is_spec(name):
+        w = userload.load(name)
+        return userload.spec_id(w), w.model
+    dataset, model = name.split("/")
+    return dataset, model
+
+
+def identity(w: Workload) -> dict:
+    """What identifies ``w`` in results and cache keys: its :meth:`Workload.identity`, plus, for a
+    workload of your own, its import path and the hashes of its source file and pretrained weights."""
+    return {**w.identity(), **getattr(w, "source_identity", {})}
+
+
 def names() -> list[str]:
     """``dataset/model`` of every built-in workload."""
     return [f"{d}/{m}" for d, m in WORKLOADS]
 
 
-def get(dataset: str, model: str) -> Workload:
-    """The built-in workload of ``dataset`` x ``model`` (one object per process); ValueError otherwise."""
+def get(dataset: str, model: str | None = None) -> Workload:
+    """The workload of ``dataset`` x ``model`` (one object per process); ValueError otherwise.
+
+    ``dataset`` may also be a workload of your own, by import path (``module:attr`` or
+    ``file.py:attr``, optionally ``@hash``: :mod:`sim.qat.userload`); ``model`` must then be
+    its model name or None."""
+    from . import userload
+
+    if userload.is_spec(dataset):
+        w = userload.load(dataset)
+        if model is not None and model != w.model:
+            raise ValueError(f"workload {dataset!r} has model {w.model!r}, not {model!r}")
+        return w
     key = (dataset, model)
     if key not in _RECIPES:
         raise ValueError(f"no workload for dataset={dataset!r} x model={model!r}; allowed: {', '.join(names())}")
