@@ -94,3 +94,40 @@ def test_regenerated_smallest_row_matches_the_table(tmp_path):
     res = costgen.synth_one("single", ("int4",), 1, tmp_path, breakdown=False)
     assert res["total"] == pytest.approx(float(want["area_um2"]), rel=0.005)
     assert res["fmax_mhz"] == pytest.approx(float(want["fmax_mhz"]), rel=0.02)
+
+
+def test_xr_npe_claim_compares_equal_throughput_builds():
+    """The report's claim test: area and energy of the reconfigurable build against the separate
+    units, from the equal-throughput (-eq) rows when present, energy re-quoted at one clock."""
+    import pandas as pd
+
+    from dse import costreport
+
+    def row(build, mode, area, fmax, dyn, leak, hier, readout, glitch):
+        return dict(build=build, mode=mode, lanes=1, accumulator="exact", compiled_modes="a+b", area_um2=area,
+                    fmax_mhz=fmax, target_period_ns=14.0, pj_per_mac=dyn + leak * 1000 / fmax, pj_dynamic_per_mac=dyn,
+                    pj_leak_per_mac_ns=leak, area_hier_um2=hier, area_readout_um2=readout, glitch_ratio=glitch)
+    df = pd.DataFrame([
+        row("xr-npe-eq", "a", 60.0, 70.0, 10.0, 0.001, 80.0, 20.0, 1.5),
+        row("xr-npe-eq", "b", 60.0, 70.0, 20.0, 0.001, 80.0, 20.0, 1.5),
+        row("separate-eq", "a", 100.0, 100.0, 12.0, 0.002, 140.0, 40.0, 1.2),
+        row("separate-eq", "b", 100.0, 100.0, 25.0, 0.002, 140.0, 40.0, 1.2),
+        row("xr-npe", "a", 1.0, 70.0, 1.0, 0.0, 1.0, 0.0, float("nan")),       # ignored: -eq rows exist
+    ])
+    text, out = costreport.xr_npe_claim(df)
+    assert out["area"] == pytest.approx(-40.0)
+    assert out["area_no_readout"] == pytest.approx(100 * (60 / 100 - 1))
+    f = costreport.COMMON_MHZ
+    ea = (10 + 1 / f) / (12 + 2 / f) - 1
+    eb = (20 + 1 / f) / (25 + 2 / f) - 1
+    assert out["energy"] == pytest.approx(50 * (ea + eb))
+    ta = (15 + 1 / f) / (14.4 + 2 / f) - 1
+    tb = (30 + 1 / f) / (30 + 2 / f) - 1
+    assert out["energy_timed"] == pytest.approx(50 * (ta + tb))
+    verdict = text[-1]
+    assert verdict.startswith("Verdict:") and "-40.0 %" in verdict and "does not support" in verdict
+    # a build pair that saves more than the paper on both counts supports it
+    df2 = df.copy()
+    df2.loc[df2.build == "xr-npe-eq", ["pj_dynamic_per_mac"]] = [5.0, 10.0]
+    df2.loc[df2.build == "xr-npe-eq", "glitch_ratio"] = 1.0
+    assert "supports the claim" in costreport.xr_npe_claim(df2)[0][-1]
