@@ -139,8 +139,11 @@ def _bits(item: str, widths: dict) -> list[str]:
 def sta_netlist(net: Path, out: Path) -> Path:
     """A copy of a Yosys netlist that OpenSTA 2.0.17 reads whole: its parser rejects a
     concatenation on the left of an ``assign`` (it would drop the statement, and with it the
-    connection), so each such assign becomes one assign per bit."""
+    connection), so each such assign becomes one assign per bit; and ``signed`` in a
+    declaration (written by newer Yosys) is dropped."""
     text = Path(net).read_text()
+    # newer Yosys (PyPI 0.70) declares "wire signed [..]": not in OpenSTA 2.0.17's grammar, no meaning here
+    text = re.sub(r"^(\s*(?:wire|input|output|inout|reg))\s+signed\b", r"\1", text, flags=re.M)
     widths = {m.group(3): (int(m.group(1)), int(m.group(2))) for m in _DECL.finditer(text) if m.group(1)}
 
     def expand(m):

@@ -80,6 +80,7 @@ def _reused(folder: Path, modes, acc, version: str):
         except (OSError, ValueError):
             continue
         if (res.get("flow_version") == version and res.get("lanes") == 1 and res.get("modes") == list(modes)
+                and res.get("target_period_ns") == 10.0
                 and res.get("accumulator") == acc and res.get("top", "mac_engine") == "mac_engine"
                 and res.get("blocks")):
             return res
@@ -124,9 +125,23 @@ def cross_check(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, 
         if jf.exists():
             res = json.loads(jf.read_text())
         else:
+            import os
+            import tempfile
+
+            # the PyPI Yosys runs in a WebAssembly sandbox that sees the working folder, not /tmp:
+            # its scratch files go under build/tmp of the project (run from the project's root)
+            scratch = ROOT / "build" / "tmp"
+            scratch.mkdir(parents=True, exist_ok=True)
+            old_tmp, tempfile.tempdir = tempfile.tempdir, str(scratch)
+            cwd = os.getcwd()
+            os.chdir(ROOT)
             t0 = time.time()
-            res = synth.synthesize(modes, 1, str(liberty), 10.0, accumulator=acc, log=log, breakdown=False,
-                                   yosys=exe)
+            try:
+                res = synth.synthesize(modes, 1, str(liberty), 10.0, accumulator=acc, log=log, breakdown=False,
+                                       yosys=exe)
+            finally:
+                tempfile.tempdir = old_tmp
+                os.chdir(cwd)
             res["wall_s"] = round(time.time() - t0, 1)
             jf.write_text(json.dumps(res, indent=1))
         log(f"[yowasp] {label}: {res['total']:.0f} um2, {res.get('fmax_mhz')} MHz")

@@ -14,7 +14,9 @@ the netlist runs with OpenSTA's delays:
    paths are inertial, so a pulse shorter than a cell's delay does not pass it (as in a
    real gate);
 3. Icarus (``-gspecify``) runs ``rtl/tb/tb_stream.v`` with the clock slowed to 1.25 x the
-   build's minimum period, the outputs are checked bit for bit against sim.mac, toggles are
+   build's minimum period and the outputs sampled at the clock edge (settled values; the
+   plain bench samples 1 ns after it, too early for an output behind logic, such as the
+   separate-units baseline's output mux), checked bit for bit against sim.mac, toggles are
    counted from the VCD and priced with the same model as the zero-delay run
    (:func:`rtl.power.liberty_energy`).
 """
@@ -109,6 +111,15 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
         vcd = work / "act.vcd"
         tb = _testbench(work / "tb_gl.v", vcd, top).read_text()
         tb = tb.replace("always #5 clk = ~clk;", f"always #{half_ps / 1000:.3f} clk = ~clk;")
+        # outputs are sampled at the clock edge (the values settled over the cycle), not 1 ns after
+        # it: with delays, an output behind logic (a baseline's output mux) has not settled by then
+        loop_sample = ("            if (out_valid) begin\n                $fwrite(fout, \"%0d %h\\n\", cycle, out_y);\n"
+                       "                outs = outs + 1;\n            end\n")
+        if loop_sample not in tb:
+            raise RuntimeError("rtl/tb/tb_stream.v changed: cannot find where it samples the outputs")
+        tb = tb.replace(loop_sample, "").replace(
+            "    always #", "    always @(posedge clk) if (out_valid === 1'b1) begin\n"
+            "        $fwrite(fout, \"%0d %h\\n\", cycle, out_y);\n        outs = outs + 1;\n    end\n    always #", 1)
         tb = tb.replace("    initial begin $dumpfile", f'    initial $sdf_annotate("{sdf}", tb_stream.dut);\n'
                                                       "    initial begin $dumpfile")
         (work / "tb_gl.v").write_text(tb)

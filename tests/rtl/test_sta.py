@@ -122,3 +122,13 @@ def test_concatenated_assign_keeps_its_connection(tmp_path):
     r = sta.timing(LIB, v, "cat", 10.0, work=tmp_path / "w")
     assert r["startpoint"].startswith("r1") and r["endpoint"].startswith("r2")   # the path through the assign
     assert r["min_period_ns"] > 1.0
+
+
+def test_signed_declarations_are_read(tmp_path):
+    """Newer Yosys writes ``wire signed [11:0] x;``, which OpenSTA 2.0.17 cannot parse."""
+    v = tmp_path / "s.v"
+    v.write_text("module s (a, y);\n  input a;\n  output y;\n  wire signed [1:0] \\w.x ;\n"
+                 "  assign { \\w.x [1], \\w.x [0] } = { a, 1'h0 };\n  assign y = \\w.x [1];\nendmodule\n")
+    text = sta.sta_netlist(v, tmp_path / "f.v").read_text()
+    assert "signed" not in text and "wire [1:0] \\w.x ;" in text
+    assert "assign \\w.x [1] = a ;" in text
