@@ -125,9 +125,14 @@ def test_xr_npe_claim_compares_equal_throughput_builds():
     tb = (30 + 1 / f) / (30 + 2 / f) - 1
     assert out["energy_timed"] == pytest.approx(50 * (ta + tb))
     verdict = text[-1]
-    assert verdict.startswith("Verdict:") and "-40.0 %" in verdict and "does not support" in verdict
-    # a build pair that saves more than the paper on both counts supports it
+    assert verdict.startswith("Verdict") and "area: supported (-40.0 % against -42 %)" in verdict
+    assert "zero-delay activity: a smaller saving than claimed" in verdict
+    # a build pair that saves more than the paper on both counts: supported on every count
     df2 = df.copy()
     df2.loc[df2.build == "xr-npe-eq", ["pj_dynamic_per_mac"]] = [5.0, 10.0]
     df2.loc[df2.build == "xr-npe-eq", "glitch_ratio"] = 1.0
-    assert "supports the claim" in costreport.xr_npe_claim(df2)[0][-1]
+    v2 = costreport.xr_npe_claim(df2)[0][-1]
+    assert "zero-delay activity: supported" in v2 and "glitches counted: supported" in v2
+    df3 = df.copy()
+    df3.loc[df3.build == "xr-npe-eq", "area_um2"] = 120.0
+    assert "area: no saving (+20.0 % against -42 %)" in costreport.xr_npe_claim(df3)[0][-1]
