@@ -71,6 +71,18 @@ def _bits(q: torch.Tensor) -> torch.Tensor:
     return q.view({8: torch.int64, 4: torch.int32, 2: torch.int16}[q.element_size()])
 
 
+_NEG_ZERO: dict = {}
+
+
+def _neg_zero_code(fmt) -> int | None:
+    """A block format's element code of -0, where it differs from the code of +0 (else None)."""
+    if fmt.name not in _NEG_ZERO:
+        el = fmt.element
+        c, z = int(el.encode(-0.0)), int(el.encode(0.0))
+        _NEG_ZERO[fmt.name] = c if c != z else None
+    return _NEG_ZERO[fmt.name]
+
+
 def fake_quantize(y: torch.Tensor, fmt, rounding: str = "rne", seed: int = 0) -> torch.Tensor:
     """``Q(y)`` with a straight-through gradient (``y`` already in the format's range)."""
     return FakeQuantSTE.apply(y, fmt, rounding, seed)
@@ -134,8 +146,21 @@ class TensorQuantizer(nn.Module):
         return (rnd, x.data_ptr(), x._version, x.shape, v.data_ptr(), v._version)
 
     def _remember(self, x, rnd, val):
-        """Keep the code key of ``val`` (what ``Q`` gave ``x``) until ``x`` or the scale changes."""
-        self._codes_cache = (self._stamp(x, rnd), val if self.block else _bits(val))
+        """Keep the code key of ``val`` (what ``Q`` gave ``x``) until ``x`` or the scale changes.
+
+        The key names levels, not bit patterns: -0 and +0 are one level (a minifloat weight that
+        stays at zero while its sign flips has not moved), so scalar values pass ``+ 0.0`` (which
+        turns -0 into +0) before their bits are taken, and block formats' element codes of -0
+        become the code of +0."""
+        if self.block:
+            key = val
+            nz = _neg_zero_code(self.fmt)
+            if nz is not None:
+                e = val[0]
+                key = (torch.where(e == nz, torch.zeros_like(e), e), *val[1:])
+        else:
+            key = _bits(val + 0.0)
+        self._codes_cache = (self._stamp(x, rnd), key)
 
     def _rounding_now(self) -> Rounding:
         if self.rounding == Rounding.STOCHASTIC and not self.training:
@@ -213,10 +238,11 @@ class TensorQuantizer(nn.Module):
         return out
 
     def code_key(self, x: torch.Tensor):
-        """A cheap stand-in for :meth:`codes`: equal keys exactly where the codes are equal.
+        """A cheap stand-in for :meth:`codes`: equal keys exactly where the levels are equal
+        (the codes of -0 and +0 share one key: see :meth:`_remember`).
 
-        Scalar formats: the raw bits of ``Q(clamp(x / s))`` (one to one with the
-        codes); block formats: the tuple :meth:`codes` returns.  Taken from the
+        Scalar formats: the bits of ``Q(clamp(x / s)) + 0.0`` (one to one with the
+        levels); block formats: the tuple :meth:`codes` returns, -0 elements as +0.  Taken from the
         last forward pass when ``x`` and the scale have not changed since (and
         the rounding was not stochastic), else computed and remembered.  (Called
         at every TR step: the hit path is kept free of grad-mode switches.)

@@ -209,20 +209,33 @@ def test_fast_step_equals_rescaled_step(kind):
     assert all(g["lr"] == lr for g in oa.param_groups)
 
 
+def _levels(codes, fmt):
+    """Codes with -0 written as +0 (one level), as TR's code keys compare them."""
+    import formats
+
+    f = formats.get(fmt)
+    el = getattr(f, "element", f)
+    nz, z = int(el.encode(-0.0)), int(el.encode(0.0))
+    if isinstance(codes, tuple):
+        return (torch.where(codes[0] == nz, torch.full_like(codes[0], z), codes[0]), *codes[1:])
+    return torch.where(codes == nz, torch.full_like(codes, z), codes)
+
+
 def test_code_keys_count_the_same_changes_as_codes():
-    """k_t from the cheap code keys (forward-pass values) equals k_t from weight_codes()."""
+    """k_t from the cheap code keys (forward-pass values) equals k_t from weight_codes() read as
+    levels (-0 and +0 one level)."""
     torch.manual_seed(3)
     for fmt in ("int4", "fp8_e4m3", "posit8_0", "mxfp4"):
         gran = "per-block" if fmt == "mxfp4" else "per-channel"
         net = quantize_model(nn.Sequential(nn.Linear(32, 16)), fmt, None, weight_scale="fixed", granularity=gran)
         layer = net[0]
         x = torch.randn(8, 32)
-        c0, k0 = layer.weight_codes(), layer.weight_code_key()
+        c0, k0 = _levels(layer.weight_codes(), fmt), layer.weight_code_key()
         for _ in range(3):
             with torch.no_grad():
                 layer.weight.add_(0.05 * torch.randn_like(layer.weight))
             net(x)  # the forward pass leaves the keys behind
-            c1, k1 = layer.weight_codes(), layer.weight_code_key()
+            c1, k1 = _levels(layer.weight_codes(), fmt), layer.weight_code_key()
             assert transition_rate(c0, c1) == transition_rate(k0, k1)
             c0, k0 = c1, k1
 
@@ -337,3 +350,35 @@ def test_tr_groups_skip_foreach_unless_asked():
     assert [g.get("foreach") for g in opt.param_groups] == [False, False, None]
     opt2 = SGDT(net, lr=0.1, target=0.01, momentum=0.9, foreach=True)
     assert all(g["foreach"] is True for g in opt2.param_groups)
+
+
+@pytest.mark.parametrize("fmt", ["fp4_e2m1", "fp6_e2m3", "fp6_e3m2", "fp8_e4m3", "fp8_e5m2", "mxfp4", "mxfp6_e2m3",
+                                 "mxfp8_e4m3", "mxfp8_e5m2", "nvfp4", "int4"])
+def test_a_weight_that_stays_at_zero_is_no_transition(fmt):
+    """-0 and +0 are one level: weights that quantize to zero and only flip sign do not count;
+    a weight that really moves does (issue 16: minifloats have two zero codes).  (Posits round no
+    nonzero value to zero: a tiny weight that flips sign moves between -minpos and +minpos.)"""
+    import torch
+    from torch import nn
+
+    from sim.qat.tr import TransitionCounter
+
+    torch.manual_seed(0)
+    net = quantize_model(nn.Sequential(nn.Linear(32, 4, bias=False)), weight_format=fmt, act_format=None,
+                         weight_scale="fixed")
+    layer = net[0]
+    with torch.no_grad():
+        w = torch.full((4, 32), 1e-30)
+        w[:, 0] = 1.0                               # every row (and block) has a large element
+        w[:, 1::2] *= -1                            # half the tiny ones negative: they quantize to -0
+        layer.weight.copy_(w)
+    net(torch.zeros(1, 32))
+    counter = TransitionCounter([("l", layer)])
+    with torch.no_grad():
+        layer.weight[:, 1:] *= -1                   # every tiny weight flips its sign: still zero
+    net(torch.zeros(1, 32))
+    assert counter.rates()["l"] == 0.0
+    with torch.no_grad():
+        layer.weight[0, 0] = -1.0                   # one weight really moves
+    net(torch.zeros(1, 32))
+    assert counter.rates()["l"] == pytest.approx(1 / layer.weight.numel())
