@@ -1,6 +1,6 @@
 """Bit-exact number formats: the single definition of every format in the project.
 
-Every family (integer, minifloat, posit, codebook, MX and NVFP4 blocks) is a
+Every family (integer, minifloat, posit, takum, codebook, MX and NVFP4 blocks) is a
 small frozen description object whose ``encode``/``decode``/``quantize`` run
 Numba kernels derived from the description::
 
@@ -29,6 +29,7 @@ from .nvfp4 import NVFP4, nvfp4
 from .packing import pack, packed_size, unpack
 from .posit import Posit, posit
 from .registry import get, names, register
+from .takum import Takum, takum
 from .scaled import BlockScaled, block_scaled
 from .learned import FittedCodebook, GroupChoice, select_per_group
 from .learned import fit as fit_codebook
@@ -39,8 +40,8 @@ from .rounding import Overflow, Rounding, draw32_array, parse_overflow, parse_ro
 # (formats.posit is the function; the module is formats.posit's __module__).
 __all__ = [
     "get", "names", "register",
-    "integer", "minifloat", "posit", "mx", "nvfp4", "codebook",
-    "Integer", "Minifloat", "Posit", "MX", "NVFP4", "Codebook", "ScalarFormat",
+    "integer", "minifloat", "posit", "takum", "mx", "nvfp4", "codebook",
+    "Integer", "Minifloat", "Posit", "Takum", "MX", "NVFP4", "Codebook", "ScalarFormat",
     "Rounding", "Overflow", "parse_rounding", "parse_overflow", "draw32_array",
     "pack", "unpack", "packed_size", "set_threads", "BlockCodes", "BlockScaled", "block_scaled",
     "fit_codebook", "FittedCodebook", "select_per_group", "GroupChoice", "hadamard", "Hadamard",

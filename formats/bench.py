@@ -3,7 +3,7 @@
 ``python -m formats.bench [--n 16777216] [--out reports/formats_bench.md]``
 
 Encodes and decodes ``n`` float32 values (normal, spread over the format's
-range) for fp4_e2m1, fp8_e4m3, posit8_0 and posit16_1, single-threaded and with
+range) for fp4_e2m1, fp8_e4m3, posit8_0, takum8, posit16_1 and takum16, single-threaded and with
 every core, next to ml_dtypes' ``astype`` and SoftPosit's Python conversions; then
 every MX preset, NVFP4 and some generic block formats on a 4096 x (n/4096) float32
 matrix next to torchao's ``to_mx``/``to_dtype`` and ``nvfp4_quantize`` (one torch
@@ -27,7 +27,7 @@ import numpy as np
 import formats
 from formats import provenance
 
-FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "posit16_1"]
+FORMATS = ["fp4_e2m1", "fp8_e4m3", "posit8_0", "takum8", "posit16_1", "takum16"]
 #: block formats, each with torchao's element dtype name (None: no torchao counterpart)
 BLOCK_FORMATS = [("mxfp4", "float4_e2m1fn_x2"), ("mxfp4_rceil", "float4_e2m1fn_x2"),
                  ("mxfp6_e2m3", "fp6_e2m3"), ("mxfp6_e3m2", "fp6_e3m2"), ("mxfp8_e4m3", "float8_e4m3fn"),
@@ -90,10 +90,12 @@ def _softposit_rate(name, x):
     return len(xs) / dt
 
 
-def run(n: int) -> list[dict]:
+def run(n: int, only=None) -> list[dict]:
     rows = []
     threads = numba.config.NUMBA_NUM_THREADS
     for name in FORMATS:
+        if only is not None and name not in only:
+            continue
         f = formats.get(name)
         scale = 1.0 if name != "posit16_1" else 100.0
         x = _inputs(n, scale)
@@ -152,7 +154,7 @@ def _torchao_rates(elem, xt, n, rule="floor"):
             "torchao decode to float32 M/s (1 thread)": n / best_of(dec, clock=time.process_time) / 1e6}
 
 
-def run_blocks(n: int) -> list[dict]:
+def run_blocks(n: int, only=None) -> list[dict]:
     rows = []
     threads = numba.config.NUMBA_NUM_THREADS
     x = _inputs(n, 1.0).reshape(4096, -1)
@@ -163,6 +165,8 @@ def run_blocks(n: int) -> list[dict]:
     except ImportError:
         xt = None
     for name, elem in BLOCK_FORMATS:
+        if only is not None and name not in only:
+            continue
         f = formats.get(name)
         enc = f.encode(x)
         f.decode(enc)
@@ -231,12 +235,20 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m formats.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=1 << 24, help="number of float32 values (default 2**24)")
     p.add_argument("--out", default="reports/formats_bench.md", help="where to write the Markdown table")
+    p.add_argument("--formats", default=None,
+                   help="comma-separated subset of the rows to time (default: every row), e.g. posit16_1,takum16")
     args = p.parse_args(argv)
     if args.n <= 0:
         p.error("--n must be positive")
+    only = None
+    if args.formats:
+        only = {s.strip().lower() for s in args.formats.split(",") if s.strip()}
+        known = set(FORMATS) | {b for b, _ in BLOCK_FORMATS}
+        if not only <= known:
+            p.error(f"--formats: unknown rows {', '.join(sorted(only - known))}; rows: {', '.join(sorted(known))}")
     problems = self_check()
     print("self-check:", "passed" if not problems else "; ".join(problems))
-    rows = run(args.n) + run_blocks(args.n)
+    rows = run(args.n, only) + run_blocks(args.n, only)
     text = to_markdown(rows, args.n, problems, argv)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as fh:

@@ -52,6 +52,9 @@ def rows() -> list[list[str]]:
         elif fam == "posit":
             conv = f"n={f.nbits if hasattr(f, 'nbits') else f.bits}, es={f.es}"
             min_normal, min_sub = f.min_positive, None
+        elif fam == "takum":
+            conv = f"linear takum, n={f.n}"
+            min_normal, min_sub = f.min_positive, None
         elif fam == "integer":
             conv = "two's complement" if f.signed else "unsigned"
             min_normal, min_sub = 1, None
@@ -62,7 +65,7 @@ def rows() -> list[list[str]]:
         if info.get("inf"):
             special.append("±Inf")
         if info.get("nan"):
-            special.append("NaR" if fam == "posit" else "NaN")
+            special.append("NaR" if fam in ("posit", "takum") else "NaN")
         out.append([
             name, fam, str(f.bits), conv, _num(f.max), _num(min_normal), _num(min_sub),
             ", ".join(special) or "none", info.get("default_overflow", "saturate"),

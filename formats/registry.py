@@ -13,6 +13,7 @@ also understands generic names:
                     negative, which moves the range up (``fp8_e4m3_b-5``:
                     min normal 2**6, max 983040)
 ``positN_E``        posit(N, E), N = 2..32, E = 0..4
+``takumN``          linear takum(N), N = 8..32 (``formats.takum``)
 ``mx<element>``     OCP MX block of 32 over a scalar element format
                     (``mxfp8_e4m3``); the element cannot be a block format
 =================== =============================================================
@@ -68,6 +69,15 @@ def _posit(n, es):
     return make
 
 
+def _takum(n):
+    def make(label):
+        from .takum import Takum
+
+        return Takum(n, label=label)
+
+    return make
+
+
 def _mx(element):
     def make(label):
         import dataclasses
@@ -110,6 +120,9 @@ _PRESETS = {
     "posit8_2": _posit(8, 2),
     "posit16_2": _posit(16, 2),
     "posit32_2": _posit(32, 2),
+    "takum8": _takum(8),
+    "takum16": _takum(16),
+    "takum32": _takum(32),
     "mxfp8_e4m3": _mx("fp8_e4m3"),
     "mxfp8_e5m2": _mx("fp8_e5m2"),
     "mxfp6_e2m3": _mx("fp6_e2m3"),
@@ -129,6 +142,7 @@ for _name, _make in _PRESETS.items():
 _INT_RE = re.compile(r"^(u?)int(\d+)$")
 _FP_RE = re.compile(r"^(u?)fp(\d+)_e(\d+)m(\d+)(fnuz|fn|ieee|fin)?(?:_b(-?\d+))?$")
 _POSIT_RE = re.compile(r"^posit(\d+)_(\d+)$")
+_TAKUM_RE = re.compile(r"^takum(\d+)$")
 
 
 def _parse(key: str):
@@ -153,6 +167,10 @@ def _parse(key: str):
         from .posit import Posit
 
         return Posit(int(m.group(1)), int(m.group(2)), label=key)
+    if m := _TAKUM_RE.match(key):
+        from .takum import Takum
+
+        return Takum(int(m.group(1)), label=key)
     if key.startswith(("mx", "block_", "nvfp4")):
         from .block_names import parse_block_name
 
@@ -198,7 +216,7 @@ def _get(key: str):
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(
             f"unknown format {key!r}{hint} Known presets: {', '.join(names())}; generic names: "
-            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, mx<element>[_gB][_rule], "
+            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, takumN, mx<element>[_gB][_rule], "
             f"nvfp4[_gB][_rule][_recip], block_<element>_<scale>[_gB][_rule][_t][_recip][_axN] "
             f"(scale: e8m0, bf16, fp16, fp32, ueXmY; rule: floor, ceil, even, rceil, nearest, four_over_six)"
         )
