@@ -26,8 +26,8 @@ into a format without NaN ValueError unless ``overflow`` is given (then NaN
 encodes as the format's zero).
 
 How each family is computed: integers, minifloats, the MXINT8 fixed-point
-element and posits by integer arithmetic on the float's bits
-(:mod:`.scalar`, :mod:`.posit`); codebooks by comparisons against the
+element, posits and takums by integer arithmetic on the float's bits
+(:mod:`.scalar`, :mod:`.posit`, :mod:`.takum`); codebooks by comparisons against the
 midpoints (:mod:`.codebook`); block formats by a per-block scale computed from
 the block's largest exponent, then the element encoder (:mod:`.block`).
 Formats of <= 16 bits decode through a value table, and float32 input to
@@ -46,6 +46,7 @@ from . import codebook as _codebook
 from . import posit as _posit
 from . import scalar as _scalar
 from . import tables as _tables
+from . import takum as _takum
 from .bits import as_float_tensor
 from .stochastic import draw32
 
@@ -57,12 +58,14 @@ _ENCODERS = {
     "fixed": _scalar.encode_fixed,
     "posit": lambda f, x, mode, ovf, nan_code, draw: _posit.encode_posit(f, x, mode, nan_code, draw),
     "codebook": _codebook.encode_codebook,
+    "takum": lambda f, x, mode, ovf, nan_code, draw: _takum.encode_takum(f, x, mode, nan_code, draw),
 }
 _DECODERS = {
     "integer": _scalar.decode_integer,
     "minifloat": _scalar.decode_minifloat,
     "fixed": _scalar.decode_fixed,
     "posit": _posit.decode_posit,
+    "takum": _takum.decode_takum,
 }
 
 

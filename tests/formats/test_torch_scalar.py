@@ -41,6 +41,8 @@ CUSTOM = {
     "posit24_3": Posit(24, 3),
     "posit32_0": Posit(32, 0),
     "posit12_4": Posit(12, 4),
+    "takum11": formats.get("takum11"),
+    "takum24": formats.get("takum24"),
     "codebook_straddle": Codebook((-3.0, -1.25, -0.5, 0.375, 0.5, 2.0)),
     "codebook_nozero": Codebook((-2.0, -1.0, -0.25, 0.25, 1.0, 2.0, 4.0, 8.0)),
     "fixed8_f6": FixedPoint(8, 6),
