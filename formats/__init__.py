@@ -31,6 +31,7 @@ from .posit import Posit, posit
 from .registry import get, names, register
 from .takum import Takum, takum
 from .scaled import BlockScaled, block_scaled
+from .double_quant import DoubleQuant, DQCodes, double_quant
 from .learned import FittedCodebook, GroupChoice, select_per_group
 from .learned import fit as fit_codebook
 from .rotation import Hadamard, hadamard
@@ -45,6 +46,7 @@ __all__ = [
     "Rounding", "Overflow", "parse_rounding", "parse_overflow", "draw32_array",
     "pack", "unpack", "packed_size", "set_threads", "BlockCodes", "BlockScaled", "block_scaled",
     "fit_codebook", "FittedCodebook", "select_per_group", "GroupChoice", "hadamard", "Hadamard",
+    "DoubleQuant", "DQCodes", "double_quant",
 ]
 
 #: ``formats.codebook.fit(weights, entries=16, per="row")``: the codebook factory also fits tables

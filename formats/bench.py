@@ -33,7 +33,7 @@ BLOCK_FORMATS = [("mxfp4", "float4_e2m1fn_x2"), ("mxfp4_rceil", "float4_e2m1fn_x
                  ("mxfp6_e2m3", "fp6_e2m3"), ("mxfp6_e3m2", "fp6_e3m2"), ("mxfp8_e4m3", "float8_e4m3fn"),
                  ("mxfp8_e5m2", "float8_e5m2"), ("mxint8", None), ("nvfp4", "nvfp4"), ("nvfp4_recip", "nvfp4"),
                  ("nvfp4_four_over_six", None), ("block_fp4_e2m1_ue5m3_g16_t", None),
-                 ("block_int4_bf16_g128", None)]
+                 ("block_int4_bf16_g128", None), ("block_nf4_fp32_g64", None), ("nf4_dq", None)]
 
 
 def best_of(fn, repeat=3, clock=time.perf_counter):

@@ -36,6 +36,15 @@ def rows() -> list[list[str]]:
     for name in formats.names():
         f = formats.get(name)
         fam = getattr(f, "family", "?")
+        if fam == "block" and hasattr(f, "scale_block"):  # double quantization
+            el = f.element
+            out.append([
+                name, "block", f"{f.bits} (+scale)",
+                f"elements {el.name}, block {f.block}, absmax scales as {f.scale_format.name} codes, "
+                f"fp32 per {f.scale_block} blocks, fp32 mean offset ({f.bits_per_element():.4g} bits/element)",
+                f"{_num(el.max)} × scale", f"{_num(el.min_positive)} × scale", "–", "no", "saturate",
+            ])
+            continue
         if fam == "block":
             el = f.element
             out.append([

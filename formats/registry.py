@@ -101,6 +101,15 @@ def _nf4(label):
     return Codebook(NF4_VALUES, label=label)
 
 
+def _nf4_dq(code):
+    def make(label):
+        from .double_quant import DoubleQuant
+
+        return DoubleQuant(_nf4("nf4"), 64, code, 256, label=label)
+
+    return make
+
+
 _PRESETS = {
     "fp4_e2m1": _mf(2, 1, "none"),
     "fp6_e2m3": _mf(2, 3, "none"),
@@ -131,6 +140,8 @@ _PRESETS = {
     "mxint8": _mx("int8"),
     "nvfp4": _nvfp4,
     "nf4": _nf4,
+    "nf4_dq": _nf4_dq("dyn8"),
+    "nf4_dq_e4m3": _nf4_dq("e4m3"),
 }
 for _bits in (2, 3, 4, 5, 6, 7, 8, 16, 32):
     _PRESETS[f"int{_bits}"] = _int(_bits)

@@ -9,6 +9,7 @@ import formats
 from formats import torch as ft
 from formats.mx import MX
 from formats.nvfp4 import NVFP4
+from formats.double_quant import DoubleQuant
 
 from test_torch_cases import DTYPES, MODES, assert_same, block_presets, sample
 
@@ -42,12 +43,13 @@ def block_sample(f, dtype, blocks=32, seed=0, specials=True):
         with np.errstate(over="ignore"):
             x[4] *= 1e290
         x[5] *= 1e-300
-    if specials and not isinstance(f, NVFP4):
+    finite_only = isinstance(f, (NVFP4, DoubleQuant))  # no NaN scale: NaN/Inf input is an error
+    if specials and not finite_only:
         x[6, 3] = np.nan
         x[7, 0] = -np.inf
     with np.errstate(over="ignore"):
         x = x.astype(np.float32 if dtype == torch.float32 else np.float64)
-    if isinstance(f, NVFP4):
+    if finite_only:
         x = x[np.isfinite(x).all(axis=1)]
     x = x[: len(x) // 4 * 4]
     return torch.from_numpy(x.reshape(-1, 4 * f.block))
