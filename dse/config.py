@@ -169,6 +169,33 @@ def _qat_choice(key):
     return lambda name, value: _choices(name, value, _qat(key))
 
 
+def _rotation(name, value):
+    """``none``, ``hadamard`` (block 64) or ``hadamard:B``, canonical (``hadamard:64`` is ``hadamard``)."""
+    from sim.qat.rotation import DEFAULT_BLOCK, parse_rotation
+
+    try:
+        b = parse_rotation(value)
+    except ValueError as err:
+        raise ConfigError(str(err).replace("rotation", name, 1)) from None
+    return "none" if b is None else "hadamard" if b == DEFAULT_BLOCK else f"hadamard:{b}"
+
+
+#: values of ``scale_rule`` besides formats.scale_rules.RULES: the format's own rule, as named
+SCALE_RULE_OWN = "format"
+
+
+def _scale_rule(name, value):
+    """``"format"`` (each format's own rule) or a scale rule of formats (floor, ceil, even, rceil, ...)."""
+    from formats.scale_rules import RULES, canonical_rule
+
+    if isinstance(value, str) and value.strip().lower() == SCALE_RULE_OWN:
+        return SCALE_RULE_OWN
+    try:
+        return canonical_rule(str(value).strip().lower())
+    except (ValueError, KeyError):
+        return _choices(name, value, (SCALE_RULE_OWN, *RULES))
+
+
 #: keys of [space] that set how a point's model is made (a run: these, ``workload`` split
 #: into ``dataset`` and ``model``, and a seed; see dse.space)
 TRAIN_KEYS = {
@@ -180,6 +207,8 @@ TRAIN_KEYS = {
     "granularity": _qat_choice("granularity"),
     "quantize_first_last": _bool,
     "unsigned_acts": _qat_choice("unsigned_acts"),
+    "rotation": _rotation,
+    "scale_rule": _scale_rule,
     "schedule": _qat_choice("schedule"),
     "tr0": _positive_float,
     "budget": _or_recipe(_fraction),

@@ -14,7 +14,9 @@ Run keys
     ``schedule``, ``tr0``   QAT only (``lr-*`` or ``tr-*`` from the reference)
     optional: ``budget`` (QAT steps as a fraction of the reference's, default the
     workload recipe's), ``finetune_lr`` (default the recipe's), ``unsigned_acts``
-    (``"auto"`` default | ``"off"``).  A key that is absent, None (does not apply to
+    (``"auto"`` default | ``"off"``), ``rotation`` (``"none"`` default | ``"hadamard"`` |
+    ``"hadamard:B"``: :mod:`sim.qat.rotation`), ``scale_rule`` (``"format"`` default, or
+    a scale rule applied to the block formats: :func:`dse.space.with_rule`).  A key that is absent, None (does not apply to
     the point) or ``"recipe"`` takes its default.  ``epochs``, ``batch_size``, ``optimizer`` and
     ``lr`` set only the legacy path (the reference and QAT use the workload's tuned
     recipe).  ``schedule``/``tr0``/``budget`` do not change a ``ptq`` result.
@@ -62,6 +64,9 @@ def train_kwargs(run: dict) -> dict:
     for key in ("weights", "acts"):
         if kw.get(key) == "fp32":
             kw[key] = None
+    for key, plain in (("rotation", "none"), ("scale_rule", "format")):
+        if kw.pop(key, None) not in (None, plain):
+            raise ValueError(f"{key} = {run[key]!r} needs method = \"ptq\" or \"qat\" (the legacy path has no {key})")
     kw["device"] = "cpu"
     return kw
 
@@ -80,7 +85,8 @@ def _single_thread():
 
 METHODS = ("ptq", "qat")
 #: run keys of the ptq/qat methods that are optional (with their defaults)
-OPTIONAL_KEYS = {"budget": None, "finetune_lr": None, "unsigned_acts": "auto"}
+OPTIONAL_KEYS = {"budget": None, "finetune_lr": None, "unsigned_acts": "auto", "rotation": "none",
+                 "scale_rule": "format"}
 
 
 def _fmt(v):
@@ -116,17 +122,27 @@ def check_runs(runs) -> None:
             raise ConfigError(f"design point ({what}) is not valid: {err.args[0] if err.args else err}") from None
 
 
+def _formats_of(run: dict):
+    """(weights, acts) format names the run quantizes with (None: FP32), its scale rule applied."""
+    from .space import with_rule
+
+    rule = _opt(run, "scale_rule", "format")
+    return tuple(with_rule(_fmt(run.get(k)), rule) for k in ("weights", "acts"))
+
+
 def _check_method_run(run: dict) -> None:
     import formats
     from sim.qat import finetune, workloads
     from sim.qat.ptq import UNSIGNED_ACTS
     from sim.qat.quant import is_block_format
+    from sim.qat.rotation import parse_rotation
     from sim.qat.scaling import GRANULARITIES
 
     if run["method"] not in METHODS:
         raise ValueError(f"method = {run['method']!r} is not allowed; allowed: {', '.join(METHODS)}")
     workloads.get(run["dataset"], run["model"])
-    w, a = _fmt(run.get("weights")), _fmt(run.get("acts"))
+    parse_rotation(_opt(run, "rotation", "none"))
+    w, a = _formats_of(run)
     for v in (w, a):
         if v is not None:
             formats.get(v)
@@ -227,11 +243,11 @@ def _method(run: dict) -> dict:
     wl = workloads.get(run["dataset"], run["model"])
     seed = int(run["seed"])
     ref = reference.get(wl, seed)
-    weights, acts = _fmt(run.get("weights")), _fmt(run.get("acts"))
+    weights, acts = _formats_of(run)
     opt = {k: _opt(run, k, d) for k, d in OPTIONAL_KEYS.items()}
     common = dict(rounding=_opt(run, "rounding", "rne"), granularity=_opt(run, "granularity", "per-channel"),
                   quantize_first_last=bool(_opt(run, "quantize_first_last", True)),
-                  unsigned_acts=opt["unsigned_acts"], seed=seed)
+                  unsigned_acts=opt["unsigned_acts"], seed=seed, rotation=opt["rotation"])
     extra = {"loss": float("nan")}
     if weights is None and acts is None:
         net, metric, record = ref.model(wl), ref.metric, {"weight_layers": [], "fp32_layers": [],
@@ -264,6 +280,7 @@ def _method(run: dict) -> dict:
         "model_bits": int(weight_bits(net)),
         "act_elements": act_elements,
         "train_seconds": time.perf_counter() - t0,
+        "quantized_with": {"weights": weights or "fp32", "acts": acts or "fp32"},
         **record,
         **extra,
     }

@@ -21,6 +21,14 @@ them are one point:
   (per-tensor, per-channel); a block format (MX, NVFP4) has its own block
   scales, so its points have ``granularity = "per-block"`` whatever the axis
   says, and the axis value ``per-block`` makes no scalar-format point.
+* ``scale_rule`` (``"format"``: each format's own rule; or floor, ceil, even, rceil,
+  nearest, four_over_six) applies to block formats: the point quantizes with the format
+  named with the rule as a suffix (:func:`with_rule`; ``weights`` keeps the base name, so
+  costs are the base format's: the engine reads the same scale codes whatever rule chose
+  them).  A point without a block format has ``scale_rule = None``; a rule that a block
+  format cannot take (``four_over_six`` for an element whose max is not 6) makes no point.
+* ``rotation`` (``none``, ``hadamard``, ``hadamard:B``): Hadamard rotations before the
+  quantizers (:mod:`sim.qat.rotation`); not for the FP32 reference.
 
 In a run, a key that does not apply is left out, and so is ``"recipe"`` (the
 workload's tuned default: ``budget``, ``finetune_lr``).
@@ -38,12 +46,12 @@ import json
 from .config import COST_KEYS, SPACE_KEYS, TRAIN_KEYS
 
 __all__ = ["POINT_KEYS", "QAT_ONLY", "REFERENCE", "expand", "is_reference", "point_id", "reference_point",
-           "resolve", "run_for", "runs_for"]
+           "resolve", "rule_applies", "run_for", "runs_for", "with_rule"]
 
 #: keys that only fine-tuning (method "qat") uses
 QAT_ONLY = ("schedule", "tr0", "budget", "finetune_lr")
 #: keys that do not apply to the FP32 reference (besides QAT_ONLY)
-_NOT_FOR_FP32 = ("rounding", "granularity", "quantize_first_last", "unsigned_acts")
+_NOT_FOR_FP32 = ("rounding", "granularity", "quantize_first_last", "unsigned_acts", "rotation", "scale_rule")
 #: the only granularity of a block format (MX, NVFP4: the format carries its scales)
 BLOCK = "per-block"
 #: the FP32 reference's weights (and acts)
@@ -78,6 +86,8 @@ def resolve(point: dict) -> dict:
         p.update(acts=REFERENCE, method="ptq", **{k: None for k in _NOT_FOR_FP32})
     elif is_block(p["weights"]):
         p["granularity"] = BLOCK
+    if p["weights"] != REFERENCE and not (is_block(p["weights"]) or is_block(p["acts"])):
+        p["scale_rule"] = None  # no block scale to round
     if p["method"] == "ptq":
         p.update({k: None for k in QAT_ONLY})
     elif str(p["schedule"]).startswith("lr-"):
@@ -104,8 +114,32 @@ def expand(space: dict) -> list[dict]:
                 continue
             if p["granularity"] == BLOCK and not is_block(p["weights"]) and p["weights"] != REFERENCE:
                 continue
+            if not rule_applies(p):
+                continue
             points.append(resolve({"workload": workload, **p}))
     return list({point_id(p): p for p in points}.values())
+
+
+def with_rule(fmt: str | None, rule: str | None) -> str | None:
+    """The format a point quantizes with: ``fmt`` with the point's scale rule (a block format
+    named with the rule as a suffix, ``mxfp4`` + ``rceil`` -> ``mxfp4_rceil``), or ``fmt``
+    itself (rule None or ``"format"``, a scalar format, ``fp32``)."""
+    if fmt is None or fmt == REFERENCE or rule in (None, "format") or not is_block(fmt):
+        return fmt
+    import formats
+
+    return formats.get(f"{fmt}_{rule}").name
+
+
+def rule_applies(point: dict) -> bool:
+    """False where the point's scale rule cannot apply to its block formats (e.g.
+    ``four_over_six`` needs an element whose max is 6): such a combination is no point."""
+    try:
+        for key in ("weights", "acts"):
+            with_rule(point.get(key) if point.get(key) != "same" else point.get("weights"), point.get("scale_rule"))
+    except (ValueError, KeyError):
+        return False
+    return True
 
 
 def _digest(obj) -> str:

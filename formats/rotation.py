@@ -12,9 +12,9 @@ span less than ``2**(53 - p - k)`` (``p`` = the input's significand bits, 24 for
 float32) transforms exactly, and then ``invert(apply(x)) == x`` bit for bit.
 
 The signs come from :func:`formats.rounding.draw32_array`: sign ``j`` of the ``n`` is
-``-1`` iff ``draw32(seed, j)`` is odd, so every framework reproduces them.  Wiring into
-the QAT/PTQ path (a ``rotation`` config key applying ``apply`` to activations and
-``invert_t`` to weights before their quantizers) belongs to ``sim.qat``.
+``-1`` iff ``draw32(seed, j)`` is odd, so every framework reproduces them.  The QAT/PTQ
+path's ``rotation`` config key (:mod:`sim.qat.rotation`) applies ``apply`` to activations
+and ``invert_t`` to weights before their quantizers.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ DEFAULT_BUDGET = None  # None: the workload recipe's finetune_fraction
 
 def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-channel",
         quantize_first_last=True, unsigned_acts="auto", schedule="lr-cosine", tr0=0.01, budget=None,
-        lr=None, seed=0, tr_momentum=0.99, progress=False) -> dict:
+        lr=None, seed=0, tr_momentum=0.99, progress=False, rotation="none") -> dict:
     """Fine-tune ``ref`` quantized with ``weights``/``acts``; returns metric, curve and record."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule {schedule!r} is not allowed; allowed: {', '.join(SCHEDULES)}")
@@ -48,7 +48,7 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     t0 = time.perf_counter()
     p = prepare(w, ref, weights, acts, rounding=rounding, granularity=granularity,
                 quantize_first_last=quantize_first_last, unsigned_acts=unsigned_acts,
-                weight_scale="fixed" if tr_mode else "lsq", act_scale="lsq", seed=seed)
+                weight_scale="fixed" if tr_mode else "lsq", act_scale="lsq", seed=seed, rotation=rotation)
     net = p.model
     layers = tr_layers(net)
     if tr_mode and not layers:

@@ -16,6 +16,7 @@ import formats
 from formats.rounding import parse_rounding
 
 from .quantizer import TensorQuantizer, is_block_format
+from .rotation import LayerRotation, layer_block, parse_rotation
 from .scaling import GRANULARITIES
 
 __all__ = ["QuantLinear", "QuantConv2d", "quantize_model", "quant_layers", "calibrate"]
@@ -25,12 +26,18 @@ class _QuantMixin:
     """Weight and input quantizers shared by QuantLinear and QuantConv2d."""
 
     def _setup_quant(self, weight_format, act_format, rounding, granularity, weight_scale,
-                     act_scale, pow2, seed, wide, block_axis):
+                     act_scale, pow2, seed, wide, rotation, block_axis):
         if granularity not in GRANULARITIES:
             raise ValueError(f"unknown granularity {granularity!r}; allowed: {', '.join(GRANULARITIES)}")
         self.granularity = granularity
         self.weight_quant = None
         self.act_quant = None
+        self.rotation = None
+        if rotation is not None:
+            length, groups = self.weight.shape[1], getattr(self, "groups", 1)
+            b = layer_block(length, parse_rotation(rotation)) if groups == 1 else 1
+            if b > 1:
+                self.rotation = LayerRotation(b, seed).to(self.weight.device)
         if weight_format is not None:
             wf = formats.get(weight_format)
             if granularity == "per-block" and not is_block_format(wf):
@@ -40,23 +47,37 @@ class _QuantMixin:
                 wf, rounding, weight_scale, per_channel=granularity == "per-channel", pow2=pow2,
                 block_axis=block_axis, seed=seed)
             self.weight_quant.keep_codes = True
-            self.weight_quant.initialize(self.weight, wide=wide)
+            with torch.no_grad():
+                self.weight_quant.initialize(self.rotated_weight(), wide=wide)
         if act_format is not None:
             self.act_quant = TensorQuantizer(act_format, rounding, act_scale, per_channel=False,
                                              pow2=pow2, block_axis=block_axis, seed=seed + 1)
 
+    def rotated_weight(self) -> torch.Tensor:
+        """The latent weight times ``R^-T`` along the reduction axis (itself without a rotation)."""
+        rot = self._modules.get("rotation")
+        w = self._parameters["weight"]
+        return w if rot is None else rot.invert_t(w, 1)
+
+    def rotated_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The input times ``R`` along the reduction axis (itself without a rotation)."""
+        rot = self._modules.get("rotation")
+        return x if rot is None else rot.apply(x, -1 if isinstance(self, nn.Linear) else 1)
+
     def quantized_weight(self) -> torch.Tensor:
-        """The weight the forward pass uses (the latent weight when weights are FP32)."""
-        return self.weight if self.weight_quant is None else self.weight_quant(self.weight)
+        """The weight the forward pass uses (the latent weight when weights are FP32), rotated if the layer is."""
+        w = self.rotated_weight()
+        return w if self.weight_quant is None else self.weight_quant(w)
 
     def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.rotated_input(x)
         return x if self.act_quant is None else self.act_quant(x)
 
     def weight_codes(self):
-        """Codes of the current latent weight (see :meth:`TensorQuantizer.codes`)."""
+        """Codes of the current (rotated) weight (see :meth:`TensorQuantizer.codes`)."""
         if self.weight_quant is None:
             raise ValueError("this layer's weights are not quantized; it has no codes")
-        return self.weight_quant.codes(self.weight)
+        return self.weight_quant.codes(self.rotated_weight())
 
     def weight_code_key(self):
         """What TR compares between steps: equal exactly where :meth:`weight_codes` is equal, but cheap
@@ -64,7 +85,7 @@ class _QuantMixin:
         wq = self._modules.get("weight_quant")   # (read at every TR step: no Module.__getattr__)
         if wq is None:
             raise ValueError("this layer's weights are not quantized; it has no codes")
-        return wq.code_key(self._parameters["weight"])
+        return wq.code_key(self.rotated_weight())
 
 
 class QuantLinear(_QuantMixin, nn.Linear):
@@ -114,7 +135,8 @@ class QuantConv2d(_QuantMixin, nn.Conv2d):
 def _args(kw):
     return (kw.get("weight_format"), kw.get("act_format"), kw.get("rounding", "rne"),
             kw.get("granularity", "per-channel"), kw.get("weight_scale", "lsq"),
-            kw.get("act_scale", "lsq"), kw.get("pow2", False), kw.get("seed", 0), kw.get("wide", False))
+            kw.get("act_scale", "lsq"), kw.get("pow2", False), kw.get("seed", 0), kw.get("wide", False),
+            kw.get("rotation"))
 
 
 def quant_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -125,7 +147,8 @@ def quant_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def quantize_model(model: nn.Module, weight_format=None, act_format=None, rounding: str = "rne",
                    granularity: str = "per-channel", quantize_first_last: bool = True,
                    weight_scale: str = "lsq", act_scale: str = "lsq", pow2: bool = False,
-                   seed: int = 0, inplace: bool = False, layers=None, wide_scales: bool = False) -> nn.Module:
+                   seed: int = 0, inplace: bool = False, layers=None, wide_scales: bool = False,
+                   rotation: str | None = None) -> nn.Module:
     """Swap every nn.Linear / nn.Conv2d of ``model`` (or the ones named in ``layers``) for its
     quantized version.
 
@@ -136,7 +159,9 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
     modules.  ``weight_scale``: ``lsq`` (learned), ``fixed`` (set now, frozen),
     ``max``.  Activation scales start from the first batch (see :func:`calibrate`).
     ``wide_scales``: the weight scales' MSE search also maps ``amax`` below the format's
-    max (see :func:`sim.qat.scaling.mse_scale`).
+    max (see :func:`sim.qat.scaling.mse_scale`).  ``rotation``: ``"none"``, ``"hadamard"``
+    or ``"hadamard:B"``: a seeded Hadamard rotation of input and weight along the reduction
+    axis before their quantizers (:mod:`sim.qat.rotation`; the unquantized product is unchanged).
     Returns the converted model (a deep copy unless ``inplace``).
     """
     for f in (weight_format, act_format):
@@ -145,6 +170,7 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}; allowed: {', '.join(GRANULARITIES)}")
     rounding = parse_rounding(rounding)   # the edge: a Rounding is passed down
+    parse_rotation(rotation)              # ValueError for a bad value, now
     if not inplace:
         model = copy.deepcopy(model)
     targets = [(n, m) for n, m in model.named_modules()
@@ -162,7 +188,8 @@ def quantize_model(model: nn.Module, weight_format=None, act_format=None, roundi
     for i, (name, m) in enumerate(targets):
         kw = dict(weight_format=weight_format, act_format=act_format, rounding=rounding,
                   granularity=granularity, weight_scale=weight_scale, act_scale=act_scale,
-                  pow2=pow2, seed=(int(seed) * 7919 + 2 * i) & 0xFFFFFFFF, wide=wide_scales)
+                  pow2=pow2, seed=(int(seed) * 7919 + 2 * i) & 0xFFFFFFFF, wide=wide_scales,
+                  rotation=None if rotation in (None, "none") else rotation)
         new = (QuantLinear if isinstance(m, nn.Linear) else QuantConv2d).from_float(m, **kw)
         new.train(m.training)
         parent, _, leaf = name.rpartition(".")

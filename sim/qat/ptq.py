@@ -20,6 +20,10 @@ model the way an inference engine would run it:
   variant (posits, codebooks; MX and NVFP4, whose specifications define signed
   elements) stay signed.  ``"off"`` keeps every layer signed.  The choice is
   recorded per layer.
+* **rotation** (``rotation="hadamard"`` or ``"hadamard:B"``): each quantized layer's
+  input and weight are rotated along the reduction axis before their quantizers
+  (:mod:`sim.qat.rotation`); calibration and the unsigned check see the rotated input
+  (a rotated ReLU output is signed).  The rotated layers and their blocks are recorded.
 
 :func:`ptq` then measures the metric of that model: no training, deterministic
 (``rne`` is deterministic; ``stochastic`` rounding draws the weights' rounding once
@@ -90,7 +94,7 @@ class Prepared:
 
 def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", granularity: str = "per-channel",
             quantize_first_last: bool = True, unsigned_acts: str = "auto", weight_scale: str = "fixed",
-            act_scale: str = "fixed", seed: int = 0) -> Prepared:
+            act_scale: str = "fixed", seed: int = 0, rotation: str = "none") -> Prepared:
     """The reference's model with quantized weights and calibrated quantized activations (see module doc)."""
     if unsigned_acts not in UNSIGNED_ACTS:
         raise ValueError(f"unsigned_acts = {unsigned_acts!r} is not allowed; allowed: {', '.join(UNSIGNED_ACTS)}")
@@ -102,16 +106,16 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
     if weights is not None or acts is not None:
         net = quantize_model(net, weights, None, rounding=rounding, granularity=granularity,
                              weight_scale=weight_scale, seed=seed, inplace=True, layers=names,
-                             wide_scales=_tapered(weights))
+                             wide_scales=_tapered(weights), rotation=rotation)
     act_formats = {}
     if acts is not None:
         afmt = formats.get(acts)
         ufmt = unsigned_variant(afmt) if unsigned_acts == "auto" else None
         mods = dict(net.named_modules())
         for i, n in enumerate(names):
-            x = captured[n]
-            fmt = ufmt if (ufmt is not None and bool((x >= 0).all())) else afmt
             layer = mods[n]
+            x = layer.rotated_input(captured[n])
+            fmt = ufmt if (ufmt is not None and bool((x >= 0).all())) else afmt
             tq = TensorQuantizer(fmt, rounding, act_scale, per_channel=False,
                                  block_axis=-1 if isinstance(layer, nn.Linear) else 1,
                                  seed=(int(seed) * 7919 + 2 * i + 1) & 0xFFFFFFFF)
@@ -123,6 +127,7 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
     net.eval()
     record = {"weight_layers": names if weights is not None else [], "fp32_layers": kept,
               "act_formats": act_formats, "fp32_tensors": w.fp32_tensors(),
+              "rotated_layers": {n: m.rotation.block for n, m in quant_layers(net) if m.rotation is not None},
               "acts_unsigned": sorted({f for f in act_formats.values() if f != (acts and formats.get(acts).name)}),
               "calibration": f"{w.name} calib split, per-tensor MSE scale per layer input"}
     return Prepared(net, record)
@@ -132,9 +137,9 @@ CALIB_SAMPLE = 1 << 16
 
 
 def _tapered(fmt) -> bool:
-    """Posits: their precision peaks near 1, far below their max, so the scale search also
+    """Posits and takums: their precision peaks near 1, far below their max, so the scale search also
     maps ``amax`` below the max (``wide``); other formats gain nothing from that."""
-    return fmt is not None and isinstance(formats.get(fmt), formats.Posit)
+    return fmt is not None and isinstance(formats.get(fmt), (formats.Posit, formats.Takum))
 
 
 def _sample(x: torch.Tensor) -> torch.Tensor:

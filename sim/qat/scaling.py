@@ -34,13 +34,27 @@ GRANULARITIES = ("per-tensor", "per-channel", "per-block")
 _TINY = 1e-12
 
 
+_F32_MAX = float(torch.finfo(torch.float32).max)
+#: a tapered format (posit, takum) is scaled so that ``amax`` maps at most here: their
+#: precision peaks near 1 and takum8's max is 2**239, which no float32 scale can reach
+TAPERED_TOP = 2.0 ** 16
+
+
 def format_range(fmt) -> tuple[float, float]:
-    """(lowest, highest) finite value of a scalar format."""
-    hi = float(fmt.max)
+    """(lowest, highest) finite value of a scalar format, cut to float32's range (a clamp
+    bound that float32 cannot hold is an error in torch, and no float32 tensor exceeds it)."""
+    hi = min(float(fmt.max), _F32_MAX)
     lo = getattr(fmt, "min", None)
     if lo is None:
         lo = -hi if getattr(fmt, "signed", True) else 0.0
-    return float(lo), hi
+    return max(float(lo), -_F32_MAX), hi
+
+
+def scale_top(fmt) -> float:
+    """The value ``amax`` maps to at the largest scale candidate: the format's max, or at most
+    :data:`TAPERED_TOP` for a tapered format (posits, takums)."""
+    tapered = getattr(fmt, "family", "") in ("posit", "takum")
+    return min(float(fmt.max), TAPERED_TOP) if tapered else float(fmt.max)
 
 
 def reduce_amax(x: torch.Tensor, per_channel: bool) -> torch.Tensor:
@@ -52,8 +66,8 @@ def reduce_amax(x: torch.Tensor, per_channel: bool) -> torch.Tensor:
 
 
 def max_scale(x: torch.Tensor, fmt, per_channel: bool = False) -> torch.Tensor:
-    """``amax / fmt.max``: the smallest scale at which nothing clips."""
-    return (reduce_amax(x, per_channel) / float(fmt.max)).clamp_min(_TINY)
+    """``amax / fmt.max``: the smallest scale at which nothing clips (:func:`scale_top` for tapered formats)."""
+    return (reduce_amax(x, per_channel) / scale_top(fmt)).clamp_min(_TINY)
 
 
 def to_pow2(s: torch.Tensor, mode: str = "round") -> torch.Tensor:
@@ -68,10 +82,11 @@ def mse_scale(x: torch.Tensor, quantize, fmt, per_channel: bool = False, grid: i
               pow2: bool = False, wide: bool = False) -> torch.Tensor:
     """The scale ``c * amax / fmt.max``, c in ``linspace(1/grid, 1, grid)``, of least error.
 
-    ``wide``: c also takes the values ``2**(k/4)``, k = 1..24 (up to 64), which map
-    ``amax`` below the format's max: tapered formats need them (a posit's precision
-    peaks near 1, far below its max of 64 for posit8_0), while the linear grid only
-    trades clipping for resolution.  The PTQ path uses it.
+    ``wide``: c also takes the values ``2**(k/4)``, k = 1..max(24, 4 log2 top), which map
+    ``amax`` below the format's max down to 1 (``top`` = :func:`scale_top`): tapered
+    formats need them (a posit's precision peaks near 1, far below its max of 64 for
+    posit8_0), while the linear grid only trades clipping for resolution.  The PTQ path
+    uses it.
 
     ``quantize(y)`` is the format's quantizer on values already in its range.
     Per channel, each channel picks its own c.  Clipping is part of the error,
@@ -83,7 +98,8 @@ def mse_scale(x: torch.Tensor, quantize, fmt, per_channel: bool = False, grid: i
     best = base.clone()
     cs = torch.linspace(1.0 / grid, 1.0, grid, dtype=torch.float64)
     if wide:
-        cs = torch.cat([cs, torch.exp2(torch.arange(1, 25, dtype=torch.float64) / 4)])
+        kmax = max(24, round(4 * math.log2(max(scale_top(fmt), 1.0))))
+        cs = torch.cat([cs, torch.exp2(torch.arange(1, kmax + 1, dtype=torch.float64) / 4)])
     for c in cs.to(dtype=x.dtype, device=x.device):
         s = base * c
         if pow2:
