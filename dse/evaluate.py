@@ -135,6 +135,7 @@ def _check_method_run(run: dict) -> None:
     from sim.qat import finetune, workloads
     from sim.qat.ptq import UNSIGNED_ACTS
     from sim.qat.quant import is_block_format
+    from sim.qat.quantizer import check_act_format, is_fitted_format
     from sim.qat.rotation import parse_rotation
     from sim.qat.scaling import GRANULARITIES
 
@@ -143,6 +144,13 @@ def _check_method_run(run: dict) -> None:
     workloads.get(run["dataset"], run["model"])
     parse_rotation(_opt(run, "rotation", "none"))
     w, a = _formats_of(run)
+    check_act_format(a)
+    if w is not None and is_fitted_format(w):
+        if formats.parse_rounding(_opt(run, "rounding", "rne")) != formats.Rounding.RNE:
+            raise ValueError(f"weights {w!r} are fitted to each tensor and round to nearest only: use rounding rne")
+        if run["method"] == "qat" and str(_opt(run, "schedule", "lr-cosine")).startswith("tr-"):
+            raise ValueError(f"weights {w!r} refit their tables at every step: TR (tr-* schedules) has no fixed "
+                             "grid to count transitions on; use an lr-* schedule")
     for v in (w, a):
         if v is not None:
             formats.get(v)

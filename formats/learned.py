@@ -168,3 +168,131 @@ def select_per_group(x, formats, group: int = 128, rounding="rne") -> GroupChoic
         errs.append(np.sum(d * d, axis=-1))
     choice = np.argmin(np.stack(errs), axis=0).astype(np.uint8)  # argmin keeps the first of equals
     return GroupChoice(tuple(cands), choice, codes)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnedFormat:
+    """A weight format fitted to the tensor it stores: ``lut<b>_row`` / ``lut<b>_tensor``.
+
+    ``encode(x)`` fits a ``2**b``-entry table (:func:`fit`) to each slice of ``x`` along
+    axis 0 (``row``: ``x.reshape(len(x), -1)``, a weight's output channel; any4 with
+    ``b = 4``) or to the whole tensor, rounds the tables to float32 (what is stored: 32
+    bits per entry, made strictly increasing in float32), and codes every value by the
+    codebook rule (nearest entry, ties to the even code) in its float32 table.  The
+    table is the scale: nothing else is stored.  ``storage_bits(shape)`` counts codes and
+    tables.  Deterministic (fit has no random start).  Weight-only: a table fitted per
+    batch of activations is no deployable format, so the QAT/PTQ path refuses it for
+    activations.  Round to nearest only.
+    """
+
+    bits: int
+    per: str = "row"
+    iters: int = 100
+    family = "learned"
+    table_bits = 32
+
+    def __post_init__(self):
+        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 8:
+            raise ValueError(f"lut formats take 1..8 bits per code, got {self.bits!r}")
+        if self.per not in ("row", "tensor"):
+            raise ValueError(f"lut per must be 'row' or 'tensor', got {self.per!r}")
+
+    @property
+    def name(self) -> str:
+        return f"lut{self.bits}_{self.per}"
+
+    @property
+    def entries(self) -> int:
+        return 1 << self.bits
+
+    def _groups(self, x) -> np.ndarray:
+        arr = as_float_array(x, self.name).astype(np.float64)
+        if arr.ndim == 0 or arr.size == 0:
+            raise ValueError(f"{self.name} needs a non-empty array with at least one dimension")
+        return arr.reshape(1, -1) if (self.per == "tensor" or arr.ndim == 1) else arr.reshape(arr.shape[0], -1)
+
+    def encode(self, x) -> FittedCodebook:
+        """Fitted float32 tables (as float64 values) and codes, codes in ``x``'s shape."""
+        g = self._groups(x)
+        fc = fit(g, self.entries, "row", self.iters)
+        tables = np.empty_like(fc.tables)
+        codes = np.empty(g.shape, np.uint8)
+        for i, row in enumerate(fc.tables):
+            t = row.astype(np.float32)
+            for k in range(1, t.size):  # strictly increasing after rounding, as fit's tables are
+                if t[k] <= t[k - 1]:
+                    t[k] = np.nextafter(t[k - 1], np.float32(np.inf))
+            tables[i] = t
+            codes[i] = Codebook(tuple(float(v) for v in t)).encode(g[i]).astype(np.uint8)
+        return FittedCodebook(tables, codes.reshape(np.shape(x)), self.per if np.ndim(x) > 1 else "tensor")
+
+    def decode(self, codes: FittedCodebook) -> np.ndarray:
+        if not isinstance(codes, FittedCodebook):
+            raise TypeError(f"{self.name}.decode takes the FittedCodebook that {self.name}.encode returns")
+        if codes.per == "tensor":
+            return codes.tables[0][codes.codes.astype(np.int64)]
+        c = codes.codes.reshape(codes.tables.shape[0], -1).astype(np.int64)
+        return np.take_along_axis(codes.tables, c, axis=1).reshape(codes.codes.shape)
+
+    def quantize(self, x) -> np.ndarray:
+        """``decode(encode(x))``: every value replaced by its entry (float64)."""
+        return self.decode(self.encode(x))
+
+    def storage_bits(self, shape) -> int:
+        """Bits to store a tensor of ``shape``: ``b`` per code plus 32 per table entry."""
+        n = int(np.prod(shape))
+        groups = 1 if (self.per == "tensor" or len(shape) == 1) else int(shape[0])
+        return n * self.bits + groups * self.entries * self.table_bits
+
+
+@dataclasses.dataclass(frozen=True)
+class PickFormat:
+    """Per-group format choice as a format: ``pick_<a>+<b>+..._g<group>`` (BitMoD-style).
+
+    Each group of ``group`` consecutive elements (last axis) takes the candidate of
+    least squared error (:func:`select_per_group`: scalar candidates get an fp32 absmax
+    scale per group with the rceil rule).  Stored: the element codes, the group's scale,
+    and ``ceil(log2(len(candidates)))`` bits per group for the choice.
+    """
+
+    candidates: tuple
+    group: int = 128
+    family = "pick"
+
+    def __post_init__(self):
+        from .registry import get
+
+        if len(self.candidates) < 2:
+            raise ValueError("pick_ needs at least two candidate formats, e.g. pick_fp4_e2m1+fp4_e1m2+fp4_e3m0_g128")
+        for c in self.candidates:
+            f = get(c)
+            if hasattr(f, "block") or not hasattr(f, "bits"):
+                raise ValueError(f"pick_ candidates are scalar formats (each gets a scale per group); {c!r} is not")
+
+    @property
+    def name(self) -> str:
+        return f"pick_{'+'.join(self.candidates)}_g{self.group}"
+
+    @property
+    def bits(self) -> int:
+        from .registry import get
+
+        return max(get(c).bits for c in self.candidates)
+
+    def encode(self, x, rounding="rne") -> GroupChoice:
+        return select_per_group(x, list(self.candidates), self.group, rounding)
+
+    def decode(self, codes: GroupChoice) -> np.ndarray:
+        if not isinstance(codes, GroupChoice):
+            raise TypeError(f"{self.name}.decode takes the GroupChoice that {self.name}.encode returns")
+        return codes.decode()
+
+    def quantize(self, x, rounding="rne") -> np.ndarray:
+        return self.decode(self.encode(x, rounding))
+
+    def storage_bits(self, shape) -> int:
+        """Element codes, one fp32 scale per group, and the choice's bits per group."""
+        n = int(np.prod(shape))
+        groups = n // self.group
+        choice = max(1, int(np.ceil(np.log2(len(self.candidates)))))
+        return n * self.bits + groups * (32 + choice)

@@ -154,6 +154,8 @@ _INT_RE = re.compile(r"^(u?)int(\d+)$")
 _FP_RE = re.compile(r"^(u?)fp(\d+)_e(\d+)m(\d+)(fnuz|fn|ieee|fin)?(?:_b(-?\d+))?$")
 _POSIT_RE = re.compile(r"^posit(\d+)_(\d+)$")
 _TAKUM_RE = re.compile(r"^takum(\d+)$")
+_LUT_RE = re.compile(r"^lut(\d+)_(row|tensor)$")
+_PICK_RE = re.compile(r"^pick_([a-z0-9_]+(?:\+[a-z0-9_]+)+)_g(\d+)$")
 
 
 def _parse(key: str):
@@ -182,6 +184,14 @@ def _parse(key: str):
         from .takum import Takum
 
         return Takum(int(m.group(1)), label=key)
+    if m := _LUT_RE.match(key):
+        from .learned import LearnedFormat
+
+        return LearnedFormat(int(m.group(1)), m.group(2))
+    if m := _PICK_RE.match(key):
+        from .learned import PickFormat
+
+        return PickFormat(tuple(m.group(1).split("+")), int(m.group(2)))
     if key.startswith(("mx", "block_", "nvfp4")):
         from .block_names import parse_block_name
 
@@ -227,7 +237,8 @@ def _get(key: str):
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(
             f"unknown format {key!r}{hint} Known presets: {', '.join(names())}; generic names: "
-            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, takumN, mx<element>[_gB][_rule], "
+            f"intN, uintN, [u]fpN_eXmY[fn|fnuz|ieee|fin][_bB], positN_E, takumN, lutB_row|tensor (fitted tables), "
+            f"pick_<a>+<b>[+...]_gG (per-group choice), mx<element>[_gB][_rule], "
             f"nvfp4[_gB][_rule][_recip], block_<element>_<scale>[_gB][_rule][_t][_recip][_axN] "
             f"(scale: e8m0, bf16, fp16, fp32, ueXmY; rule: floor, ceil, even, rceil, nearest, four_over_six)"
         )

@@ -68,7 +68,8 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
                                     r.momentum)
         lr_sched = torch.optim.lr_scheduler.LambdaLR(base, cosine if schedule == "lr-cosine" else (lambda t: 1.0))
         tr_sched = None
-        counter = TransitionCounter(layers) if layers else None
+        fitted = any(m.weight_quant.fitted for _, m in layers)  # refitted tables: no fixed grid to count on
+        counter = TransitionCounter(layers) if layers and not fitted else None
     gen = torch.Generator().manual_seed(int(seed) + 1000)
     batches = w.train_batches(gen, r.batch_size)
     chunk = max(1, total // 20)

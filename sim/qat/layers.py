@@ -15,7 +15,7 @@ from torch.nn import functional as F
 import formats
 from formats.rounding import parse_rounding
 
-from .quantizer import TensorQuantizer, is_block_format
+from .quantizer import TensorQuantizer, check_act_format, is_block_format
 from .rotation import LayerRotation, layer_block, parse_rotation
 from .scaling import GRANULARITIES
 
@@ -50,6 +50,7 @@ class _QuantMixin:
             with torch.no_grad():
                 self.weight_quant.initialize(self.rotated_weight(), wide=wide)
         if act_format is not None:
+            check_act_format(act_format)
             self.act_quant = TensorQuantizer(act_format, rounding, act_scale, per_channel=False,
                                              pow2=pow2, block_axis=block_axis, seed=seed + 1)
 

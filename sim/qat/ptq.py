@@ -40,6 +40,7 @@ from torch import nn
 import formats
 
 from .quant import TensorQuantizer, is_block_format, quant_layers, quantize_model
+from .quantizer import check_act_format
 from .reference import Reference
 
 __all__ = ["unsigned_variant", "prepare", "ptq", "capture_inputs", "layer_costs", "UNSIGNED_ACTS"]
@@ -98,6 +99,7 @@ def prepare(w, ref: Reference, weights=None, acts=None, rounding: str = "rne", g
     """The reference's model with quantized weights and calibrated quantized activations (see module doc)."""
     if unsigned_acts not in UNSIGNED_ACTS:
         raise ValueError(f"unsigned_acts = {unsigned_acts!r} is not allowed; allowed: {', '.join(UNSIGNED_ACTS)}")
+    check_act_format(acts)
     net = ref.model(w)
     names = w.quantizable(net)
     kept = [] if quantize_first_last else [n for n in w.edge_layers(net) if n in names]

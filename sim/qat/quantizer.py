@@ -25,7 +25,7 @@ from formats.rounding import Rounding, parse_rounding
 from .fakequant import TINY, FakeQuantFn, kernel
 from .scaling import Scale, format_range
 
-__all__ = ["FakeQuantSTE", "fake_quantize", "TensorQuantizer", "is_block_format"]
+__all__ = ["FakeQuantSTE", "fake_quantize", "TensorQuantizer", "is_block_format", "is_fitted_format"]
 
 
 def _ft():
@@ -37,6 +37,38 @@ def _ft():
 def is_block_format(fmt) -> bool:
     """Whether ``fmt`` scales itself per block (MX, NVFP4): a :class:`formats.block.BlockFormat`."""
     return isinstance(fmt, BlockFormat)
+
+
+#: formats fitted to the tensor they store (formats.learned: ``lutB_row|tensor``, ``pick_..._gG``)
+FITTED_FAMILIES = ("learned", "pick")
+
+
+def is_fitted_format(fmt) -> bool:
+    """Whether ``fmt`` (a name or object) is fitted to each tensor: a weight-only format."""
+    return getattr(formats.get(fmt), "family", "") in FITTED_FAMILIES
+
+
+def check_act_format(fmt) -> None:
+    """ValueError for a format that cannot quantize activations (a fitted, weight-only one)."""
+    if fmt is not None and is_fitted_format(fmt):
+        raise ValueError(f"{formats.get(fmt).name} is fitted to each weight tensor (a weight-only format); "
+                         "quantize activations with another format (acts = a format name, or fp32)")
+
+
+class _FittedSTE(torch.autograd.Function):
+    """A fitted format's ``quantize`` (tables refitted on this tensor) forward, identity backward."""
+
+    @staticmethod
+    def forward(ctx, y, fmt, keep):
+        arr = y.detach().to("cpu", torch.float64).numpy()
+        codes = fmt.encode(arr)
+        if keep is not None:
+            keep.append(codes)
+        return torch.from_numpy(fmt.decode(codes)).to(device=y.device, dtype=y.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None
 
 
 class FakeQuantSTE(torch.autograd.Function):
@@ -111,12 +143,16 @@ class TensorQuantizer(nn.Module):
         self.fmt = formats.get(fmt)
         self.rounding = parse_rounding(rounding)   # parsed once here; a Rounding from now on
         self.block = is_block_format(self.fmt)
+        self.fitted = getattr(self.fmt, "family", "") in FITTED_FAMILIES
+        if self.fitted and self.rounding != Rounding.RNE:
+            raise ValueError(f"{self.fmt.name} is fitted to the tensor and rounds to nearest only; "
+                             f"rounding {self.rounding.label!r} is not allowed for it (use rne)")
         self.block_axis = block_axis
         self.seed = int(seed) & 0xFFFFFFFF
         self.calls = 0
         self._kernels = {}
         self._codes_cache = None
-        if self.block:
+        if self.block or self.fitted:
             self.scale = None
             self.lo = self.hi = None
         else:
@@ -180,7 +216,7 @@ class TensorQuantizer(nn.Module):
         """
         ax = self.block_axis % x.dim()
         y = x if ax == x.dim() - 1 else x.movedim(ax, -1)
-        pad = -y.shape[-1] % int(self.fmt.block)
+        pad = -y.shape[-1] % int(getattr(self.fmt, "block", None) or self.fmt.group)
         return F.pad(y, (0, pad)) if pad else y
 
     def _from_block_layout(self, y, like):
@@ -209,6 +245,8 @@ class TensorQuantizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rnd, seed = self._rounding_now(), self._seed_now()
         keep = [] if self.keep_codes and rnd != Rounding.STOCHASTIC else None
+        if self.fitted:
+            return self._fitted_forward(x, keep)
         if self.block:
             y = self._to_block_layout(x)
             q = _BlockSTE.apply(y, self.fmt, rnd, seed, keep)
@@ -237,6 +275,14 @@ class TensorQuantizer(nn.Module):
             self._remember(x, rnd, keep[0])
         return out
 
+    def _fitted_forward(self, x, keep):
+        """lut formats fit per slice along axis 0 (as laid out); pick formats choose per group
+        along the block axis (moved last, zero-padded to whole groups)."""
+        if self.fmt.family == "pick":
+            y = self._to_block_layout(x)
+            return self._from_block_layout(_FittedSTE.apply(y, self.fmt, keep), x)
+        return _FittedSTE.apply(x, self.fmt, keep)
+
     def code_key(self, x: torch.Tensor):
         """A cheap stand-in for :meth:`codes`: equal keys exactly where the levels are equal
         (the codes of -0 and +0 share one key: see :meth:`_remember`).
@@ -247,6 +293,9 @@ class TensorQuantizer(nn.Module):
         the rounding was not stochastic), else computed and remembered.  (Called
         at every TR step: the hit path is kept free of grad-mode switches.)
         """
+        if self.fitted:
+            raise ValueError(f"{self.fmt.name} refits its tables to the weights at every step, so its codes "
+                             "are no fixed grid whose transitions TR could count; use an lr-* schedule")
         rnd = Rounding.RNE if self.rounding == Rounding.STOCHASTIC else self.rounding
         c = self._codes_cache
         if c is not None and c[0] == self._stamp(x, rnd):
@@ -274,6 +323,9 @@ class TensorQuantizer(nn.Module):
         Stochastic rounding is replaced by ``rne`` (a code should not flicker).
         """
         ft = _ft()
+        if self.fitted:
+            arr = (self._to_block_layout(x) if self.fmt.family == "pick" else x).to("cpu", torch.float64).numpy()
+            return self.fmt.encode(arr)
         if rounding is not None:
             rnd = parse_rounding(rounding)
         else:

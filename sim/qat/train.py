@@ -58,11 +58,16 @@ def weight_bits(model: nn.Module) -> int:
             continue
         counted.add(id(m.weight))
         n = m.weight.numel()
-        if wq.block:
+        if wq.fitted:  # codes and the fitted tables / group scales and choices
+            w = m.weight.detach()
+            total += wq.fmt.storage_bits(tuple(wq._to_block_layout(w).shape) if wq.fmt.family == "pick" else w.shape)
+        elif wq.block:
             f = wq.fmt
             nblocks = wq._to_block_layout(m.weight.detach()).numel() // int(f.block)
             total += n * f.element.bits + nblocks * f.scale_format.bits
             total += 32 if "nvfp4" in f.name else 0
+            if hasattr(f, "scale_block"):  # double quantization: fp32 per group of scales, fp32 offset
+                total += 32 * (-(-nblocks // int(f.scale_block))) + 32
         else:
             total += n * wq.fmt.bits + 32 * max(1, wq.scale.value.numel())
     for p in model.parameters():
