@@ -205,6 +205,11 @@ class DoubleQuant(BlockFormat):
         if flat.size and not np.isfinite(flat).all():
             where = int(np.flatnonzero(~np.isfinite(flat))[0])
             raise ValueError(f"{self.name} cannot encode NaN or Inf (input holds {flat[where]} at flat index {where})")
+        big = np.abs(flat) > np.float64(np.finfo(np.float32).max)
+        if big.any():
+            where = int(np.flatnonzero(big)[0])
+            raise ValueError(f"{self.name} stores float32 block scales; input {flat[where]!r} at flat index {where} "
+                             "is beyond float32's range (|x| <= 3.4028235e38)")
         first = self._first_level.encode(arr, rounding=rounding, seed=seed)
         a = scale_format("fp32").decode(first.scales).reshape(-1)
         elements = np.array(first.elements).reshape(-1, self.block)

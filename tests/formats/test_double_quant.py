@@ -166,6 +166,8 @@ def test_bad_input():
     f = formats.get("nf4_dq")
     with pytest.raises(ValueError, match="cannot encode NaN or Inf"):
         f.encode(np.r_[np.zeros(63), np.nan].reshape(1, 64))
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        f.encode(np.r_[np.zeros(63), 1e39].reshape(1, 64))
     with pytest.raises(ValueError, match="not a multiple of the block size 64"):
         f.encode(np.zeros((2, 100)))
     with pytest.raises(ValueError, match="unknown scale code 'fp8'; allowed: dyn8, e4m3"):

@@ -39,7 +39,7 @@ def block_sample(f, dtype, blocks=32, seed=0, specials=True):
     x[1] = -0.0
     x[2] *= 1e-38
     x[3, 1] = 2.0 ** -140
-    if dtype == torch.float64:
+    if dtype == torch.float64 and not isinstance(f, DoubleQuant):  # float32 scales: float32's range
         with np.errstate(over="ignore"):
             x[4] *= 1e290
         x[5] *= 1e-300
@@ -51,6 +51,8 @@ def block_sample(f, dtype, blocks=32, seed=0, specials=True):
         x = x.astype(np.float32 if dtype == torch.float32 else np.float64)
     if finite_only:
         x = x[np.isfinite(x).all(axis=1)]
+    if isinstance(f, DoubleQuant):  # float32 scales: inputs within float32's range
+        x = x[(np.abs(x) <= np.finfo(np.float32).max).all(axis=1)]
     x = x[: len(x) // 4 * 4]
     return torch.from_numpy(x.reshape(-1, 4 * f.block))
 
