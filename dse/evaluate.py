@@ -272,6 +272,8 @@ def _method(run: dict) -> dict:
         extra = {"loss": res["curve"]["train_loss"][-1], "curve": res["curve"], "steps": res["steps"],
                  "budget": res["budget"], "finetune_lr": res["finetune_lr"],
                  "finetune_optimizer": res["finetune_optimizer"], "last_quarter_change": res["last_quarter_change"]}
+        if "tr_tracking" in res:  # TR runs: did the controller track its target? (sim.qat.tr.tracking_error)
+            extra.update(tr_tracking=res["tr_tracking"], tr_tracked=res["tr_tracked"])
     macs, act_elements = ptq.layer_costs(wl)
     out = {
         "metric": float(metric),

@@ -116,7 +116,8 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     net.eval()
     metric = w.evaluate(net)
     cm = curve["calib_metric"]
-    return {"metric": metric, "model": net, "record": p.record, "curve": curve, "steps": total,
+    tracking = {"tr_tracking": opt.tracking(), "tr_tracked": opt.tracked()} if tr_mode else {}
+    return {"metric": metric, "model": net, "record": p.record, "curve": curve, "steps": total, **tracking,
             "finetune_lr": lr, "finetune_optimizer": r.optimizer, "budget": budget,
             "last_quarter_change": (cm[-1] - cm[-2]) if len(cm) >= 2 else float("nan"),
             "seconds": time.perf_counter() - t0}

@@ -44,9 +44,29 @@ from torch import nn
 
 from .tr_schedules import TR_SCHEDULES, ConstantTR, CosineTR, LinearTR, StepTR, TRScheduler, make_tr_scheduler
 
-__all__ = ["transition_rate", "count_changed", "changed_mask", "TransitionCounter", "talr_update", "TransitionAdaptive", "SGDT", "AdamT",
+__all__ = ["transition_rate", "count_changed", "changed_mask", "TransitionCounter", "talr_update", "TransitionAdaptive",
+           "tracking_error", "TRACKING_GATE", "SGDT", "AdamT",
            "AdamWT", "TRScheduler", "CosineTR", "StepTR", "LinearTR", "ConstantTR", "make_tr_scheduler",
            "TR_SCHEDULES"]
+
+
+# --- tracking ---------------------------------------------------------------------------
+#: a TR run *tracks* its target when every layer's :func:`tracking_error` is at most this.
+#: A review measured 0.4-3.8 on 176-step runs (the controller had not caught up: with
+#: m = 0.99 and K_0 = 0, K lags ~100 steps) and 0.19-0.31 at 40 epochs; 0.25 says
+#: "the running TR stayed within a quarter of R_0 of the target, on average, once settled".
+TRACKING_GATE = 0.25
+
+
+def tracking_error(K, R, r0: float) -> float:
+    """Mean ``|K_t - R_t| / R_0`` over the second half of the steps (``K``, ``R``: per-step
+    sequences of one layer's running TR and the target; ``r0``: the initial target).
+    NaN for fewer than 2 steps or ``r0 = 0``."""
+    n = min(len(K), len(R))
+    if n < 2 or not r0 > 0:
+        return float("nan")
+    h = n // 2
+    return sum(abs(float(k) - float(r)) for k, r in zip(list(K)[h:n], list(R)[h:n])) / ((n - h) * float(r0))
 
 
 # --- measuring ------------------------------------------------------------------------
@@ -242,6 +262,7 @@ class TransitionAdaptive:
         self.counter = TransitionCounter(self.layers)
         self.last_stats: dict = {}
         self.steps = 0
+        self.history = {"R": [], "K": {name: [] for name, _ in self.layers}}  # per measured step
         # the fast step: each TR group holds one layer's weight and the base optimizer is linear in lr
         self._group_layer = None
         if type(base) in _LINEAR_IN_LR:
@@ -272,7 +293,18 @@ class TransitionAdaptive:
             st["K"], st["U"] = talr_update(st["U"], st["K"], k, target, momentum, st["eta"])
             st["tr"] = k
             stats[name] = {"tr": k, "K": st["K"], "U": st["U"]}
+            self.history["K"][name].append(st["K"])
+        self.history["R"].append(target)
         return stats
+
+    def tracking(self) -> dict:
+        """Per layer, :func:`tracking_error` of the steps so far (``R_0`` = the initial target)."""
+        return {n: tracking_error(k, self.history["R"], self.initial_target) for n, k in self.history["K"].items()}
+
+    def tracked(self, gate: float = TRACKING_GATE) -> bool:
+        """Whether every layer's tracking error is at most ``gate`` (:data:`TRACKING_GATE`)."""
+        errs = self.tracking().values()
+        return bool(errs) and all(e <= gate for e in errs)
 
     def step(self, closure=None):
         """One update: measure TR, adapt U, then ``w <- w - U d``.

@@ -128,8 +128,34 @@ class TrainResult:
     seconds: float
     steps: int = 0
 
+    @property
+    def tracking(self) -> dict:
+        """TR runs: per layer, mean |K - R| / R_0 over the second half (sim.qat.tr.tracking_error); else {}."""
+        from .tr import tracking_error
+
+        if not self.config.schedule.startswith("tr-") or not self.traces.get("target"):
+            return {}
+        return {n: tracking_error(k, self.traces["target"], self.config.tr0) for n, k in self.traces["K"].items()}
+
+    @property
+    def tracked(self) -> bool | None:
+        """TR runs: whether every layer tracked its target (error <= sim.qat.tr.TRACKING_GATE); else None."""
+        from .tr import TRACKING_GATE
+
+        t = self.tracking
+        return None if not t else all(e <= TRACKING_GATE for e in t.values())
+
     def summary(self) -> str:
         c = self.config
-        return (f"{c.dataset}/{c.model} W={c.weights or 'fp32'} A={c.acts or 'fp32'} {c.schedule} "
-                f"seed {c.seed}: test accuracy {self.test_accuracy:.4f} after {self.steps} steps "
-                f"({self.seconds:.1f} s)")
+        out = (f"{c.dataset}/{c.model} W={c.weights or 'fp32'} A={c.acts or 'fp32'} {c.schedule} "
+               f"seed {c.seed}: test accuracy {self.test_accuracy:.4f} after {self.steps} steps "
+               f"({self.seconds:.1f} s)")
+        t = self.tracking
+        if t:
+            from .tr import TRACKING_GATE
+
+            errs = ", ".join(f"{n} {e:.3f}" for n, e in t.items())
+            verdict = ("tracked" if self.tracked else
+                       f"NOT TRACKED (a layer above {TRACKING_GATE}): this run does not test TR scheduling")
+            out += f"\nTR tracking error |K - R| / R0, second half: {errs}; {verdict}"
+        return out

@@ -382,3 +382,42 @@ def test_a_weight_that_stays_at_zero_is_no_transition(fmt):
         layer.weight[0, 0] = -1.0                   # one weight really moves
     net(torch.zeros(1, 32))
     assert counter.rates()["l"] == pytest.approx(1 / layer.weight.numel())
+
+
+# --- tracking diagnostic (issue 16 item 2) ---------------------------------------------
+def test_tracking_error_definition():
+    from sim.qat.tr import tracking_error
+
+    K = [0.0, 0.0, 0.01, 0.03, 0.02, 0.05]
+    R = [0.02] * 6
+    # second half: steps 3..5, |K - R| = 0.01, 0.0, 0.03 -> mean 0.04/3, / R0 0.02
+    assert tracking_error(K, R, 0.02) == pytest.approx((0.01 + 0.0 + 0.03) / 3 / 0.02)
+    assert tracking_error([0.5, 0.5, 0.1, 0.1], [0.1] * 4, 0.1) == 0.0  # the first half does not count
+    assert math.isnan(tracking_error([0.1], [0.1], 0.1)) and math.isnan(tracking_error([1, 2], [1, 2], 0.0))
+
+
+def test_short_tr_run_is_reported_as_not_tracking_and_a_long_one_as_tracking(capsys):
+    from sim.qat.train import main
+
+    assert main(["--weights", "int4", "--acts", "int4", "--schedule", "tr-cosine", "--dataset", "digits",
+                 "--epochs", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "TR tracking error |K - R| / R0, second half:" in out and "NOT TRACKED" in out
+    from sim.qat.train import TrainConfig, train
+
+    res = train(TrainConfig(dataset="digits", weights="int4", acts="int4", schedule="tr-cosine", epochs=20,
+                            batch_size=16))
+    assert res.tracked is True and max(res.tracking.values()) <= 0.25
+    assert set(res.tracking) == set(res.traces["K"])
+
+
+def test_finetune_records_tracking():
+    from sim.qat import reference, workloads
+    from sim.qat.finetune import qat
+
+    wl = workloads.get("digits", "mlp")
+    r = qat(wl, reference.get(wl, 0), "int4", "int4", schedule="tr-cosine", budget=0.05)
+    assert set(r["tr_tracking"]) and isinstance(r["tr_tracked"], bool)
+    assert all(e >= 0 for e in r["tr_tracking"].values())
+    lr = qat(wl, reference.get(wl, 0), "int4", "int4", schedule="lr-cosine", budget=0.02)
+    assert "tr_tracking" not in lr
