@@ -20,7 +20,13 @@ RCEIL_F32 = "torchao RCEIL takes ceil(log2(amax/emax)) in float32: its scale is 
 MX_NAN = "block with NaN: both give the NaN scale; the element codes under it carry no value"
 MX_INF = "block with ±Inf (no NaN): ours the NaN scale (docs: MX rules), torchao a finite scale"
 MX_SCALE0 = "scale code 0 (2^-127): torchao divides the elements by 2^-126 (ours by 2^-127, exact)"
+MX_FTZ = "scale code 0: torchao flushes float32-subnormal inputs (|x| < 2^-126) to 0"
+NV_CLAMP = ("torchao clamps the block scale up to 2^-6 (smallest normal UE4M3); ours rounds amax_b/(6S) < 2^-6 "
+            "to a subnormal or 0 scale")
 RECIP = "NVFP4 divide recipe (ours) vs torchao's reciprocal: ours with the reciprocal recipe (nvfp4_recip) = tool"
+NF4_TIE = ("NF4 near-tie: float32(x/absmax) lands on the float32 midpoint of two neighbouring entries; "
+           "bitsandbytes' threshold tree (strict >) takes the smaller entry, ours decides exactly "
+           "(ties to the even index, docs: codebook rne)")
 BNB_MEAN = ("bitsandbytes' float32 mean of the block absmax (the nf4_dq offset) differs by one ulp from ours "
             "(correctly rounded): scale codes on a boundary move one step")
 
@@ -130,7 +136,13 @@ def check_torchao_mx(name, rule, n_random, seed=0):
             want = e.encode((x[b, j].astype(np.float64) * 2.0 ** 126).astype(np.float32))
         return (o.scales[b, 0] == 0) & (sc[b, 0] == 0) & (want == d[b, j])
 
-    _count(row, diff, [(RCEIL_F32, rceil_pred), (MX_NAN, nan_scale), (MX_INF, inf_block), (MX_SCALE0, scale0)])
+    def ftz(i):
+        b, j = i // 32, i % 32
+        return (o.scales[b, 0] == 0) & (sc[b, 0] == 0) & (np.abs(x[b, j]) < 2.0 ** -126) \
+            & (e.decode(d[b, j].astype(np.uint64)) == 0)
+
+    _count(row, diff, [(RCEIL_F32, rceil_pred), (MX_NAN, nan_scale), (MX_INF, inf_block), (MX_SCALE0, scale0),
+                       (MX_FTZ, ftz)])
     # decode of the tool's own codes against its dequantization
     theirs_codes = formats.BlockCodes(d.astype(np.uint8), sc.astype(np.uint8), None, f.name)
     row.codes += x.size
@@ -148,9 +160,10 @@ def check_torchao_nvfp4(name, n_random, seed=0):
     row = Row(name, "torchao nvfp4_quantize")
     x = blocks(16, float(f.element.max) * float(f.scale_format.max), f.element.values(), n_random, seed,
                specials=False)
-    x = x[: x.shape[0] - x.shape[0] % 4].reshape(-1, 64)  # rows of 4 blocks; one tensor scale per call, so one call per row group
-    sc_all, el_all, ours_s, ours_e, rec_s, rec_e = [], [], [], [], [], []
-    for part in np.array_split(x, 8):
+    x = x[np.argsort(np.abs(x).max(axis=1), kind="stable")]  # one tensor scale a call: neighbours in magnitude
+    x = x[: x.shape[0] - x.shape[0] % 4].reshape(-1, 64)  # rows of 4 blocks
+    sc_all, el_all, ours_s, ours_e, rec_s, rec_e, need = [], [], [], [], [], [], []
+    for part in np.array_split(x, max(1, x.shape[0] // 4)):
         xt = torch.from_numpy(np.ascontiguousarray(part))
         S = per_tensor_amax_to_scale(xt.abs().max())
         if not float(S) > 0:
@@ -160,15 +173,19 @@ def check_torchao_nvfp4(name, n_random, seed=0):
         sc_all.append(scales.view(torch.uint8).numpy().reshape(-1))
         el_all.append(np.stack([p & 15, p >> 4], axis=1).reshape(-1))
         o, r = f.encode(part), recip.encode(part)
+        need.append((np.abs(part).reshape(-1, 16).max(axis=1) / (6.0 * float(S))))  # the exact block scale
         assert float(o.tensor_scale) == float(S), (float(o.tensor_scale), float(S))
         ours_s.append(o.scales.reshape(-1)), ours_e.append(o.elements.reshape(-1))
         rec_s.append(r.scales.reshape(-1)), rec_e.append(r.elements.reshape(-1))
-    sc, el, os_, oe, rs, re_ = (np.concatenate(a) for a in (sc_all, el_all, ours_s, ours_e, rec_s, rec_e))
+    sc, el, os_, oe, rs, re_, need = (np.concatenate(a) for a in (sc_all, el_all, ours_s, ours_e, rec_s, rec_e,
+                                                                  need))
+    need = np.repeat(need, 16)
     bs, es = np.repeat(sc, 16), np.repeat(os_, 16)
     diff = (bs != es) | (oe != el)
     row.inputs += el.size
     recip_ok = (np.repeat(rs, 16) == bs) & (re_ == el)
-    rules = [] if name == "nvfp4_recip" else [(RECIP, lambda i: recip_ok[i])]
+    clamp = (bs == 8) & (es < 8) & (need < 2.0 ** -6)
+    rules = [(NV_CLAMP, lambda i: clamp[i])] + ([] if name == "nvfp4_recip" else [(RECIP, lambda i: recip_ok[i])])
     _count(row, diff, rules)
     row.note = "decode: not compared (torchao has no NVFP4 dequantization of raw codes on CPU here)"
     return row
@@ -203,6 +220,17 @@ def check_bnb(name, n_random, seed=0):
     o = f.encode(x)
     row.inputs += x.size
     nb = x.shape[1] // 64
+    table = formats.get("nf4").values()
+    absmax = np.repeat(np.abs(x).reshape(-1, 64).max(axis=1), 64)  # both quantize elements against the true absmax
+    with np.errstate(all="ignore"):
+        xn = (x.reshape(-1) / absmax).astype(np.float32)
+    eo, et = o.elements.reshape(-1).astype(int), el.reshape(-1).astype(int)
+
+    def tie(i):
+        a, b = table[eo[i]], table[et[i]]
+        mid = ((a + b) / 2).astype(np.float32)
+        return (np.abs(eo[i] - et[i]) == 1) & (np.abs(xn[i] - mid) <= np.spacing(mid)) & (b < a)
+
     if dq:
         theirs = DQCodes(el, st.absmax.numpy().reshape(x.shape[0], nb), st.state2.absmax.numpy(),
                          np.float32(st.offset.item()), f.name)
@@ -214,13 +242,13 @@ def check_bnb(name, n_random, seed=0):
             return (off_ulps == 1) & (np.abs(s_t[i].astype(int) - s_o[i].astype(int)) == 1) \
                 & (o.elements.reshape(-1)[i] == el.reshape(-1)[i])
 
-        _count(row, diff, [(BNB_MEAN, mean_pred)])
+        _count(row, diff, [(BNB_MEAN, mean_pred), (NF4_TIE, tie)])
     else:
         absmax = st.absmax.numpy().reshape(x.shape[0], nb)
         theirs = formats.BlockCodes(el, absmax.view(np.uint32), None, f.name)
         diff = (np.repeat(o.scales.reshape(-1), 64) != np.repeat(theirs.scales.reshape(-1), 64)) \
             | (o.elements.reshape(-1) != el.reshape(-1))
-        _count(row, diff, [])
+        _count(row, diff, [(NF4_TIE, tie)])
     row.codes += x.size
     _count(row, ~same(f.decode(theirs, dtype=np.float32).reshape(-1), y.reshape(-1)), [])
     return row
