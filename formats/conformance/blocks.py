@@ -20,13 +20,15 @@ RCEIL_F32 = "torchao RCEIL takes ceil(log2(amax/emax)) in float32: its scale is 
 MX_NAN = "block with NaN: both give the NaN scale; the element codes under it carry no value"
 MX_INF = "block with ±Inf (no NaN): ours the NaN scale (docs: MX rules), torchao a finite scale"
 MX_SCALE0 = "scale code 0 (2^-127): torchao divides the elements by 2^-126 (ours by 2^-127, exact)"
-MX_FTZ = "scale code 0: torchao flushes float32-subnormal inputs (|x| < 2^-126) to 0"
+MX_FTZ = "scale code 0: torchao flushes float32-subnormal inputs (abs(x) < 2^-126) to 0"
 NV_CLAMP = ("torchao clamps the block scale up to 2^-6 (smallest normal UE4M3); ours rounds amax_b/(6S) < 2^-6 "
             "to a subnormal or 0 scale")
 RECIP = "NVFP4 divide recipe (ours) vs torchao's reciprocal: ours with the reciprocal recipe (nvfp4_recip) = tool"
 NF4_TIE = ("NF4 near-tie: float32(x/absmax) lands on the float32 midpoint of two neighbouring entries; "
            "bitsandbytes' threshold tree (strict >) takes the smaller entry, ours decides exactly "
            "(ties to the even index, docs: codebook rne)")
+BNB_DYN8 = ("bitsandbytes' CPU quantize_blockwise (the dyn8 scale code) is not always nearest near a code "
+            "midpoint; ours is the nearest code to d/s2 (docs), checked exactly")
 BNB_MEAN = ("bitsandbytes' float32 mean of the block absmax (the nf4_dq offset) differs by one ulp from ours "
             "(correctly rounded): scale codes on a boundary move one step")
 
@@ -206,7 +208,7 @@ def _bnb(x, dq):
 
 
 def check_bnb(name, n_random, seed=0):
-    from formats.double_quant import DQCodes
+    from formats.double_quant import DQCodes, scale_code
 
     f = formats.get(name)
     dq = name.startswith("nf4_dq")
@@ -242,7 +244,19 @@ def check_bnb(name, n_random, seed=0):
             return (off_ulps == 1) & (np.abs(s_t[i].astype(int) - s_o[i].astype(int)) == 1) \
                 & (o.elements.reshape(-1)[i] == el.reshape(-1)[i])
 
-        _count(row, diff, [(BNB_MEAN, mean_pred), (NF4_TIE, tie)])
+        code = scale_code("dyn8").values()
+        a = np.abs(x).reshape(-1, 64).max(axis=1).astype(np.float32)
+        dd = np.repeat((a - np.float32(o.offset)).astype(np.float32).astype(np.float64), 64)
+        s2 = np.repeat(np.repeat(np.asarray(o.group_scales, np.float64), 256)[: a.size], 64)
+        with np.errstate(all="ignore"):
+            q = dd / s2
+
+        def not_nearest(i):
+            return (off_ulps == 0) & (np.abs(s_t[i].astype(int) - s_o[i].astype(int)) == 1) \
+                & (np.abs(code[s_o[i]] - q[i]) < np.abs(code[s_t[i]] - q[i])) \
+                & (o.elements.reshape(-1)[i] == el.reshape(-1)[i])
+
+        _count(row, diff, [(BNB_MEAN, mean_pred), (NF4_TIE, tie), (BNB_DYN8, not_nearest)])
     else:
         absmax = st.absmax.numpy().reshape(x.shape[0], nb)
         theirs = formats.BlockCodes(el, absmax.view(np.uint32), None, f.name)

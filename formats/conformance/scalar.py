@@ -202,5 +202,5 @@ def _e8m0_invalid(f, x, ours, theirs, i):
 E8M0_RULES = [("E8M0 has no zero: ±0 gives ours code 0 (2^-127, docs), tool NaN", _e8m0_zero),
               ("torch: E8M0 of a float32-subnormal input is 2^-126 (ours RNE)", _torch_e8m0_subnormal),
               ("E8M0 tie: tool rounds to the larger power of two, ours RNE to the even code", _e8m0_tie_up),
-              ("E8M0 negative input: tool converts |x|, ours code 0 (docs: family rules)", _e8m0_abs),
+              ("E8M0 negative input: tool converts abs(x), ours code 0 (docs: family rules)", _e8m0_abs),
               ("E8M0 input below 2^-127 or negative: tool returns no valid code", _e8m0_invalid)]

@@ -25,7 +25,8 @@ def _quiet():
 @pytest.mark.parametrize("fmt,tool", [("fp8_e4m3", "ml_dtypes"), ("fp4_e2m1", "ml_dtypes"), ("bf16", "gfloat"),
                                       ("fp8_e5m2", "torch"), ("posit8_0", "softposit"), ("e8m0", "ml_dtypes"),
                                       ("mxfp4", "torchao"), ("mxfp8_e4m3 (scale_rule=rceil)", "torchao"),
-                                      ("nvfp4", "torchao"), ("block_nf4_fp32_g64", "bitsandbytes")])
+                                      ("nvfp4", "torchao"), ("block_nf4_fp32_g64", "bitsandbytes"),
+                                      ("nf4_dq", "bitsandbytes")])
 def test_subset_has_no_unexplained_difference(fmt, tool):
     pairs = [p for p in cli.select([fmt], [tool]) if p[0] == fmt]  # "mxfp4" also selects its rceil variant
     assert len(pairs) == 1
