@@ -38,9 +38,10 @@ def probe_points(f, limit=None, seed=0):
     gaps), beyond-the-ends points, their negatives, and the float32 / float64 neighbours of each.
     Returns (float32 points, float64 points)."""
     top = 2 ** (f.n - 1) - 1
-    b = np.arange(1, top, dtype=np.int64)
-    if limit is not None and b.size > limit:
+    if limit is not None and top - 1 > limit:  # sampled: never build every code (2**31 of them for takum32)
         b = np.unique(np.random.default_rng(seed).integers(1, top, limit))
+    else:
+        b = np.arange(1, top, dtype=np.int64)
     lo = np.array([float(R.positive_value(f.n, int(c))) for c in b])
     hi = np.array([float(R.positive_value(f.n, int(c) + 1)) for c in b])
     tie = np.array([float(R.positive_value(f.n + 1, 2 * int(c) + 1)) for c in b])
