@@ -216,6 +216,7 @@ TRAIN_KEYS = {
 }
 #: keys of [space] that change only the costs of a point, never its training
 COST_KEYS = {
+    "target": _one_of("sky130", "ecp5"),
     "accumulator": _accumulator,
     "lanes": _int(1),
     "weight_memory": _memory,
@@ -383,4 +384,7 @@ def validate(cfg: dict) -> dict:
         if out["space"]["qat_weights"] != ["all"]:
             raise ConfigError(f"search = 'nsga2' explores every combination; qat_weights = "
                               f"{out['space']['qat_weights']} must be \"all\" with it")
+        if len(out["space"]["target"]) > 1:
+            raise ConfigError(f"search = 'nsga2' needs one cost target (sky130 and ecp5 have different cost "
+                              f"objectives); got target = {out['space']['target']}")
     return out

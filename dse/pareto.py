@@ -13,20 +13,32 @@ engine's costs are measured (``dse/data/costs.csv``).  Until then those two
 columns are NaN for every point, and it falls back to what is defined now: gain
 up, memory-traffic energy per inference down, model bits down (and says so).
 Fronts compare points of one workload only (the report ranks each workload apart).
+
+On the FPGA target (``target = "ecp5"``, :mod:`dse.costs_ecp5`) the cost objectives are the
+engine's LUT-equivalents down (``lut_equiv``: logic sites plus DSP and EBR blocks weighted by
+their share of the device) and the time of one inference's MACs at post-route Fmax down
+(``inference_us``); no energy is claimed there.  Points of different targets are on
+different fronts.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MEASURED", "UNMEASURED", "objectives", "pareto_mask", "pareto_ranks"]
+__all__ = ["ECP5", "MEASURED", "UNMEASURED", "objectives", "pareto_mask", "pareto_ranks"]
 
 MEASURED = [("gain_mean", "max"), ("energy_per_inference_pj", "min"), ("area_um2", "min")]
 UNMEASURED = [("gain_mean", "max"), ("memory_energy_pj", "min"), ("model_bits", "min")]
+ECP5 = [("gain_mean", "max"), ("lut_equiv", "min"), ("inference_us", "min")]
 
 
-def objectives(measured: bool) -> tuple[list[tuple[str, str]], str]:
-    """(objectives, note): the measured-cost objectives, or the fallback with a note why."""
+def objectives(measured: bool, target: str = "sky130") -> tuple[list[tuple[str, str]], str]:
+    """(objectives, note) of ``target``: sky130's measured-cost objectives, or the fallback with a
+    note why; ecp5's (its table is read by dse.costs_ecp5; unmeasured points are on no front)."""
+    if target == "ecp5":
+        return ECP5, ""
+    if target != "sky130":
+        raise ValueError(f"unknown cost target {target!r}; allowed: sky130, ecp5")
     if measured:
         return MEASURED, ""
     return UNMEASURED, (

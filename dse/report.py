@@ -12,10 +12,16 @@ on the y axis with the FP32 reference as a dashed line):
 ``pareto_area.png``            metric against engine area (µm²)
 ``pareto_model_bits.png``      metric against model size (bits, scales included)
 ``pareto_memory_energy.png``   metric against memory-traffic energy per inference
+``pareto_ecp5_lut_equiv.png``  (``target = "ecp5"`` points only) metric against the engine's FPGA LUT-equivalents
+``pareto_ecp5_inference_time.png``  (ecp5) metric against one inference's MAC time at post-route Fmax
 ``ranked.csv``                 every point, by Pareto rank within its workload
 ``summary.md``                 per workload: the FP32 reference, the Pareto-optimal points, every
                                point with its paired difference to FP32 and its 95 % interval,
                                what is not resolved; the sanity checks (:mod:`dse.sanity`); failures
+
+With several cost targets (``target = ["sky130", "ecp5"]``) every workload has one section
+and one front per target (their cost objectives differ, :func:`dse.pareto.objectives`); the
+FP32 reference row is shown in each.
 """
 from __future__ import annotations
 
@@ -36,6 +42,13 @@ PLOTS = {
     "pareto_model_bits.png": ("model_bits", "model size (bits, scales included)"),
     "pareto_memory_energy.png": ("memory_energy_pj", "memory-traffic energy per inference (pJ)"),
 }
+#: plots of the FPGA target's points (written when the table has any)
+PLOTS_ECP5 = {
+    "pareto_ecp5_lut_equiv.png": ("lut_equiv", "ECP5 engine LUT-equivalents (placed and routed)"),
+    "pareto_ecp5_inference_time.png": ("inference_us", "ECP5: MAC time per inference at post-route Fmax (µs)"),
+}
+#: plots whose x axis does not depend on the cost target (drawn from the first target's points)
+_TARGET_FREE = ("model_bits", "memory_energy_pj")
 STATISTICS = (
     "Statistics: every seed has its own FP32 reference (trained to convergence once per workload and seed), "
     "and every quantized point of that seed starts from it, so a point is read as the paired difference "
@@ -52,8 +65,35 @@ def workloads(table: pd.DataFrame) -> list[tuple[str, str]]:
     return list(dict.fromkeys(zip(table["dataset"], table["model"])))
 
 
+def targets(table: pd.DataFrame) -> list[str]:
+    """The cost targets of the table's quantized points, in table order (sky130 when none is named)."""
+    if "target" not in table:
+        return ["sky130"]
+    q = table[table["weights"] != "fp32"] if "weights" in table else table
+    return list(dict.fromkeys(q["target"].dropna())) or list(dict.fromkeys(table["target"].dropna())) or ["sky130"]
+
+
+def groups(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(dataset, model, target) of every section and front, workload by workload."""
+    return [(*wl, t) for wl in workloads(table) for t in targets(table)]
+
+
 def _of(table: pd.DataFrame, wl) -> pd.DataFrame:
-    return table[(table["dataset"] == wl[0]) & (table["model"] == wl[1])]
+    """The rows of workload ``wl`` ((dataset, model)); with a target ((dataset, model, target)),
+    that target's points and the workload's FP32 reference."""
+    m = (table["dataset"] == wl[0]) & (table["model"] == wl[1])
+    if len(wl) > 2 and "target" in table:
+        m &= (table["target"] == wl[2]) | (table["weights"] == "fp32")
+    return table[m]
+
+
+def _objs(objs, target: str):
+    """The objectives of ``target``: ``objs`` is a list (every target) or a dict target -> list."""
+    if isinstance(objs, dict):
+        from .pareto import objectives
+
+        return objs.get(target) or objectives(True, target)[0]
+    return objs
 
 
 def label(row) -> str:
@@ -66,11 +106,12 @@ def ranked(table: pd.DataFrame, objs) -> pd.DataFrame:
     """The table with a ``pareto_rank`` column (fronts within each workload), best rank first."""
     out = table.copy()
     out["pareto_rank"] = float("nan")
-    for wl in workloads(out):
-        sub = _of(out, wl)
-        out.loc[sub.index, "pareto_rank"] = pareto_ranks(sub, objs)
-    return out.sort_values(["dataset", "model", "pareto_rank", "gain_mean"], ascending=[True, True, True, False],
-                           na_position="last", kind="stable")
+    for g in groups(out):
+        sub = _of(out, g[:2])
+        sub = sub[sub["target"] == g[2]] if "target" in sub else sub   # the FP32 row: in its own target's
+        out.loc[sub.index, "pareto_rank"] = pareto_ranks(sub, _objs(objs, g[2]))
+    by = ["dataset", "model", *(["target"] if "target" in out else []), "pareto_rank", "gain_mean"]
+    return out.sort_values(by, ascending=[True] * (len(by) - 1) + [False], na_position="last", kind="stable")
 
 
 def _direction(sub: pd.DataFrame) -> str:
@@ -93,7 +134,9 @@ def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> N
         name = str(sub["metric_name"].iloc[0]) if len(sub) else "metric"
         if ok.empty:
             why = ("not measured: dse/data/costs.csv has no row for these points"
-                   if x in ("pj_per_mac", "area_um2", "energy_per_inference_pj") else "no finished point")
+                   if x in ("pj_per_mac", "area_um2", "energy_per_inference_pj") else
+                   "not measured: dse/data/costs_ecp5.csv has no row for these points" if x in ("lut_equiv",)
+                   else "no finished point")
             ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, transform=ax.transAxes)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -149,7 +192,7 @@ def _metric_text(v: float, name: str) -> str:
     return f"{100 * v:.2f} %" if name == "accuracy" else f"{v:.4f}"
 
 
-def _display(df: pd.DataFrame, name: str) -> pd.DataFrame:
+def _display(df: pd.DataFrame, name: str, target: str = "sky130") -> pd.DataFrame:
     """The columns a reader compares, compact: metric mean ± std, difference to FP32 with its interval."""
     scale, unit = (100.0, " pt") if name == "accuracy" else (1.0, "")
 
@@ -175,9 +218,11 @@ def _display(df: pd.DataFrame, name: str) -> pd.DataFrame:
         "Δ vs FP32 [95% CI]": df.apply(delta, axis=1),
         "verdict": df["verdict"],
         "model kbit": df["model_bits"] / 1e3,
-        "energy/inference (nJ)": df["energy_per_inference_pj"] / 1e3,
-        "area (µm²)": df["area_um2"],
-        "pJ/MAC": df["pj_per_mac"],
+        **({"energy/inference (nJ)": df["energy_per_inference_pj"] / 1e3,
+            "area (µm²)": df["area_um2"],
+            "pJ/MAC": df["pj_per_mac"]} if target != "ecp5" else
+           {"LUT-equiv": df["lut_equiv"], "LUT4": df["lut4"], "DSP": df["mult18x18d"],
+            "Fmax (MHz)": df["fmax_mhz"], "MAC time/inference (µs)": df["inference_us"]}),
     })
     if "pareto_rank" not in df:
         out = out.drop(columns="rank")
@@ -186,9 +231,11 @@ def _display(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
     sub, rsub = _of(table, wl), _of(rk, wl)
+    target = wl[2] if len(wl) > 2 else "sky130"
     name = str(sub["metric_name"].iloc[0]) if len(sub) else ""
     better = "higher is better" if _direction(sub) == "max" else "lower is better"
-    parts = [f"## {wl[0]}/{wl[1]}: {name.replace('_', ' ') or 'metric'} ({better})\n"]
+    on = f" on {target} ({'ASIC cells' if target == 'sky130' else 'FPGA, placed and routed'})" if len(wl) > 2 else ""
+    parts = [f"## {wl[0]}/{wl[1]}{on}: {name.replace('_', ' ') or 'metric'} ({better})\n"]
     ids = sorted({i for cell in sub["workload_id"] if cell for i in str(cell).split(" | ")})
     if ids:
         parts.append("Workload identity: " + "; ".join(f"`{i}`" for i in ids) + (
@@ -202,16 +249,16 @@ def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
                      f"(std over {int(r['n_ok'])} seeds; per seed: {seeds})"
                      + (f"; {r['seeds_note']}" if r["seeds_note"] else "") + ".\n")
     front = rsub[rsub["pareto_rank"] == 1]
-    parts += [f"### Pareto-optimal points ({len(front)})\n", _md_table(_display(front.drop(columns="pareto_rank"), name)),
+    parts += [f"### Pareto-optimal points ({len(front)})\n", _md_table(_display(front.drop(columns="pareto_rank"), name, target)),
               "### Every point\n",
               "By Pareto rank within this workload (1 = on the front; blank = off every front: the FP32 row, "
               "or a point without a measured cost), then gain over FP32. All columns: `ranked.csv`.\n",
-              _md_table(_display(rsub, name))]
+              _md_table(_display(rsub, name, target))]
     unresolved = sub[sub["verdict"] == "not resolved"]
     parts.append(f"Not resolved (95 % interval of the difference to FP32 includes 0): {len(unresolved)} of "
                  f"{int((sub['verdict'] != 'reference').sum())} quantized points"
                  + (": " + ", ".join(label(r) for _, r in unresolved.iterrows()) if len(unresolved) else "") + ".\n")
-    parts += _missing_costs(sub)
+    parts += _missing_costs(sub, target)
     return parts
 
 
@@ -220,13 +267,24 @@ _COST_WHY = {"no engine mode": "the MAC engine has no datapath for this format, 
              "costs.csv": "its dse/data/costs.csv row has no energy run",
              "unmeasured": "dse/data/costs.csv has no row for this mode, accumulator and lane count, and no "
                            "model covers it"}
+_COST_WHY_ECP5 = {**_COST_WHY,
+                  "unmeasured": "dse/data/costs_ecp5.csv has no row for this mode, accumulator and lane count, "
+                                "and no measured lane ratio covers it"}
 
 
-def _missing_costs(sub: pd.DataFrame) -> list[str]:
+def _missing_costs(sub: pd.DataFrame, target: str = "sky130") -> list[str]:
     """Name every quantized point whose area or energy is missing, and why (never a silent blank)."""
     if "cost_source" not in sub or "area_um2" not in sub:
         return []
     q = sub[(sub["verdict"] != "reference") & (sub["weights"] != "fp32")]
+    if target == "ecp5":
+        miss = q[q["lut_equiv"].isna() | q["fmax_mhz"].isna()]
+        if miss.empty:
+            return ["Costs: every quantized point has measured or modelled FPGA resources and post-route Fmax.\n"]
+        return ["**Missing costs** (blank cost cells above):\n", "\n".join(
+            f"- {label(r)}: no FPGA resources ({r['cost_source']}: "
+            f"{_COST_WHY_ECP5.get(str(r['cost_source']), r['cost_source'])}); it cannot be on a cost front."
+            for _, r in miss.iterrows()) + "\n"]
     miss = q[q["area_um2"].isna() | q["pj_per_mac"].isna()]
     if miss.empty:
         return ["Costs: every quantized point has a measured or modelled MAC area and energy.\n"]
@@ -237,6 +295,15 @@ def _missing_costs(sub: pd.DataFrame) -> list[str]:
             else ("energy" if r["pj_per_mac"] != r["pj_per_mac"] else "area")
         lines.append(f"- {label(r)}: no {what} ({src}: {_COST_WHY.get(src, src)}); it cannot be on a cost front.")
     return ["**Missing costs** (blank cost cells above):\n", "\n".join(lines) + "\n"]
+
+
+def _ecp5_note() -> str:
+    from . import costs_ecp5
+
+    return (f"FPGA cost table (`target = \"ecp5\"`): `dse/data/costs_ecp5.csv` version {costs_ecp5.data_version()}: "
+            "the engine placed and routed on a Lattice LFE5U-85F (nextpnr-ecp5, post-route Fmax, median over "
+            f"placement seeds). {costs_ecp5.WEIGHTING}. No energy is claimed on this target (no ECP5 power "
+            "model here); `inference_us` is one inference's MACs at the lanes' MACs per cycle and that Fmax.\n")
 
 
 def _sanity_section(table: pd.DataFrame) -> list[str]:
@@ -291,13 +358,27 @@ def write(table: pd.DataFrame, folder, objs, note: str = "", title: str = "Sweep
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    tgs = targets(table)
+    plots = {}
     for name, (x, xlabel) in PLOTS.items():
-        _plot(table, x, xlabel, folder / name, f"{title}: metric vs {xlabel}")
+        t = tgs[0] if x in _TARGET_FREE else "sky130"
+        if t in tgs:
+            plots[name] = (x, xlabel, t)
+    if "ecp5" in tgs:
+        plots.update({n: (x, xl, "ecp5") for n, (x, xl) in PLOTS_ECP5.items()})
+    for name, (x, xlabel, t) in plots.items():
+        sub = table if "target" not in table else table[(table["target"] == t) | (table["weights"] == "fp32")]
+        _plot(sub, x, xlabel, folder / name, f"{title}: metric vs {xlabel}")
+    for name in [*PLOTS, *PLOTS_ECP5]:
+        if name not in plots and (folder / name).exists():
+            (folder / name).unlink()  # a plot of a target this sweep has not: not left from an earlier one
     rk = ranked(table, objs)
     rk.to_csv(folder / "ranked.csv", index=False)
     failed = table[table["status"].isin(["failed", "partial"])]
     pending = int((table["status"] == "pending").sum())
-    obj_text = ", ".join(f"{c} ({'higher' if d == 'max' else 'lower'} is better)" for c, d in objs)
+    obj_text = "; ".join((f"{t}: " if len(tgs) > 1 or t != "sky130" else "")
+                         + ", ".join(f"{c} ({'higher' if d == 'max' else 'lower'} is better)" for c, d in _objs(objs, t))
+                         for t in tgs)
     from . import costs
 
     parts = [
@@ -311,19 +392,22 @@ def write(table: pd.DataFrame, folder, objs, note: str = "", title: str = "Sweep
         "signed so that higher is better for every metric (accuracy: delta; bits per byte: -delta).\n",
         f"{note}\n" if note else "",
         STATISTICS + "\n",
-        f"MAC cost table: `dse/data/costs.csv` version {costs.data_version()}.\n",
+        f"MAC cost table: `dse/data/costs.csv` version {costs.data_version()}.\n" if "sky130" in tgs else "",
+        _ecp5_note() if "ecp5" in tgs else "",
         "Memory energies: " + costs.MEMORY_REFERENCE + ": "
         + ", ".join(f"{k} {v:g} pJ per 64 bits" for k, v in costs.MEMORY_PJ_PER_64BIT.items()) + ".\n",
     ]
-    for wl in workloads(table):
-        parts += _workload_section(table, rk, wl)
-    parts += _sanity_section(table)
+    for g in groups(table):
+        parts += _workload_section(table, rk, g if len(tgs) > 1 or tgs != ["sky130"] else g[:2])
+    parts += _sanity_section(table if "target" not in table or len(tgs) == 1
+                             else table[(table["target"] == tgs[0]) | (table["weights"] == "fp32")])
     parts += ["## Plots\n",
               "Each workload's Pareto table above is the front over all the objectives at once "
-              f"({', '.join(c for c, _ in objs)}). Each plot draws its own two-objective front, the metric against "
+              f"({'; '.join(', '.join(c for c, _ in _objs(objs, t)) for t in tgs)}). Each plot draws its own "
+              "two-objective front, the metric against "
               "that plot's axis, so a point on a plot's front need not be in the table, nor a point of the table "
               "on every plot's front.\n",
-              *[f"![{n}]({n})\n" for n in PLOTS]]
+              *[f"![{n}]({n})\n" for n in plots]]
     if len(failed):
         parts += ["## Failed runs\n", _md_table(failed[["point_id", "dataset", "model", "method", "weights", "acts",
                                                        "rounding", "schedule", "n_ok", "n_seeds", "error"]])]

@@ -26,7 +26,13 @@ Costs:
   :data:`dse.costs.MEMORY_PJ_PER_64BIT`.
 * ``area_um2``, ``fmax_mhz``, ``pj_per_mac`` from :func:`dse.costs.lookup` (NaN
   where unmeasured), ``mac_energy_pj = macs_per_inference * pj_per_mac`` and
-  ``energy_per_inference_pj = mac_energy_pj + memory_energy_pj``.
+  ``energy_per_inference_pj = mac_energy_pj + memory_energy_pj`` (``target = "sky130"``).
+* ``target = "ecp5"``: the engine placed and routed on an ECP5 FPGA
+  (:func:`dse.costs_ecp5.lookup`): ``lut_equiv`` and its parts ``comb``, ``lut4``, ``ff``,
+  ``mult18x18d``, ``dp16kd``, post-route ``fmax_mhz``; no area and no MAC energy (NaN).
+* ``macs_per_cycle`` (lanes x operands per 16-bit word of the mode) and
+  ``inference_us = macs_per_inference / (macs_per_cycle * fmax_mhz)``: the time of one
+  inference's MACs at the build's Fmax, on either target.
 
 The table is a function of the cache and the cost table alone: nothing is
 computed here but sums and statistics.
@@ -37,6 +43,8 @@ import math
 import statistics
 
 import pandas as pd
+
+from sim.mac.modes import mode_spec
 
 from . import costs
 from .cache import run_key
@@ -52,7 +60,10 @@ COLUMNS = [
     "point_id", *POINT_KEYS, "status", "n_seeds", "n_ok", *STATS, "loss_mean", "train_seconds", "error",
     "workload_id", "n_params", "macs_per_inference", "model_bits", "act_bits", "engine_mode", "cost_source",
     "area_um2", "fmax_mhz", "pj_per_mac", "mac_energy_pj", "memory_energy_pj", "energy_per_inference_pj",
+    "macs_per_cycle", "inference_us", "lut_equiv", "comb", "lut4", "ff", "mult18x18d", "dp16kd",
 ]
+#: columns of the FPGA target's costs (dse.costs_ecp5); NaN for sky130 points
+FPGA = ("lut_equiv", "comb", "lut4", "ff", "mult18x18d", "dp16kd")
 _TIMING = ("train_seconds", "seconds")
 
 
@@ -167,9 +178,19 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
         workload_id=" | ".join(dict.fromkeys(workload_id(r["metrics"]) for r in ok)) if ok else "",
     )
     mode = costs.engine_mode(None if is_reference(point) else point["weights"])
-    mac = costs.lookup(mode, point["lanes"], point["accumulator"])
+    fpga = point.get("target", "sky130") == "ecp5"
+    if fpga:   # placed and routed: resources and post-route Fmax, no energy (no ECP5 power model)
+        from . import costs_ecp5
+
+        mac = costs_ecp5.lookup(mode, point["lanes"], point["accumulator"])
+        mac.update(area_um2=nan, pj_per_mac=nan)
+    else:
+        mac = costs.lookup(mode, point["lanes"], point["accumulator"])
     row.update(engine_mode=mode or "", cost_source=mac["source"], area_um2=mac["area_um2"],
-               fmax_mhz=mac["fmax_mhz"], pj_per_mac=mac["pj_per_mac"])
+               fmax_mhz=mac["fmax_mhz"], pj_per_mac=mac["pj_per_mac"], **{k: mac.get(k, nan) for k in FPGA})
+    # MACs per cycle: each lane's 16-bit word holds k operands of the mode (4 x 4-bit, 2 x 8-bit, 1 x 16-bit)
+    k = mode_spec(mode).k * int(point["lanes"]) if mode else nan
+    row["macs_per_cycle"] = k
     if ok:
         m = ok[0]["metrics"]
         wbits, abits = m["model_bits"], _act_bits(point, m["act_elements"])
@@ -177,10 +198,11 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
         mac_energy = m["macs_per_inference"] * mac["pj_per_mac"]
         row.update(n_params=m["n_params"], macs_per_inference=m["macs_per_inference"], model_bits=wbits,
                    act_bits=abits, mac_energy_pj=mac_energy, memory_energy_pj=mem,
-                   energy_per_inference_pj=mac_energy + mem)
+                   energy_per_inference_pj=mac_energy + mem,
+                   inference_us=m["macs_per_inference"] / (k * mac["fmax_mhz"]) if mode else nan)
     else:
         row.update(n_params=nan, macs_per_inference=nan, model_bits=nan, act_bits=nan,
-                   mac_energy_pj=nan, memory_energy_pj=nan, energy_per_inference_pj=nan)
+                   mac_energy_pj=nan, memory_energy_pj=nan, energy_per_inference_pj=nan, inference_us=nan)
     return row
 
 

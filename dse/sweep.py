@@ -153,7 +153,9 @@ def _sweep(cfg, out, t0, executor, evaluate_fn, code_version, cache_dir, retry_f
     cv = code_version or current_code_version()
     executor = executor if executor is not None else Inline()
     runner = _Runner(executor, cache, cv, evaluate_fn or evaluate, retry_failed)
-    objs, note = pareto.objectives(costs.measured())
+    by_target = {t: pareto.objectives(costs.measured(), t) for t in space["target"]}
+    objs = by_target[space["target"][0]][0]   # nsga2: one target (dse.config checks it)
+    note = " ".join(dict.fromkeys(n for _, n in by_target.values() if n))
     (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
     seeds = sw["seeds"]
@@ -190,7 +192,7 @@ def _sweep(cfg, out, t0, executor, evaluate_fn, code_version, cache_dir, retry_f
     table.to_csv(out / "results.csv", index=False)
     timing = (f"{runner.computed} runs computed, {runner.cached} read from the cache, "
               f"{time.perf_counter() - t0:.0f} s wall ({getattr(executor, 'description', 'in this process')})")
-    summary = report.write(table, out / "report", objs, note,
+    summary = report.write(table, out / "report", {t: o for t, (o, _) in by_target.items()}, note,
                            title=f"Sweep of {out} ({sw['search']})", how=how, timing=timing)
     n_runs = len(points) * len(seeds)
     return Outcome(table, out, summary, runs=n_runs, computed=runner.computed, cached=runner.cached,
