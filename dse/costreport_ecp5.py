@@ -45,6 +45,25 @@ def xr_npe_claim(rows: list[dict]) -> list[str]:
     return out
 
 
+def accumulators(rows: list[dict]) -> list[str]:
+    """Per mode, the 1-lane single-mode engine with each accumulator: Fmax and logic, post-route."""
+    accs = list(dict.fromkeys(r["accumulator"] for r in rows if r["build"] == "single" and r["lanes"] == "1"))
+    if len(accs) < 2:
+        return ["The table has one accumulator only: no comparison."]
+    by = {(r["compiled_modes"], r["accumulator"]): r for r in rows if r["build"] == "single" and r["lanes"] == "1"}
+    modes = list(dict.fromkeys(m for m, a in by if a != "exact"))
+    out = ["| mode | " + " | ".join(f"{a}: Fmax MHz / LUT4 / DSP" for a in accs) + " |", "|---" * (len(accs) + 1) + "|"]
+    for m in modes:
+        cells = []
+        for a in accs:
+            r = by.get((m, a))
+            cells.append("–" if r is None else
+                         (f"{_f(r['fmax_mhz'])} / {_f(r['lut4'], 0)} / {r['mult18x18d']}" if r["placeable"] == "True"
+                          else "not placeable"))
+        out.append(f"| {m} | " + " | ".join(cells) + " |")
+    return out
+
+
 def write_report(table: Path, path: Path) -> None:
     head, rows = read_table(table)
     lines = [
@@ -61,8 +80,12 @@ def write_report(table: Path, path: Path) -> None:
         "and routing (nextpnr-ecp5), so it includes wires. Fmax is the median over the placement seeds; "
         "min and max give the spread placement alone causes; builds of more than 6,000 LUT4 were placed with one "
         "seed (column seeds: 15-24 min of placement and routing each here), so they show no spread. "
-        "Left out for now: the fp32/fixed-accumulator rows and the 4-lane XR-NPE set (time), 8 lanes (the ports "
-        "exceed the package's 365 user IOs; 4 lanes use 337). No energy is claimed for this target.",
+        "Left out: the 4-lane XR-NPE set (about 18,000 LUT4; its placement and routing did not fit a session), "
+        "8 lanes (the ports exceed the package's 365 user IOs; 4 lanes use 337), the sky130 table's `*-eq` "
+        "rows (an equal-clock synthesis target is an ASIC notion). No energy is claimed for this target.",
+        "",
+        "The sweep reads this table with `target = \"ecp5\"` (`dse/costs_ecp5.py`, docs/sweep.md): one-mode "
+        "builds, LUT-equivalents weighted by the device's own resource ratios, post-route Fmax.",
         "",
         "Beside sky130 (`reports/costs.md`, cells before placement): there the reconfigurable XR-NPE set saved "
         "45.9 % area against the separate units at equal clock; here it saves about half of every resource "
@@ -77,6 +100,14 @@ def write_report(table: Path, path: Path) -> None:
         "interface) on the FPGA:",
         "",
         *xr_npe_claim(rows),
+        "",
+        "## Accumulators",
+        "",
+        "The same 1-lane single-mode engine with the exact (Kulisch) accumulator, the FP32 accumulator "
+        "(`sim.mac`'s fused FP32 adds, all in one cycle today) and fixed-point ones (`fixed:I:F`). MX modes have one "
+        "scheme (block sums into FP32) and appear only as exact.",
+        "",
+        *accumulators(rows),
         "",
         "## Every build",
         "",
