@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from .base import as_float_array
-from .codebook import Codebook
+from .codebook import Codebook, _encode_one
 
 __all__ = ["FittedCodebook", "fit", "GroupChoice", "select_per_group"]
 
@@ -67,6 +67,60 @@ def _lloyd(v, entries, iters):
         if not changed:
             break
     return c
+
+
+#: below this magnitude a table's midpoint arithmetic could meet float64 subnormals (where halving
+#: rounds; above 2**1020 a sum could overflow): such tables take :class:`~formats.codebook.Codebook`'s
+#: exact-fraction path instead
+_TINY = 2.0 ** -1000
+
+
+@njit(cache=True, inline="always")
+def _mids(t, mid_floor, mid_exact):
+    """Each midpoint of neighbouring entries of ``t``, rounded down to float64, and whether it is
+    exact: the sum by TwoSum (its rounding error exactly), halving exact above :data:`_TINY`.
+    The same numbers as Codebook's Fraction arithmetic, without Fractions."""
+    for k in range(t.size - 1):
+        a, b = t[k], t[k + 1]
+        s = a + b
+        bb = s - a
+        err = (a - (s - bb)) + (b - bb)   # a + b = s + err exactly
+        h = s * 0.5
+        if err == 0.0:
+            mid_floor[k], mid_exact[k] = h, True
+        elif err > 0.0:
+            mid_floor[k], mid_exact[k] = h, False
+        else:
+            mid_floor[k], mid_exact[k] = np.nextafter(h, -np.inf), False
+
+
+@njit(cache=True, nogil=True)
+def _encode_rows(x, tables, out):
+    """Round-to-nearest-even codes of each row of ``x`` (float64, 2-D) in its row of ``tables``."""
+    m = tables.shape[1]
+    mid_floor = np.empty(m - 1)
+    mid_exact = np.empty(m - 1, np.bool_)
+    for i in range(x.shape[0]):
+        _mids(tables[i], mid_floor, mid_exact)
+        for j in range(x.shape[1]):
+            out[i, j] = _encode_one(x[i, j], tables[i], mid_floor, mid_exact, 0, 0.0, 0)
+
+
+def nearest_codes(x: np.ndarray, tables: np.ndarray, dtype=np.uint8) -> np.ndarray:
+    """Codes of each row of ``x`` (2-D, finite) in the strictly increasing row of ``tables`` with the
+    same index: exactly :meth:`Codebook.encode` (round to nearest, ties to the even index) row by
+    row, in one compiled pass."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    tables = np.ascontiguousarray(tables, dtype=np.float64)
+    out = np.empty(x.shape, dtype=dtype)
+    nz = np.abs(tables[tables != 0])
+    if nz.size and (nz.min() < _TINY or nz.max() > 2.0 ** 1020):   # near float64's ends, where a sum could
+        # overflow or a halving round: the exact-fraction path, row by row
+        for i in range(x.shape[0]):
+            out[i] = Codebook(tuple(float(t) for t in tables[i])).encode(x[i]).astype(dtype)
+        return out
+    _encode_rows(x, tables, out)
+    return out
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -118,7 +172,7 @@ def fit(weights, entries: int = 16, per: str = "row", iters: int = 100) -> Fitte
     codes = np.empty(groups.shape, dtype=np.uint8 if entries <= 256 else np.uint16)
     for g in range(groups.shape[0]):
         tables[g] = _strict(_lloyd(np.sort(groups[g]), entries, int(iters)))
-        codes[g] = Codebook(tuple(float(t) for t in tables[g])).encode(groups[g]).astype(codes.dtype)
+    codes = nearest_codes(groups, tables, codes.dtype)
     return FittedCodebook(tables, codes.reshape(w.shape), per)
 
 
@@ -216,14 +270,13 @@ class LearnedFormat:
         g = self._groups(x)
         fc = fit(g, self.entries, "row", self.iters)
         tables = np.empty_like(fc.tables)
-        codes = np.empty(g.shape, np.uint8)
         for i, row in enumerate(fc.tables):
             t = row.astype(np.float32)
             for k in range(1, t.size):  # strictly increasing after rounding, as fit's tables are
                 if t[k] <= t[k - 1]:
                     t[k] = np.nextafter(t[k - 1], np.float32(np.inf))
             tables[i] = t
-            codes[i] = Codebook(tuple(float(v) for v in t)).encode(g[i]).astype(np.uint8)
+        codes = nearest_codes(g, tables)
         return FittedCodebook(tables, codes.reshape(np.shape(x)), self.per if np.ndim(x) > 1 else "tensor")
 
     def decode(self, codes: FittedCodebook) -> np.ndarray:

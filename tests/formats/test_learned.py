@@ -91,3 +91,41 @@ def test_select_per_group_picks_the_smallest_error():
     assert len(set(g.choice.reshape(-1).tolist())) >= 2  # groups really choose differently
     with pytest.raises(ValueError, match="block 32"):
         formats.select_per_group(x, ["mxfp4"], group=128)
+
+
+def _codebook_rows(x, tables):
+    from formats.codebook import Codebook
+
+    return np.stack([Codebook(tuple(float(t) for t in tables[i])).encode(x[i]) for i in range(len(x))])
+
+
+@pytest.mark.parametrize("tables_dtype", [np.float64, np.float32])
+def test_nearest_codes_is_codebook_encode_row_by_row(tables_dtype):
+    """The one compiled pass gives Codebook's codes exactly: ties (exact midpoints, which land on the
+    even index), entries themselves, values outside the table, +-0, wide and narrow dynamic ranges
+    (midpoints whose float64 sum rounds), and the near-limit tables that take the fraction path."""
+    from formats.learned import nearest_codes
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for scale in (1e-30, 1e-3, 1.0, 3e7, 1e30):
+        t = np.sort(rng.standard_normal(16) * scale).astype(tables_dtype).astype(np.float64)
+        t[3] = -0.0 if tables_dtype is np.float64 else t[3]
+        t = np.unique(t)[:16]
+        while t.size < 16:
+            t = np.unique(np.append(t, t[-1] * 2 + 1))
+        rows.append(t)
+    # a table spanning 60 decades: a + b rounds for neighbours far apart
+    rows.append(np.sort(np.concatenate([-np.logspace(-30, 30, 8), np.logspace(-29, 29, 8)])).astype(tables_dtype)
+                .astype(np.float64))
+    tables = np.stack(rows)
+    x = np.empty((len(tables), 400))
+    for i, t in enumerate(tables):
+        mids = (t[:-1] + t[1:]) / 2
+        x[i] = np.concatenate([t, mids, np.nextafter(mids, np.inf), np.nextafter(mids, -np.inf),
+                               [t[0] * 2 - 1, t[-1] * 2 + 1, 0.0, -0.0],
+                               rng.uniform(t[0], t[-1], 400 - 4 * t.size - 4 + 4)])[:400]
+    want = _codebook_rows(x, tables)
+    assert (nearest_codes(x, tables) == want).all()
+    tiny = tables * 1e-290     # entries below 2**-1000: the exact-fraction path
+    assert (nearest_codes(x * 1e-290, tiny) == _codebook_rows(x * 1e-290, tiny)).all()
