@@ -194,7 +194,10 @@ def check_torchao_nvfp4(name, n_random, seed=0):
 
 
 # --- bitsandbytes NF4 -------------------------------------------------------------------------
-def _bnb(x, dq):
+def bnb_nf4_state(x, dq):
+    """bitsandbytes' own NF4 of the float32 array ``x`` (CPU, blocks of 64; ``dq``: double
+    quantization, compress_statistics): (element codes in x's shape, its quant state, its
+    dequantize_4bit as numpy)."""
     import torch
     import bitsandbytes.functional as bnb
 
@@ -218,7 +221,7 @@ def check_bnb(name, n_random, seed=0):
     x = x[:rows].reshape(rows // 4, 256)  # 4 blocks a row; with dq the groups of 256 blocks span rows
     if dq:
         x = x[: (x.shape[0] // 64) * 64]
-    el, st, y = _bnb(x, dq)
+    el, st, y = bnb_nf4_state(x, dq)
     o = f.encode(x)
     row.inputs += x.size
     nb = x.shape[1] // 64

@@ -115,15 +115,9 @@ def test_dyn8_against_bitsandbytes():
 
 def _bnb_state(x):
     """bitsandbytes' own NF4 + double quantization of the float32 tensor x (CPU)."""
-    torch = pytest.importorskip("torch")
-    bnb = pytest.importorskip("bitsandbytes.functional")
-    packed, st = bnb.quantize_4bit(torch.from_numpy(x).reshape(-1), blocksize=64, compress_statistics=True,
-                                   quant_type="nf4")
-    y = bnb.dequantize_4bit(packed, st).numpy().reshape(x.shape)
-    p = packed.numpy().reshape(-1)
-    elements = np.empty(p.size * 2, np.uint8)
-    elements[0::2], elements[1::2] = p >> 4, p & 15  # bitsandbytes packs the first element high
-    return elements.reshape(x.shape), st, y
+    from formats.conformance.blocks import bnb_nf4_state
+
+    return bnb_nf4_state(x, True)
 
 
 @pytest.mark.parametrize("shape", [(1, 64 * 5), (3, 64 * 300), (4, 64 * 1024)])
