@@ -100,3 +100,20 @@ def test_each_target_has_its_own_front_and_section(tmp_path):
     assert "digits/mlp on ecp5 (FPGA, placed and routed)" in summary and "digits/mlp on sky130" in summary
     assert "LUT-equiv" in summary and "536.2 x MULT18X18D" in summary and "No energy is claimed" in summary
     assert (tmp_path / "pareto_ecp5_lut_equiv.png").exists()
+
+
+def test_fpga_config_costs_the_default_points_on_both_targets_with_the_same_runs():
+    from pathlib import Path
+
+    from dse.space import runs_for
+
+    root = Path(__file__).resolve().parents[2]
+    both, default = load(root / "dse" / "configs" / "fpga.toml"), load()
+    assert both["space"]["target"] == ["sky130", "ecp5"] and default["space"]["target"] == ["sky130"]
+    seeds = default["sweep"]["seeds"]
+
+    def runs(cfg):
+        return {tuple(sorted(r.items())) for p in expand(cfg["space"]) for r in runs_for(p, seeds)}
+
+    assert runs(both) == runs(default)   # target is a cost key: no run twice
+    assert len(expand(both["space"])) == 2 * len(expand(default["space"])) - len(default["space"]["workload"])
