@@ -41,6 +41,7 @@ from numba import njit, prange
 
 from . import bits as B
 from .base import ScalarFormat, as_float_array
+from .threads import run_ranges
 from .minifloat import Minifloat
 from .minifloat import _encode_one as _minifloat_encode_one
 from .rounding import Overflow, draw32_keyed, parse_overflow, seed_key
@@ -243,13 +244,19 @@ def f64_bits(v):
     return sgn | np.uint64(math.ldexp(a, 1074))
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
+def _decode_range(etab, stab, e, s, block, mult, out, b0, b1):
+    for b in range(b0, b1):
+        sv = stab[s[b]] * mult   # exact: a power of two or a short significand times the tensor scale
+        base = b * block
+        for j in range(block):
+            out[base + j] = etab[e[base + j]] * sv
+
+
 def decode_blocks(etab, stab, e, s, block, mult, out):
-    """``out[i] = etab[e[i]] * stab[s[i // block]] * mult`` (exact in float64 for block formats)."""
-    for b in prange(s.size):
-        sv = stab[s[b]]
-        for j in range(b * block, (b + 1) * block):
-            out[j] = etab[e[j]] * sv * mult
+    """``out[i] = etab[e[i]] * (stab[s[i // block]] * mult)`` (exact in float64 for block formats:
+    both products are), blocks split over the threads (:func:`formats.threads.run_ranges`)."""
+    run_ranges(_decode_range, s.size, etab, stab, e, s, block, float(mult), out, grain=max(1, 4096 // block))
 
 
 # --------------------------------------------------------------------------------------

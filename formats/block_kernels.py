@@ -27,6 +27,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from .base import f32_table_index
+from .threads import run_ranges
 from .block import draw_u, encode_element
 from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
                           ROUND_UP, cmp_prod, mf_value, round_sig_away)
@@ -202,22 +203,58 @@ def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, ou
             out_e[i] = _elem(q, q if recip else xv, path, table, ep, mode, u, fb, ub)
 
 
-@njit(parallel=True, cache=True)
 def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                   snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out):
-    """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring."""
+    """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
+    Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
+    per thread)."""
     nb = out_s.size
     rinv = float(np.float32(1.0 / S)) if recip else 0.0
-    for ch in prange((nb + chunk - 1) // chunk):
-        _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                      snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, ch * chunk,
-                      min(nb, (ch + 1) * chunk), out_e, out_s, q_out)
+    even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
+    emax_fbits = int(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
+    if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
+        run_ranges(_mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
+                   snan, sp, cmax, table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, grain=chunk)
+        return
+    run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
+               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, grain=chunk)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
+def _mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax,
+                  table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, b0, b1):
+    """The common case of power-of-two scales on float32 input through the element table: the scale
+    exponent from amax's bits by the rule (integer thresholds on its 23 fraction bits), the elements
+    by shifting their exponent fields.  A block whose amax is not a finite normal float32 (zero,
+    subnormal, NaN, Inf) takes :func:`_encode_chunk`."""
+    for b in range(b0, b1):
+        base = b * block
+        am = np.uint32(0)
+        for j in range(block):
+            v = xb[base + j] & np.uint32(0x7FFFFFFF)
+            am = v if v > am else am
+        ef = np.int64(am >> np.uint32(23))
+        if ef == 0 or am >= np.uint32(0x7F800000):
+            _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, True, smin, smax, sbias, snan,
+                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, b, b + 1)
+            continue
+        fr = np.int64(am & np.uint32(0x7FFFFF))
+        s = ef - 127 - pexp
+        if rule == CEIL:
+            s += 1 if fr != 0 else 0
+        elif rule == EVEN:
+            s += 1 if fr >= even_thr else 0
+        elif rule == RCEIL:
+            s += 1 if fr > emax_fbits else 0
+        s = min(max(s, smin), smax)
+        out_s[b] = s + sbias
+        _pow2_table_f32(x, xb, base, block, s, table, out_e)
+
+
+@njit(nogil=True, cache=True)
 def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, b0, b1, out_e, out_s, q_out):
-    """Blocks ``b0 .. b1 - 1`` (one thread's share)."""
+                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, b0, b1):
+    """Blocks ``b0 .. b1 - 1`` (one thread's share), every case."""
     scratch = np.empty(2 * block, dtype=np.int64)
     fb = np.empty(0, dtype=np.float64)
     ub = xb  # its size says whether x is float32 (then no quotient can underflow to 0)
@@ -323,30 +360,39 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
             _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub)
 
 
-@njit(parallel=True, cache=True)
-def decode_kernel(etab, e, mult, block, out):
-    """``out[i] = etab[e[i]] * mult[i // block]`` (one rounding at most, to ``out``'s dtype)."""
-    for b in prange(mult.size):
+@njit(nogil=True, cache=True)
+def _decode_range(etab, e, mult, block, out, b0, b1):
+    for b in range(b0, b1):
         mv = mult[b]
-        for j in range(b * block, (b + 1) * block):
-            out[j] = etab[e[j]] * mv
+        base = b * block
+        for j in range(block):
+            out[base + j] = etab[e[base + j]] * mv
 
 
-@njit(parallel=True, cache=True)
+def decode_kernel(etab, e, mult, block, out):
+    """``out[i] = etab[e[i]] * mult[i // block]`` (one rounding at most, to ``out``'s dtype), blocks
+    split over the threads."""
+    run_ranges(_decode_range, mult.size, etab, e, mult, block, out, grain=max(1, 4096 // block))
+
+
+@njit(nogil=True, cache=True)
+def _amax_range(x, lo, hi):
+    m = 0.0
+    for i in range(lo, hi):
+        a = abs(float(x[i]))
+        if a > m or a != a:
+            m = a
+            if a != a:
+                return a
+    return m
+
+
 def amax_of(x):
     """Largest magnitude of a float array (NaN if it holds NaN)."""
-    n = x.size
-    nch = 64
-    part = np.zeros(nch)
-    for c in prange(nch):
-        m = 0.0
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            a = abs(float(x[i]))
-            if a > m or a != a:
-                m = a
-        part[c] = m
     m = 0.0
-    for c in range(nch):
-        if part[c] > m or part[c] != part[c]:
-            m = part[c]
+    for part in run_ranges(_amax_range, x.size, x, grain=1 << 16):
+        if part > m or part != part:
+            m = part
+            if part != part:
+                break
     return m
