@@ -156,6 +156,19 @@ def scale_general(num, D, dirn, sp, cmax):
     return c
 
 
+@njit(cache=True, inline="always")
+def _scale_nearest(num, D, stab, sp, cmax):
+    """:func:`scale_general` (round to nearest even) through the scale format's float32 table: exact
+    unless the correctly rounded quotient lies within 2 of its float32 neighbour's last bits (a
+    midpoint or grid value can only be met there) or outside [2**-100, 2**100]: then scale_general."""
+    r = num / D
+    b = bitcast_f64(r)
+    low = b & np.uint64((1 << 29) - 1)
+    if low < 3 or low > (1 << 29) - 3 or not 7.888609052210118e-31 <= r <= 1.2676506002282294e30:
+        return scale_general(num, D, ROUND_NEAREST, sp, cmax)
+    return min(np.int64(stab[f32_table_index(rto32_bits(b))]), cmax)
+
+
 @njit(cache=True)
 def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, sp, cmax):
     if amax == 0.0:
@@ -204,7 +217,8 @@ def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, ou
 
 
 def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                  snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out):
+                  snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out,
+                  stab):
     """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
     Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
     per thread)."""
@@ -214,15 +228,16 @@ def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
     emax_fbits = int(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
     if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
         run_ranges(_mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
-                   snan, sp, cmax, table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, grain=chunk)
+                   snan, sp, cmax, table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, stab,
+                   grain=chunk)
         return
     run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, grain=chunk)
+               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, grain=chunk)
 
 
 @njit(nogil=True, cache=True)
 def _mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax,
-                  table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, b0, b1):
+                  table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, stab, b0, b1):
     """The common case of power-of-two scales on float32 input through the element table: the scale
     exponent from amax's bits by the rule (integer thresholds on its 23 fraction bits), the elements
     by shifting their exponent fields.  A block whose amax is not a finite normal float32 (zero,
@@ -236,7 +251,7 @@ def _mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin,
         ef = np.int64(am >> np.uint32(23))
         if ef == 0 or am >= np.uint32(0x7F800000):
             _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, True, smin, smax, sbias, snan,
-                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, b, b + 1)
+                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b, b + 1)
             continue
         fr = np.int64(am & np.uint32(0x7FFFFF))
         s = ef - 127 - pexp
@@ -253,8 +268,9 @@ def _mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin,
 
 @njit(nogil=True, cache=True)
 def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, b0, b1):
-    """Blocks ``b0 .. b1 - 1`` (one thread's share), every case."""
+                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b0, b1):
+    """Blocks ``b0 .. b1 - 1`` (one thread's share), every case.  ``stab`` (non-empty): the scale
+    format's float32 table for round-to-nearest scale codes (:func:`_scale_nearest`)."""
     scratch = np.empty(2 * block, dtype=np.int64)
     fb = np.empty(0, dtype=np.float64)
     ub = xb  # its size says whether x is float32 (then no quotient can underflow to 0)
@@ -329,8 +345,11 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
                     for j in range(block):
                         out_e[base + j] = scratch[t * block + j]
             continue
-        sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                          sp, cmax)
+        if rule == NEAREST and stab.size and not pow2fast:
+            sc = _scale_nearest(amax, emax * S, stab, sp, cmax)
+        else:
+            sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                              sp, cmax)
         out_s[b] = sc
         if pow2fast:
             sv = math.ldexp(1.0, int(sc - sbias))

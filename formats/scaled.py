@@ -265,9 +265,16 @@ def _plan(fmt, mode: int):
                 path, table = TABLE, np.ascontiguousarray(t, dtype=np.uint8)
     sp = tuple(int(v) for v in element_params(sf))
     pow2 = sf.mbits == 0 and not sf.zero
+    stab = np.zeros(0, np.uint8)
+    if sf.bits <= 8 and not pow2:   # the scale code of a quotient through the scale format's float32 table
+        t = sf._f32_table(Rounding.RNE, Overflow.SATURATE, max(getattr(sf, "nan_code", -1), 0))
+        if t is not None:
+            stab = np.ascontiguousarray(t, dtype=np.uint8)
     return dict(emax=emax, pexp=pexp, P=P, m_even=m_even, emax_frac=emax / P - 1.0, path=path, table=table, ep=ep,
                 etab=np.ascontiguousarray(e.values(), dtype=np.float64), sp=sp, cmax=int(sf.max_mag),
-                snan=max(sf.nan_code, 0), pow2=pow2, smin=-sf.bias, smax=int(sf.max_mag) - sf.bias, sbias=sf.bias)
+                snan=max(sf.nan_code, 0), pow2=pow2, smin=-sf.bias, smax=int(sf.max_mag) - sf.bias, sbias=sf.bias,
+                stab=stab)
+
 
 
 def encode_blocks(fmt, arr, rounding, overflow, seed, tensor_scale, name) -> BlockCodes:
@@ -304,7 +311,8 @@ def encode_blocks(fmt, arr, rounding, overflow, seed, tensor_scale, name) -> Blo
         xb = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
         encode_kernel(flat, xb, fmt.block, rule, p["emax"], p["pexp"], p["P"], p["m_even"], p["emax_frac"], S,
                       pow2fast, p["smin"], p["smax"], p["sbias"], p["snan"], p["sp"], p["cmax"], recip, p["path"],
-                      p["table"], p["ep"], p["etab"], int(mode), seed_key(np.uint64(seed)), chunk, out_e, out_s, q)
+                      p["table"], p["ep"], p["etab"], int(mode), seed_key(np.uint64(seed)), chunk, out_e, out_s, q,
+                      p["stab"])
         if p["path"] == VALUES:
             out_e = e.encode(q, rounding=rounding, overflow="saturate", seed=seed)
     scale_shape = arr.shape[:-1] + (arr.shape[-1] // fmt.block,)
