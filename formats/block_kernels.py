@@ -307,12 +307,20 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
                 continue
         amax = 0.0
         special = False
-        for j in range(block):
-            a = abs(float(x[base + j]))
-            if a > amax:
-                amax = a
-            elif a != a:
-                special = True
+        if f32:   # float32 input: the largest magnitude by its bits (NaN and Inf sort above every finite)
+            am = np.uint32(0)
+            for j in range(block):
+                v = xb[base + j] & np.uint32(0x7FFFFFFF)
+                am = v if v > am else am
+            special = am >= np.uint32(0x7F800000)
+            amax = float(np.uint32(am).view(np.float32))
+        else:
+            for j in range(block):
+                a = abs(float(x[base + j]))
+                if a > amax:
+                    amax = a
+                elif a != a:
+                    special = True
         if special or amax == np.inf:
             out_s[b] = snan
             for j in range(block):
@@ -375,6 +383,8 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
                 xv = float(x[i])
                 u = draw_u(key, i) if mode == 5 else 0.0
                 out_e[i] = _elem(xv * inv, xv, path, table, ep, mode, u, fb, ub)
+        elif path == 0 and not recip:
+            _divide_table(x, base, block, d, not f32, table, out_e)
         else:
             _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub)
 
