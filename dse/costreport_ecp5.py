@@ -109,6 +109,12 @@ def write_report(table: Path, path: Path) -> None:
         "",
         *accumulators(rows),
         "",
+        "Read with `docs/mac.md`: the fp32 accumulator adds each product of a word into FP32 in turn within "
+        "one cycle (4 chained adds in the 4-bit modes, 2 in the 8-bit ones, 1 in posit16_1), and its Fmax "
+        "falls in that order; the sky130 table shows the same order (the pipelined-engine issue asks for "
+        "pipelined adds or a changed rounding point there). Which path limits the fixed-point builds below "
+        "the exact ones on this FPGA is not analysed here.",
+        "",
         "## Every build",
         "",
         "| build | modes | lanes | accumulator | Fmax median (min–max) MHz | seeds | LUT4 | CCU2C | FF | MULT18X18D | "
