@@ -34,8 +34,16 @@ DEFAULT_BUDGET = None  # None: the workload recipe's finetune_fraction
 
 def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-channel",
         quantize_first_last=True, unsigned_acts="auto", schedule="lr-cosine", tr0=0.01, budget=None,
-        lr=None, seed=0, tr_momentum=0.99, progress=False, rotation="none") -> dict:
-    """Fine-tune ``ref`` quantized with ``weights``/``acts``; returns metric, curve and record."""
+        lr=None, seed=0, tr_momentum=0.99, progress=False, rotation="none", optimizer=None, steps=None,
+        weight_scale=None, post_scale=False) -> dict:
+    """Fine-tune ``ref`` quantized with ``weights``/``acts``; returns metric, curve and record.
+
+    Study options (defaults: the recipe's): ``optimizer`` (``sgd``/``adam``/``adamw``) and
+    ``steps`` (instead of ``budget x recipe.steps``) override the recipe; ``weight_scale``
+    (``lsq``/``fixed``; default ``fixed`` under TR, ``lsq`` under LR) lets an LR run freeze
+    its weight scales as TR does; ``post_scale`` adds a learnable per-channel gain after each
+    quantized layer (:mod:`sim.qat.postscale`, initialised to 1).  Under TR, ``lr`` is ``U_0``
+    (and ``eta``); ``tr_history`` holds the target and each layer's running TR per step."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule {schedule!r} is not allowed; allowed: {', '.join(SCHEDULES)}")
     r = w.recipe
@@ -43,28 +51,39 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     if not 0 < budget <= 1:
         raise ValueError(f"budget = {budget!r} must be a fraction of the reference's steps in (0, 1]")
     lr = r.finetune_lr if lr is None else float(lr)
-    total = max(1, round(budget * r.steps))
+    total = max(1, round(budget * r.steps)) if steps is None else int(steps)
+    if total < 1:
+        raise ValueError(f"steps = {steps!r} must be a positive number of optimizer steps")
+    opt_name = r.optimizer if optimizer is None else optimizer
     tr_mode = schedule.startswith("tr-")
+    if weight_scale is None:
+        weight_scale = "fixed" if tr_mode else "lsq"
+    if weight_scale not in ("lsq", "fixed"):
+        raise ValueError(f"weight_scale = {weight_scale!r} is not allowed; allowed: lsq, fixed")
     t0 = time.perf_counter()
     p = prepare(w, ref, weights, acts, rounding=rounding, granularity=granularity,
                 quantize_first_last=quantize_first_last, unsigned_acts=unsigned_acts,
-                weight_scale="fixed" if tr_mode else "lsq", act_scale="lsq", seed=seed, rotation=rotation)
+                weight_scale=weight_scale, act_scale="lsq", seed=seed, rotation=rotation)
     net = p.model
     layers = tr_layers(net)
+    if post_scale:
+        from .postscale import add_post_scales
+
+        p.record["post_scaled_layers"] = add_post_scales(layers)
     if tr_mode and not layers:
         raise ValueError(f"schedule {schedule!r} needs quantized weights, but no layer has any "
                          f"(weights={weights!r}, quantize_first_last={quantize_first_last})")
     cosine = lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total) / total))  # noqa: E731
     if tr_mode:
         groups = tr_param_groups(net, lr, layers)
-        base = make_optimizer(r.optimizer, groups, lr, 0.0, r.momentum)
+        base = make_optimizer(opt_name, groups, lr, 0.0, r.momentum)
         opt = TransitionAdaptive(base, layers, tr0, momentum=tr_momentum)
         lr_sched = torch.optim.lr_scheduler.LambdaLR(
             base, [(lambda t: 1.0) if g["tr"] else cosine for g in base.param_groups])
         tr_sched = make_tr_scheduler(schedule[3:], opt, total)
         counter = None
     else:
-        opt = base = make_optimizer(r.optimizer, [q for q in net.parameters() if q.requires_grad], lr, 0.0,
+        opt = base = make_optimizer(opt_name, [q for q in net.parameters() if q.requires_grad], lr, 0.0,
                                     r.momentum)
         lr_sched = torch.optim.lr_scheduler.LambdaLR(base, cosine if schedule == "lr-cosine" else (lambda t: 1.0))
         tr_sched = None
@@ -116,8 +135,11 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     net.eval()
     metric = w.evaluate(net)
     cm = curve["calib_metric"]
-    tracking = {"tr_tracking": opt.tracking(), "tr_tracked": opt.tracked()} if tr_mode else {}
+    tracking = {"tr_tracking": opt.tracking(), "tr_tracked": opt.tracked(),
+                "tr_history": {"R": list(opt.history["R"]), "K": {n: list(k) for n, k in opt.history["K"].items()}}
+                } if tr_mode else {}
     return {"metric": metric, "model": net, "record": p.record, "curve": curve, "steps": total, **tracking,
-            "finetune_lr": lr, "finetune_optimizer": r.optimizer, "budget": budget,
+            "finetune_lr": lr, "finetune_optimizer": opt_name,
+            "weight_scale": weight_scale, "post_scale": bool(post_scale), "budget": budget,
             "last_quarter_change": (cm[-1] - cm[-2]) if len(cm) >= 2 else float("nan"),
             "seconds": time.perf_counter() - t0}

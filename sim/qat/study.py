@@ -1,160 +1,204 @@
-"""Study: FP32 against QAT at W2A2 / W3A3 / W4A4, SGD + cosine LR against SGDT + cosine TR.
+"""The transition-rate (TR) study: LR against TR scheduling of QAT, tuned equally, paired over seeds.
 
-    python -m sim.qat.study [--dataset digits] [--model mlp] [--epochs 8] [--seeds 0,1,2] [--workers 2]
+    python -m sim.qat.study [--quick] [--workers 2] [--seeds 8] [--tune-seeds 2] [--out reports/qat_study.md]
 
-Writes ``reports/qat_study.md`` (mean ± std test accuracy over the seeds) and
-PNG trace plots (``reports/qat_study_*.png``: LR / U_t and running TR K_t per
-step for one seed of each format).  Formats per bit width: integer ``intN``,
-minifloat (``fp2_e1m0``, ``fp3_e2m0``, ``fp4_e2m1``) and posit (``posit2_0``,
-``posit3_0``, ``posit4_1``); weights and activations in the same format.
+Every run fine-tunes the converged FP32 reference of its seed (:func:`sim.qat.reference.get`)
+with :func:`sim.qat.finetune.qat`: per-channel MSE weight scales, calibrated per-tensor
+activation scales (unsigned formats after a ReLU), a learnable per-channel post-scale after
+each quantized layer (the stand-in for the paper's BatchNorm), weights and activations in
+the same format.  Three arms, each with the same number of configurations (:data:`GRIDS`):
+
+* ``lr``: cosine LR, weight scales learned (LSQ); configurations = learning rates;
+* ``lr-frozen``: the same with the weight scales frozen at their MSE value (the control:
+  TR freezes them too); configurations = the same learning rates;
+* ``tr``: the optimizer's T version (SGDT / AdamT) with a cosine target TR;
+  configurations = ``(R_0, U_0)`` pairs (``eta = U_0``, m = 0.99).
+
+Selection: each arm's configuration with the best mean metric on the **validation** split
+(the workload's calibration split, held out from training) over the tuning seeds; a TR
+configuration qualifies only if every tuning run tracked its target
+(:data:`sim.qat.tr.TRACKING_GATE`).  Evaluation: the selected configuration of each arm on
+every seed (the tuning seeds' runs reused), metric on the **test** split; each TR - LR
+difference over the seeds where the TR run tracked, with its paired 95 % t interval
+(:func:`dse.stats.paired`).  The report is rendered by :mod:`sim.qat.study_report`.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
+import json
 import pathlib
-import platform
-import statistics
 import sys
 import time
 
-from formats import provenance
+ARMS = ("lr", "lr-frozen", "tr")
+#: per optimizer: the learning rates of the two LR arms and the (R_0, U_0) pairs of the TR arm
+GRIDS = {"sgd": {"lr": (0.01, 0.03, 0.1), "tr": ((0.003, 0.03), (0.01, 0.03), (0.03, 0.03))},
+         "adam": {"lr": (1e-4, 3e-4, 1e-3), "tr": ((0.003, 3e-4), (0.01, 3e-4), (0.03, 3e-4))}}
+NONUNIFORM = ("fp4_e2m1", "posit4_1", "mxfp4", "nvfp4")
+#: (workload, optimizer, formats, quantize_first_last, steps): the full study's blocks
+#: (mxfp4 on mnist1d/cnn is left out: its LR runs take ~0.25 s a step there, 5x the other formats)
+FULL = (("digits/mlp", "sgd", ("int2", "int3", "int4") + NONUNIFORM, False, 600),
+        ("digits/mlp", "adam", ("int2", "fp4_e2m1"), False, 600),
+        ("digits/mlp", "sgd", ("int2",), True, 600),
+        ("mnist1d/cnn", "adam", ("int2", "int3", "int4", "fp4_e2m1", "posit4_1", "nvfp4"), False, 400),
+        ("mnist1d/cnn", "sgd", ("int2",), False, 400))
+QUICK = (("digits/mlp", "sgd", ("int2", "mxfp4"), False, 60),
+         ("mnist1d/cnn", "adam", ("int2",), False, 30))
+HISTORY_EVERY = 5  # the K / R traces kept for the plots: every 5th step
 
-FORMATS = {2: ("int2", "fp2_e1m0", "posit2_0"), 3: ("int3", "fp3_e2m0", "posit3_0"),
-           4: ("int4", "fp4_e2m1", "posit4_1")}
-SCHEDULES = ("lr-cosine", "tr-cosine")
+
+def configs(arm: str, optimizer: str) -> list[dict]:
+    """The configurations an arm is tuned over (the same count for every arm)."""
+    g = GRIDS[optimizer]
+    if arm == "tr":
+        return [{"tr0": r0, "lr": u0} for r0, u0 in g["tr"]]
+    return [{"lr": lr} for lr in g["lr"]]
 
 
-def _run(kw):
+def blocks(spec) -> list[dict]:
+    """The study's blocks: one per (workload, optimizer, format, first/last quantized)."""
+    out = []
+    for wl, opt, fmts, qfl, steps in spec:
+        for f in fmts:
+            out.append({"workload": wl, "optimizer": opt, "format": f, "qfl": qfl, "steps": steps})
+    return out
+
+
+def block_key(b: dict) -> str:
+    return f"{b['workload']}|{b['optimizer']}|{b['format']}|{'edges-q' if b['qfl'] else 'edges-fp32'}"
+
+
+def job(b: dict, arm: str, cfg: dict, seed: int, history: bool = False) -> dict:
+    return {"block": block_key(b), **b, "arm": arm, "cfg": cfg, "seed": seed, "history": history}
+
+
+def run_job(j: dict) -> dict:
+    """One QAT run (one torch thread); returns the numbers the study keeps."""
     import torch
 
     torch.set_num_threads(1)
-    from .train import TrainConfig, train
+    from . import reference, workloads
+    from .finetune import qat
 
-    res = train(TrainConfig(**kw))
-    return kw, res.test_accuracy, res.traces, res.seconds
+    w = workloads.get(*j["workload"].split("/"))
+    ref = reference.get(w, j["seed"])
+    tr = j["arm"] == "tr"
+    opt = j["optimizer"]
+    res = qat(w, ref, j["format"], j["format"], schedule="tr-cosine" if tr else "lr-cosine",
+              tr0=j["cfg"].get("tr0", 0.01), lr=j["cfg"]["lr"], seed=j["seed"], steps=j["steps"],
+              optimizer=opt, quantize_first_last=j["qfl"], unsigned_acts="auto",
+              weight_scale="fixed" if j["arm"] != "lr" else "lsq", post_scale=True)
+    out = {k: j[k] for k in ("block", "arm", "cfg", "seed")}
+    out.update(test=res["metric"], val=res["curve"]["calib_metric"][-1], ref_test=ref.metric,
+               seconds=res["seconds"], steps=res["steps"], act_formats=res["record"]["act_formats"],
+               weight_layers=res["record"]["weight_layers"])
+    if tr:
+        out.update(tracking=res["tr_tracking"], tracked=res["tr_tracked"])
+        if j["history"]:
+            h = res["tr_history"]
+            out["history"] = {"R": h["R"][::HISTORY_EVERY], "K": {n: k[::HISTORY_EVERY] for n, k in h["K"].items()}}
+    return out
 
 
-def _plot(results, out_dir: pathlib.Path, stem: str) -> list[str]:
-    import matplotlib
+def _cfg_id(cfg: dict) -> str:
+    return json.dumps(cfg, sort_keys=True)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    paths = []
-    for bits, fmts in FORMATS.items():
-        fig, axes = plt.subplots(2, len(fmts), figsize=(4 * len(fmts), 6), squeeze=False)
-        for j, f in enumerate(fmts):
-            for sched, color in zip(SCHEDULES, ("tab:blue", "tab:red")):
-                hit = [r for r in results if r[0]["weights"] == f and r[0]["schedule"] == sched
-                       and r[0]["seed"] == results[0][0]["seed"]]
-                if not hit:
-                    continue
-                tr = hit[0][2]
-                layer = next(iter(tr["K"]), None)
-                if layer is None:
-                    continue
-                lr = tr["U"][layer] if sched.startswith("tr") else tr["lr"]
-                axes[0][j].plot(lr, color=color, label=f"{sched}: {'U_t' if sched.startswith('tr') else 'LR'}")
-                axes[1][j].plot(tr["K"][layer], color=color, label=f"{sched}: K_t")
-                if sched.startswith("tr") and tr["target"]:
-                    axes[1][j].plot(tr["target"], color="k", ls="--", lw=0.8, label="target R_t")
-            axes[0][j].set_title(f"{f} (first quantized layer)")
-            axes[0][j].set_ylabel("learning rate")
-            axes[1][j].set_ylabel("running TR")
-            axes[1][j].set_xlabel("step")
-            axes[0][j].legend(fontsize=7)
-            axes[1][j].legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / f"{stem}_w{bits}a{bits}.png"
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        paths.append(path.name)
-    return paths
+def select(runs: list[dict], arm: str) -> tuple[dict | None, dict]:
+    """The configuration of ``arm`` with the best mean **validation** metric over its runs.
+
+    ``runs``: the tuning runs of one block and arm (``cfg``, ``val``; TR runs ``tracked``).
+    A TR configuration whose tuning runs did not all track is not eligible.  Returns
+    ``(cfg or None, {cfg id: mean validation metric or None if ineligible})``; ties go to
+    the first configuration listed."""
+    by: dict = {}
+    for r in runs:
+        by.setdefault(_cfg_id(r["cfg"]), []).append(r)
+    score, best, best_v = {}, None, None
+    for cid, rs in by.items():
+        ok = arm != "tr" or all(r.get("tracked") for r in rs)
+        v = sum(r["val"] for r in rs) / len(rs) if ok else None
+        score[cid] = v
+        if v is not None and (best_v is None or v > best_v):
+            best, best_v = rs[0]["cfg"], v
+    return best, score
+
+
+def _pool_map(fn, jobs, workers, desc):
+    from tqdm import tqdm
+
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            return list(tqdm(pool.imap_unordered(fn, jobs), total=len(jobs), desc=desc))
+    return [fn(j) for j in tqdm(jobs, desc=desc)]
+
+
+def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -> dict:
+    """Tune (every arm x configuration on ``tune_seeds``), select on validation, then evaluate the
+    selected configuration of each arm on every seed of ``seeds``.  Returns the raw results."""
+    bl = blocks(spec)
+    t0 = time.perf_counter()
+    first = seeds[0]
+    tune = [job(b, arm, cfg, s, history=(arm == "tr" and s == first)) for b in bl for arm in ARMS
+            for cfg in configs(arm, b["optimizer"]) for s in tune_seeds]
+    done = _pool_map(run_job, tune, workers, "tune")
+    selected = {}
+    for b in bl:
+        k = block_key(b)
+        for arm in ARMS:
+            cfg, score = select([r for r in done if r["block"] == k and r["arm"] == arm], arm)
+            selected[f"{k}|{arm}"] = {"cfg": cfg, "val_scores": score}
+    rest = []
+    for b in bl:
+        k = block_key(b)
+        for arm in ARMS:
+            cfg = selected[f"{k}|{arm}"]["cfg"]
+            if cfg is None:
+                continue
+            rest += [job(b, arm, cfg, s, history=(arm == "tr" and s == first)) for s in seeds if s not in tune_seeds]
+    done += _pool_map(run_job, rest, workers, "evaluate")
+    return {"spec": [list(map(lambda x: list(x) if isinstance(x, tuple) else x, s)) for s in spec],
+            "blocks": bl, "seeds": seeds, "tune_seeds": tune_seeds, "grids": GRIDS, "selected": selected,
+            "runs": done, "wall_s": time.perf_counter() - t0, "workers": workers,
+            "n_runs": len(tune) + len(rest)}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sim.qat.study", description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--model", default="mlp")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--tr0", type=float, default=0.01)
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="CI-sized: 2 small blocks, tens of steps, 3 seeds")
+    p.add_argument("--seeds", type=int, default=None, help="paired seeds (default 8; --quick: 3)")
+    p.add_argument("--tune-seeds", type=int, default=None, help="seeds the grid is tuned on (default 2; quick: 1)")
+    p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="reports/qat_study.md")
+    p.add_argument("--render", metavar="JSON", help="only re-render the report from a study's raw results")
     a = p.parse_args(argv)
-    seeds = [int(s) for s in a.seeds.split(",")]
-    common = dict(dataset=a.dataset, model=a.model, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-                  tr0=a.tr0, optimizer="sgd")
-    jobs = [dict(common, weights=None, acts=None, schedule="lr-cosine", seed=s) for s in seeds]
-    for fmts in FORMATS.values():
-        for f in fmts:
-            for sched in SCHEDULES:
-                jobs += [dict(common, weights=f, acts=f, schedule=sched, seed=s) for s in seeds]
-    from .train import TrainConfig
+    out = pathlib.Path(a.out)
+    if a.render:
+        from .study_report import write_report
 
-    for kw in jobs:
-        TrainConfig(**kw)  # validate everything before spending time
+        write_report(json.loads(pathlib.Path(a.render).read_text()), out)
+        print(f"report re-rendered from {a.render} to {out}")
+        return 0
+    n = a.seeds or (3 if a.quick else 8)
+    nt = a.tune_seeds or (1 if a.quick else 2)
+    if n < 2 or not 1 <= nt <= n:
+        raise SystemExit(f"--seeds {n} must be >= 2 and --tune-seeds {nt} in [1, seeds]")
+    seeds = list(range(n))
+    spec = QUICK if a.quick else FULL
     from . import data
 
-    data.load(a.dataset)  # generate/cache once, before the workers start
-    t0 = time.perf_counter()
-    from tqdm import tqdm
-
-    if a.workers > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(a.workers) as pool:
-            results = list(tqdm(pool.imap(_run, jobs), total=len(jobs), desc="qat study"))
-    else:
-        results = [_run(kw) for kw in tqdm(jobs, desc="qat study")]
-    wall = time.perf_counter() - t0
-
-    def acc(f, sched):
-        v = [r[1] for r in results if r[0]["weights"] == f and r[0]["schedule"] == sched]
-        return (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
-
-    out = pathlib.Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pngs = _plot(results, out.parent, out.stem)
-    fm, fs = acc(None, "lr-cosine")
-    lines = ["| bits | format | SGD + cosine LR | SGDT + cosine TR | TR - LR |", "|---|---|---|---|---|",
-             f"| 32 | fp32 | {fm * 100:.2f} ± {fs * 100:.2f} | | |"]
-    for bits, fmts in FORMATS.items():
-        for f in fmts:
-            (lm, ls), (tm, ts) = acc(f, "lr-cosine"), acc(f, "tr-cosine")
-            lines.append(f"| W{bits}A{bits} | {f} | {lm * 100:.2f} ± {ls * 100:.2f} | {tm * 100:.2f} ± {ts * 100:.2f} "
-                         f"| {(tm - lm) * 100:+.2f} |")
+    for wl in dict.fromkeys(s[0] for s in spec):
+        data.load(wl.split("/")[0])  # generate / cache once, before the workers start
+    res = run_study(spec, seeds, seeds[:nt], a.workers)
     cmd = "python -m sim.qat.study " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = f"""# QAT study: LR scheduling against transition-rate (TR) scheduling at 2-4 bits
+    res["command"] = cmd.strip()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from .study_report import write_report
 
-Command: `{cmd.strip()}`  
-{provenance.stamp("qat_study")}  
-Machine: {platform.machine()} ({platform.platform()}), 2 cores shared with other jobs, {a.workers} worker
-process(es) of 1 torch thread.  Date: {datetime.date.today()}.  Wall time: {wall / 60:.1f} min for
-{len(jobs)} runs.
-
-Setup: dataset `{a.dataset}`, model `{a.model}`, {a.epochs} epochs, batch {a.batch_size}, SGD momentum 0.9,
-base LR {a.lr}; TR runs: SGDT with R_0 = {a.tr0} decayed by cosine to 0, m = 0.99, eta = U_0 = {a.lr},
-weight scales fixed at their MSE-optimal initial value; LR runs: cosine LR decay to 0 with LSQ-learned
-weight scales.  Activation scales are learned (LSQ) in both.  Weights and activations use the same
-format (per-channel weight scales, per-tensor activation scales, RNE, first and last layers quantized).
-Seeds {a.seeds}: test accuracy in %, mean ± std.
-
-{chr(10).join(lines)}
-
-Trace plots (first quantized layer, seed {seeds[0]}; top: LR of the LR run and U_t of the TR run,
-bottom: running TR K_t of both and the target R_t): {', '.join(f'`{p}`' for p in pngs)}.
-
-Notes: activations follow a ReLU, so a signed format spends half its codes on negative values they
-never take (at 2 bits, int2's activations are {{0, 1}} x scale). The budget is small (chosen so
-the whole study runs in about a quarter of an hour on a shared 2-core machine); the paper's finding
-(TR ahead of LR at 2 bits, on ImageNet-scale training) is not expected to transfer as is.
-"""
-    out.write_text(text)
-    print(f"{len(jobs)} runs in {wall / 60:.1f} min; report written to {out}")
+    write_report(res, out)
+    print(f"{res['n_runs']} runs in {res['wall_s'] / 60:.1f} min; report written to {out}")
     return 0
 
 
