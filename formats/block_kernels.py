@@ -227,43 +227,18 @@ def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
     even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
     emax_fbits = int(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
     if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
-        run_ranges(_mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
-                   snan, sp, cmax, table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, stab,
+        run_ranges(mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
+                   snan, sp, cmax, table, ep, etab, mode, key, mx_up_threshold(rule, even_thr, emax_fbits), out_e,
+                   out_s, q_out, stab, grain=chunk)
+        return
+    if xb.size and path == 0 and not pow2fast:   # float32 input, a non-power-of-two or tensor scale
+        kern = four_over_six_f32_range if rule == FOUR_OVER_SIX else scaled_f32_range
+        run_ranges(kern, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
+                   sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
                    grain=chunk)
         return
     run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
                sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, grain=chunk)
-
-
-@njit(nogil=True, cache=True)
-def _mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax,
-                  table, ep, etab, mode, key, even_thr, emax_fbits, out_e, out_s, q_out, stab, b0, b1):
-    """The common case of power-of-two scales on float32 input through the element table: the scale
-    exponent from amax's bits by the rule (integer thresholds on its 23 fraction bits), the elements
-    by shifting their exponent fields.  A block whose amax is not a finite normal float32 (zero,
-    subnormal, NaN, Inf) takes :func:`_encode_chunk`."""
-    for b in range(b0, b1):
-        base = b * block
-        am = np.uint32(0)
-        for j in range(block):
-            v = xb[base + j] & np.uint32(0x7FFFFFFF)
-            am = v if v > am else am
-        ef = np.int64(am >> np.uint32(23))
-        if ef == 0 or am >= np.uint32(0x7F800000):
-            _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, True, smin, smax, sbias, snan,
-                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b, b + 1)
-            continue
-        fr = np.int64(am & np.uint32(0x7FFFFF))
-        s = ef - 127 - pexp
-        if rule == CEIL:
-            s += 1 if fr != 0 else 0
-        elif rule == EVEN:
-            s += 1 if fr >= even_thr else 0
-        elif rule == RCEIL:
-            s += 1 if fr > emax_fbits else 0
-        s = min(max(s, smin), smax)
-        out_s[b] = s + sbias
-        _pow2_table_f32(x, xb, base, block, s, table, out_e)
 
 
 @njit(nogil=True, cache=True)
@@ -425,3 +400,6 @@ def amax_of(x):
             if part != part:
                 break
     return m
+
+
+from .block_fast import four_over_six_f32_range, mx_f32_range, mx_up_threshold, scaled_f32_range  # noqa: E402 (uses the kernels above)
