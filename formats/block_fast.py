@@ -104,18 +104,32 @@ def mx_up_threshold(rule, even_thr, emax_fbits) -> int:
 @njit(cache=True, inline="always")
 def _codes_divide(x, xb, base, block, d, table, out, off):
     """Element codes of ``x[base:base+block] / d`` (float32 input) into ``out[off:off+block]``:
-    exactly ``_divide_table`` with ``check_zero`` off (a float32 over a finite d cannot underflow)."""
+    exactly ``_divide_table`` with ``check_zero`` off (a float32 over a finite d cannot underflow).
+    First pass without branches: ``q = x * (1/d)`` narrowed to float32 by round to odd, assuming
+    ``q`` is a normal float32 and its low 29 bits are not within 3 of a float32 (then round to odd
+    of ``q`` is that of ``x / d`` and sets the sticky bit); if any element breaks that (zeros do),
+    the block is redone element by element as ``_divide_table`` does."""
     rinv = 1.0 / d
+    bad = np.uint64(0)
+    for j in range(block):
+        bq = bitcast_f64(float(x[base + j]) * rinv)
+        low = bq & _LOW29
+        ef = (bq >> np.uint64(52)) & np.uint64(0x7FF)
+        bad |= np.uint64((low - np.uint64(3)) > np.uint64((1 << 29) - 6))
+        bad |= np.uint64((ef - np.uint64(897)) > np.uint64(253))
+        # the round-to-odd float32 bits (sticky bit set), and their table index (low half nonzero)
+        r = (((bq >> np.uint64(32)) & np.uint64(0x80000000))
+             | (((bq & np.uint64(0x7FFFFFFFFFFFFFFF)) >> np.uint64(29)) - np.uint64(896 << 23)))
+        out[off + j] = table[((r >> np.uint64(16)) << np.uint64(1)) | np.uint64(1)]
+    if bad == 0:
+        return
     for j in range(block):
         xv = float(x[base + j])
         bq = bitcast_f64(xv * rinv)
         low = bq & _LOW29
-        ef = np.int64((bq >> np.uint64(52)) & np.uint64(0x7FF))
-        if low < 3 or low > (1 << 29) - 3 or ef < 1023 - 126 or ef > 1023 + 127:
-            r = rto32_bits(bitcast_f64(xv / d)) if (low < 3 or low > (1 << 29) - 3) else rto32_bits(bq)
-        else:
-            r = (np.uint32(bq >> np.uint64(32)) & np.uint32(0x80000000)) | np.uint32(((bq & np.uint64(0x7FFFFFFFFFFFFFFF)) >> np.uint64(29)) - np.uint64(896 << 23)) | np.uint32(1)
-        out[off + j] = table[_tidx(r)]
+        if low < 3 or low > (1 << 29) - 3:
+            bq = bitcast_f64(xv / d)
+        out[off + j] = table[_tidx(rto32_bits(bq))]
 
 
 @njit(cache=True, inline="always")
