@@ -102,20 +102,20 @@ def mx_up_threshold(rule, even_thr, emax_fbits) -> int:
 
 
 @njit(cache=True, inline="always")
-def _codes_divide(x, xb, base, block, d, table, out, off):
-    """Element codes of ``x[base:base+block] / d`` (float32 input) into ``out[off:off+block]``:
-    exactly ``_divide_table`` with ``check_zero`` off (a float32 over a finite d cannot underflow).
-    First pass without branches: ``q = x * (1/d)`` narrowed to float32 by round to odd, assuming
-    ``q`` is a normal float32 and its low 29 bits are not within 3 of a float32 (then round to odd
-    of ``q`` is that of ``x / d`` and sets the sticky bit); if any element breaks that (zeros do),
-    the block is redone element by element as ``_divide_table`` does."""
-    rinv = 1.0 / d
+def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
+    """Element codes of ``x[base:base+block] / d`` (float32 input) into ``out[off:off+block]``, each
+    the table entry of round-to-odd-to-float32 of the exact quotient, as ``_divide_table`` gives (a
+    float32 over a finite d cannot underflow).  ``rinv`` is ``1/d`` within 3 float64 roundings
+    (relative error < 3 * 2**-53), so ``q = x * rinv`` is within 4 ulps of ``x / d``.  First pass
+    without branches: if ``q`` is a normal float32 and its low 29 bits are not within 8 of a float32
+    (where 4 ulps could cross one), ``q`` and ``x / d`` narrow alike, with the sticky bit set.  If
+    any element breaks that (zeros do), the block is redone element by element with ``x / d``."""
     bad = np.uint64(0)
     for j in range(block):
         bq = bitcast_f64(float(x[base + j]) * rinv)
         low = bq & _LOW29
         ef = (bq >> np.uint64(52)) & np.uint64(0x7FF)
-        bad |= np.uint64((low - np.uint64(3)) > np.uint64((1 << 29) - 6))
+        bad |= np.uint64((low - np.uint64(8)) > np.uint64((1 << 29) - 16))
         bad |= np.uint64((ef - np.uint64(897)) > np.uint64(253))
         # the round-to-odd float32 bits (sticky bit set), and their table index (low half nonzero)
         r = (((bq >> np.uint64(32)) & np.uint64(0x80000000))
@@ -124,12 +124,19 @@ def _codes_divide(x, xb, base, block, d, table, out, off):
     if bad == 0:
         return
     for j in range(block):
-        xv = float(x[base + j])
-        bq = bitcast_f64(xv * rinv)
-        low = bq & _LOW29
-        if low < 3 or low > (1 << 29) - 3:
-            bq = bitcast_f64(xv / d)
-        out[off + j] = table[_tidx(rto32_bits(bq))]
+        out[off + j] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + j]) / d)))]
+
+
+@njit(cache=True, inline="always")
+def _scale_nearest_mul(amax, invD, D, stab, sp, cmax):
+    """:func:`_scale_nearest` with ``amax * invD`` (``invD = RN(1/D)``: within 2 ulps of the quotient)
+    in place of the division, so a wider guard (8): exact by the same argument."""
+    r = amax * invD
+    b = bitcast_f64(r)
+    low = b & _LOW29
+    if low < 8 or low > (1 << 29) - 8 or not 7.888609052210118e-31 <= r <= 1.2676506002282294e30:
+        return scale_general(amax, D, ROUND_NEAREST, sp, cmax)
+    return min(np.int64(stab[_tidx(rto32_bits(b))]), cmax)
 
 
 @njit(cache=True, inline="always")
@@ -166,8 +173,14 @@ def _amax_bits(xb, base, block):
 
 @njit(nogil=True, cache=True)
 def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan,
-                     sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, nb):
-    """Blocks ``b0 .. b1 - 1`` of a format with a non-power-of-two scale or a tensor scale."""
+                     sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, nb,
+                           svals, sinv, r32tab):
+    """The blocks of a format with a non-power-of-two scale or a tensor scale.  ``svals``, ``sinv``,
+    ``r32tab`` (empty when the scale has over 1024 codes): per scale code its value, ``RN(1/value)``
+    and the reciprocal recipe's ``float32(rinv / value)``."""
+    D = emax * S
+    invD = 1.0 / D
+    invS = 1.0 / S
     for b in range(nb):
         base = b * block
         am = _amax_bits(xb, base, block)
@@ -178,12 +191,11 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
             continue
         amax = float(bitcast_u32_f32(np.uint32(am)))
         if rule == NEAREST and stab.size:
-            sc = _scale_nearest(amax, emax * S, stab, sp, cmax)
+            sc = _scale_nearest_mul(amax, invD, D, stab, sp, cmax)
         else:
             sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, False, smin, smax, sbias, sp, cmax)
-        sv = mf_value(sc, sp)
+        sv = svals[sc] if svals.size else mf_value(sc, sp)
         d = sv * S
-        r32 = np.float32(rinv / sv) if recip and d != 0.0 else np.float32(0.0)
         if d == 0.0:
             _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                           snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
@@ -191,9 +203,10 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
             continue
         out_s[b] = sc
         if recip:
-            _codes_recip(x, xb, base, block, r32, table, out_e, base)
+            _codes_recip(x, xb, base, block, r32tab[sc] if svals.size else np.float32(rinv / sv), table, out_e,
+                         base)
         else:
-            _codes_divide(x, xb, base, block, d, table, out_e, base)
+            _codes_divide(x, xb, base, block, d, sinv[sc] * invS if svals.size else 1.0 / d, table, out_e, base)
 
 
 @njit(nogil=True, cache=True)
@@ -227,7 +240,7 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
             elif recip:
                 _codes_recip(x, xb, base, block, np.float32(rinv / sv), table, scratch, off)
             else:
-                _codes_divide(x, xb, base, block, d, table, scratch, off)
+                _codes_divide(x, xb, base, block, d, 1.0 / d, table, scratch, off)
             err = 0.0
             for j in range(block):
                 diff = float(x[base + j]) - etab[scratch[off + j]] * d
@@ -256,7 +269,17 @@ def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, po
     deterministic table modes come here, so no stochastic draw needs the global index."""
     lo = b0 * block
     hi = b1 * block
-    _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0)
+    n = cmax + 1 if cmax < 1024 else 0
+    svals = np.empty(n, np.float64)
+    sinv = np.empty(n, np.float64)
+    r32tab = np.empty(n, np.float32)
+    for c in range(n):
+        svals[c] = mf_value(c, sp)
+        sinv[c] = 1.0 / svals[c] if svals[c] != 0.0 else 0.0
+        r32tab[c] = np.float32(rinv / svals[c]) if svals[c] != 0.0 else np.float32(0.0)
+    _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin,
+                           smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e[lo:hi],
+                           out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
 
 
 @njit(nogil=True, cache=True)
