@@ -118,8 +118,10 @@ def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
         bad |= np.uint64((low - np.uint64(8)) > np.uint64((1 << 29) - 16))
         bad |= np.uint64((ef - np.uint64(897)) > np.uint64(253))
         # the round-to-odd float32 bits (sticky bit set), and their table index (low half nonzero)
+        # (masked to 32 bits: an element outside the float32 normal range gives garbage but a valid index)
         r = (((bq >> np.uint64(32)) & np.uint64(0x80000000))
-             | (((bq & np.uint64(0x7FFFFFFFFFFFFFFF)) >> np.uint64(29)) - np.uint64(896 << 23)))
+             | ((((bq & np.uint64(0x7FFFFFFFFFFFFFFF)) >> np.uint64(29)) - np.uint64(896 << 23))
+                & np.uint64(0x7FFFFFFF)))
         out[off + j] = table[((r >> np.uint64(16)) << np.uint64(1)) | np.uint64(1)]
     if bad == 0:
         return
