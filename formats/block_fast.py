@@ -26,7 +26,7 @@ recipe: the float32 product's bits when it is a normal float32 (round to odd lea
 a float32 as it is), otherwise round to odd of it as the general kernel does.
 
 ``four_over_six_f32_range``: both candidate scales by the general kernel's rule
-(``RN(amax / (target S))`` through :func:`_scale_nearest`, exact), each
+(``RN(amax / (target S))`` through :func:`_scale_nearest_mul`, exact), each
 candidate's codes as above, its squared error summed in the same order as the
 general kernel, the smaller kept (the first on a tie).
 """
@@ -38,7 +38,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .block_kernels import (NEAREST, ROUND_NEAREST, _block_scale, _encode_chunk,
-                            _scale_nearest, bitcast_f64, rto32_bits, scale_general)
+                            bitcast_f64, rto32_bits, scale_general)
 from .scale_rules import mf_value
 
 __all__ = ["mx_f32_range", "mx_up_threshold", "scaled_f32_range", "four_over_six_f32_range"]
@@ -110,20 +110,19 @@ def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
     without branches: if ``q`` is a normal float32 and its low 29 bits are not within 8 of a float32
     (where 4 ulps could cross one), ``q`` and ``x / d`` narrow alike, with the sticky bit set.  If
     any element breaks that (zeros do), the block is redone element by element with ``x / d``."""
-    bad = np.uint64(0)
+    worst_low = np.uint64(0)   # max of (low - 8) mod 2**64: > 2**29 - 16 iff some low is within 8 of a float32
+    worst_ef = np.uint64(0)    # max of (ef - 897) mod 2**64: > 253 iff some q is outside the normal float32s
     for j in range(block):
         bq = bitcast_f64(float(x[base + j]) * rinv)
-        low = bq & _LOW29
-        ef = (bq >> np.uint64(52)) & np.uint64(0x7FF)
-        bad |= np.uint64((low - np.uint64(8)) > np.uint64((1 << 29) - 16))
-        bad |= np.uint64((ef - np.uint64(897)) > np.uint64(253))
+        worst_low = max(worst_low, (bq & _LOW29) - np.uint64(8))
+        worst_ef = max(worst_ef, ((bq >> np.uint64(52)) & np.uint64(0x7FF)) - np.uint64(897))
         # the round-to-odd float32 bits (sticky bit set), and their table index (low half nonzero)
         # (masked to 32 bits: an element outside the float32 normal range gives garbage but a valid index)
         r = (((bq >> np.uint64(32)) & np.uint64(0x80000000))
              | ((((bq & np.uint64(0x7FFFFFFFFFFFFFFF)) >> np.uint64(29)) - np.uint64(896 << 23))
                 & np.uint64(0x7FFFFFFF)))
         out[off + j] = table[((r >> np.uint64(16)) << np.uint64(1)) | np.uint64(1)]
-    if bad == 0:
+    if worst_low <= np.uint64((1 << 29) - 16) and worst_ef <= np.uint64(253):
         return
     for j in range(block):
         out[off + j] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + j]) / d)))]
@@ -214,8 +213,14 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
 @njit(nogil=True, cache=True)
 def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                             snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                            nb):
-    """Blocks ``b0 .. b1 - 1`` under the four_over_six rule (see the module docstring)."""
+                            nb, svals, sinv, r32tab):
+    """The blocks under the four_over_six rule (see the module docstring); tables as for
+    :func:`_scaled_f32_range_body`."""
+    invS = 1.0 / S
+    D0 = emax * S
+    D1 = emax * (2.0 / 3.0) * S
+    invD0 = 1.0 / D0
+    invD1 = 1.0 / D1
     scratch = np.empty(2 * block, dtype=out_e.dtype)
     for b in range(nb):
         base = b * block
@@ -228,21 +233,23 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
         amax = float(bitcast_u32_f32(np.uint32(am)))
         best = -1.0
         for t in range(2):
-            target = emax if t == 0 else emax * (2.0 / 3.0)
+            D = D0 if t == 0 else D1   # (emax * (2/3)) * S: the general kernel's target * S
             if stab.size:
-                c = _scale_nearest(amax, target * S, stab, sp, cmax)
+                c = _scale_nearest_mul(amax, invD0 if t == 0 else invD1, D, stab, sp, cmax)
             else:
-                c = scale_general(amax, target * S, ROUND_NEAREST, sp, cmax)
-            sv = mf_value(c, sp)
+                c = scale_general(amax, D, ROUND_NEAREST, sp, cmax)
+            sv = svals[c] if svals.size else mf_value(c, sp)
             d = sv * S
             off = t * block
             if d == 0.0:
                 for j in range(block):
                     scratch[off + j] = 0
             elif recip:
-                _codes_recip(x, xb, base, block, np.float32(rinv / sv), table, scratch, off)
+                _codes_recip(x, xb, base, block, r32tab[c] if svals.size else np.float32(rinv / sv), table,
+                             scratch, off)
             else:
-                _codes_divide(x, xb, base, block, d, 1.0 / d, table, scratch, off)
+                _codes_divide(x, xb, base, block, d, sinv[c] * invS if svals.size else 1.0 / d, table,
+                              scratch, off)
             err = 0.0
             for j in range(block):
                 diff = float(x[base + j]) - etab[scratch[off + j]] * d
@@ -252,6 +259,21 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
                 out_s[b] = c
                 for j in range(block):
                     out_e[base + j] = scratch[off + j]
+
+
+@njit(cache=True)
+def _scale_tables(sp, cmax, rinv):
+    """Per scale code (when the scale has <= 1024 codes; else empty): its value, ``RN(1/value)`` and
+    the reciprocal recipe's ``float32(rinv / value)`` (0 for a zero value)."""
+    n = cmax + 1 if cmax < 1024 else 0
+    svals = np.empty(n, np.float64)
+    sinv = np.empty(n, np.float64)
+    r32tab = np.empty(n, np.float32)
+    for c in range(n):
+        svals[c] = mf_value(c, sp)
+        sinv[c] = 1.0 / svals[c] if svals[c] != 0.0 else 0.0
+        r32tab[c] = np.float32(rinv / svals[c]) if svals[c] != 0.0 else np.float32(0.0)
+    return svals, sinv, r32tab
 
 
 @njit(nogil=True, cache=True)
@@ -271,14 +293,7 @@ def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, po
     deterministic table modes come here, so no stochastic draw needs the global index."""
     lo = b0 * block
     hi = b1 * block
-    n = cmax + 1 if cmax < 1024 else 0
-    svals = np.empty(n, np.float64)
-    sinv = np.empty(n, np.float64)
-    r32tab = np.empty(n, np.float32)
-    for c in range(n):
-        svals[c] = mf_value(c, sp)
-        sinv[c] = 1.0 / svals[c] if svals[c] != 0.0 else 0.0
-        r32tab[c] = np.float32(rinv / svals[c]) if svals[c] != 0.0 else np.float32(0.0)
+    svals, sinv, r32tab = _scale_tables(sp, cmax, rinv)
     _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin,
                            smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e[lo:hi],
                            out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
@@ -291,4 +306,7 @@ def four_over_six_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac
     deterministic table modes come here, so no stochastic draw needs the global index."""
     lo = b0 * block
     hi = b1 * block
-    _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0)
+    svals, sinv, r32tab = _scale_tables(sp, cmax, rinv)
+    _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
+                                  smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
+                                  out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
