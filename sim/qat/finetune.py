@@ -35,7 +35,7 @@ DEFAULT_BUDGET = None  # None: the workload recipe's finetune_fraction
 def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-channel",
         quantize_first_last=True, unsigned_acts="auto", schedule="lr-cosine", tr0=0.01, budget=None,
         lr=None, seed=0, tr_momentum=0.99, progress=False, rotation="none", optimizer=None, steps=None,
-        weight_scale=None, post_scale=False) -> dict:
+        weight_scale=None, post_scale=False, tr_eta=None) -> dict:
     """Fine-tune ``ref`` quantized with ``weights``/``acts``; returns metric, curve and record.
 
     Study options (defaults: the recipe's): ``optimizer`` (``sgd``/``adam``/``adamw``) and
@@ -77,7 +77,7 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     if tr_mode:
         groups = tr_param_groups(net, lr, layers)
         base = make_optimizer(opt_name, groups, lr, 0.0, r.momentum)
-        opt = TransitionAdaptive(base, layers, tr0, momentum=tr_momentum)
+        opt = TransitionAdaptive(base, layers, tr0, momentum=tr_momentum, eta=tr_eta)
         lr_sched = torch.optim.lr_scheduler.LambdaLR(
             base, [(lambda t: 1.0) if g["tr"] else cosine for g in base.param_groups])
         tr_sched = make_tr_scheduler(schedule[3:], opt, total)

@@ -12,7 +12,7 @@ the same format.  Three arms, each with the same number of configurations (:data
 * ``lr-frozen``: the same with the weight scales frozen at their MSE value (the control:
   TR freezes them too); configurations = the same learning rates;
 * ``tr``: the optimizer's T version (SGDT / AdamT) with a cosine target TR;
-  configurations = ``(R_0, U_0)`` pairs (``eta = U_0``, m = 0.99).
+  configurations = ``(R_0, U_0)`` pairs (``eta = TR_GAIN U_0 / R_0``, m = 0.99).
 
 Selection: each arm's configuration with the best mean metric on the **validation** split
 (the workload's calibration split, held out from training) over the tuning seeds; a TR
@@ -31,17 +31,20 @@ import sys
 import time
 
 ARMS = ("lr", "lr-frozen", "tr")
+#: the controller gain, relative: eta = TR_GAIN * U_0 / R_0, so U moves by TR_GAIN * U_0 * (R - K) / R_0
+#: per step whatever the scale of R_0 and U_0 (an absolute eta = U_0 left K far below R for most of
+#: a run: at mid-run K / R was 0.07-0.82 in the first study)
+TR_GAIN = 1 / 3
 #: per optimizer: the learning rates of the two LR arms and the (R_0, U_0) pairs of the TR arm
-GRIDS = {"sgd": {"lr": (0.01, 0.03, 0.1), "tr": ((0.003, 0.03), (0.01, 0.03), (0.03, 0.03))},
-         "adam": {"lr": (1e-4, 3e-4, 1e-3), "tr": ((0.003, 3e-4), (0.01, 3e-4), (0.03, 3e-4))}}
+GRIDS = {"sgd": {"lr": (0.01, 0.03, 0.1, 0.3), "tr": ((3e-4, 0.03), (1e-3, 0.03), (3e-3, 0.03), (1e-2, 0.03))},
+         "adam": {"lr": (1e-4, 3e-4, 1e-3, 3e-3), "tr": ((3e-4, 3e-4), (1e-3, 3e-4), (3e-3, 3e-4), (1e-2, 3e-4))}}
 NONUNIFORM = ("fp4_e2m1", "posit4_1", "mxfp4", "nvfp4")
 #: (workload, optimizer, formats, quantize_first_last, steps): the full study's blocks
-#: (mxfp4 on mnist1d/cnn is left out: its LR runs take ~0.25 s a step there, 5x the other formats)
-FULL = (("digits/mlp", "sgd", ("int2", "int3", "int4") + NONUNIFORM, False, 600),
-        ("digits/mlp", "adam", ("int2", "fp4_e2m1"), False, 600),
-        ("digits/mlp", "sgd", ("int2",), True, 600),
-        ("mnist1d/cnn", "adam", ("int2", "int3", "int4", "fp4_e2m1", "posit4_1", "nvfp4"), False, 400),
-        ("mnist1d/cnn", "sgd", ("int2",), False, 400))
+FULL = (("digits/mlp", "sgd", ("int2", "int3", "int4") + NONUNIFORM, False, 2000),
+        ("digits/mlp", "adam", ("int2", "fp4_e2m1"), False, 2000),
+        ("digits/mlp", "sgd", ("int2",), True, 2000),
+        ("mnist1d/cnn", "adam", ("int2", "int3", "int4") + NONUNIFORM, False, 2000),
+        ("mnist1d/cnn", "sgd", ("int2",), False, 2000))
 QUICK = (("digits/mlp", "sgd", ("int2", "mxfp4"), False, 60),
          ("mnist1d/cnn", "adam", ("int2",), False, 30))
 HISTORY_EVERY = 5  # the K / R traces kept for the plots: every 5th step
@@ -51,7 +54,7 @@ def configs(arm: str, optimizer: str) -> list[dict]:
     """The configurations an arm is tuned over (the same count for every arm)."""
     g = GRIDS[optimizer]
     if arm == "tr":
-        return [{"tr0": r0, "lr": u0} for r0, u0 in g["tr"]]
+        return [{"tr0": r0, "lr": u0, "eta": TR_GAIN * u0 / r0} for r0, u0 in g["tr"]]
     return [{"lr": lr} for lr in g["lr"]]
 
 
@@ -87,7 +90,7 @@ def run_job(j: dict) -> dict:
     res = qat(w, ref, j["format"], j["format"], schedule="tr-cosine" if tr else "lr-cosine",
               tr0=j["cfg"].get("tr0", 0.01), lr=j["cfg"]["lr"], seed=j["seed"], steps=j["steps"],
               optimizer=opt, quantize_first_last=j["qfl"], unsigned_acts="auto",
-              weight_scale="fixed" if j["arm"] != "lr" else "lsq", post_scale=True)
+              weight_scale="fixed" if j["arm"] != "lr" else "lsq", post_scale=True, tr_eta=j["cfg"].get("eta"))
     out = {k: j[k] for k in ("block", "arm", "cfg", "seed")}
     out.update(test=res["metric"], val=res["curve"]["calib_metric"][-1], ref_test=ref.metric,
                seconds=res["seconds"], steps=res["steps"], act_formats=res["record"]["act_formats"],
@@ -135,6 +138,24 @@ def _pool_map(fn, jobs, workers, desc):
     return [fn(j) for j in tqdm(jobs, desc=desc)]
 
 
+def _copied(b: dict, arm: str) -> bool:
+    """Whether ``arm``'s runs of block ``b`` are copies of the LR arm's: block formats (MX,
+    NVFP4) carry their own scales, so freezing the weight scales changes nothing and the
+    LR-frozen run is the LR run, bit for bit (it was checked so in the first study)."""
+    from formats import get
+
+    from .quantizer import is_block_format
+
+    return arm == "lr-frozen" and is_block_format(get(b["format"]))
+
+
+def _with_copies(runs: list[dict], bl: list[dict]) -> list[dict]:
+    """``runs`` plus, for every block whose LR-frozen arm is a copy, the LR runs relabelled."""
+    copy = {block_key(b) for b in bl if _copied(b, "lr-frozen")}
+    return runs + [{**r, "arm": "lr-frozen", "copied_from": "lr"} for r in runs
+                   if r["arm"] == "lr" and r["block"] in copy]
+
+
 def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -> dict:
     """Tune (every arm x configuration on ``tune_seeds``), select on validation, then evaluate the
     selected configuration of each arm on every seed of ``seeds``.  Returns the raw results."""
@@ -142,8 +163,8 @@ def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -
     t0 = time.perf_counter()
     first = seeds[0]
     tune = [job(b, arm, cfg, s, history=(arm == "tr" and s == first)) for b in bl for arm in ARMS
-            for cfg in configs(arm, b["optimizer"]) for s in tune_seeds]
-    done = _pool_map(run_job, tune, workers, "tune")
+            for cfg in configs(arm, b["optimizer"]) for s in tune_seeds if not _copied(b, arm)]
+    done = _with_copies(_pool_map(run_job, tune, workers, "tune"), bl)
     selected = {}
     for b in bl:
         k = block_key(b)
@@ -155,12 +176,12 @@ def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -
         k = block_key(b)
         for arm in ARMS:
             cfg = selected[f"{k}|{arm}"]["cfg"]
-            if cfg is None:
+            if cfg is None or _copied(b, arm):
                 continue
             rest += [job(b, arm, cfg, s, history=(arm == "tr" and s == first)) for s in seeds if s not in tune_seeds]
-    done += _pool_map(run_job, rest, workers, "evaluate")
+    done += _with_copies(_pool_map(run_job, rest, workers, "evaluate"), bl)
     return {"spec": [list(map(lambda x: list(x) if isinstance(x, tuple) else x, s)) for s in spec],
-            "blocks": bl, "seeds": seeds, "tune_seeds": tune_seeds, "grids": GRIDS, "selected": selected,
+            "blocks": bl, "seeds": seeds, "tune_seeds": tune_seeds, "grids": GRIDS, "tr_gain": TR_GAIN, "selected": selected,
             "runs": done, "wall_s": time.perf_counter() - t0, "workers": workers,
             "n_runs": len(tune) + len(rest)}
 

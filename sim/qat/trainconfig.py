@@ -130,12 +130,13 @@ class TrainResult:
 
     @property
     def tracking(self) -> dict:
-        """TR runs: per layer, mean |K - R| / R_0 over the second half (sim.qat.tr.tracking_error); else {}."""
+        """TR runs: per layer, the mean relative error of K against the smoothed target
+        (sim.qat.tr.tracking_error); else {}."""
         from .tr import tracking_error
 
         if not self.config.schedule.startswith("tr-") or not self.traces.get("target"):
             return {}
-        return {n: tracking_error(k, self.traces["target"], self.config.tr0) for n, k in self.traces["K"].items()}
+        return {n: tracking_error(k, self.traces["target"], self.config.tr_momentum) for n, k in self.traces["K"].items()}
 
     @property
     def tracked(self) -> bool | None:
@@ -157,5 +158,6 @@ class TrainResult:
             errs = ", ".join(f"{n} {e:.3f}" for n, e in t.items())
             verdict = ("tracked" if self.tracked else
                        f"NOT TRACKED (a layer above {TRACKING_GATE}): this run does not test TR scheduling")
-            out += f"\nTR tracking error |K - R| / R0, second half: {errs}; {verdict}"
+            out += (f"\nTR tracking error, mean |K - R~| / R~ over steps 10-75 % (R~: the target through K's "
+                    f"running average): {errs}; {verdict}")
         return out

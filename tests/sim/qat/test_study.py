@@ -113,3 +113,17 @@ def test_quick_study_end_to_end(tmp_path):
 def test_bad_seed_counts_are_refused():
     with pytest.raises(SystemExit, match="--seeds 1 must be >= 2"):
         study.main(["--quick", "--seeds", "1"])
+
+
+def test_tr_gain_is_relative_and_block_formats_share_the_lr_runs():
+    for opt in study.GRIDS:
+        for c in study.configs("tr", opt):
+            assert c["eta"] == pytest.approx(study.TR_GAIN * c["lr"] / c["tr0"])
+    mx = {"workload": "digits/mlp", "optimizer": "sgd", "format": "mxfp4", "qfl": False, "steps": 5}
+    i2 = dict(mx, format="int2")
+    assert study._copied(mx, "lr-frozen") and not study._copied(mx, "lr") and not study._copied(i2, "lr-frozen")
+    runs = [{"block": study.block_key(b), "arm": "lr", "cfg": {"lr": 0.1}, "seed": 0, "test": 0.9} for b in (mx, i2)]
+    out = study._with_copies(runs, [mx, i2])
+    copies = [r for r in out if r["arm"] == "lr-frozen"]
+    assert len(out) == 3 and len(copies) == 1
+    assert copies[0]["block"] == study.block_key(mx) and copies[0]["copied_from"] == "lr" and copies[0]["test"] == 0.9

@@ -386,14 +386,27 @@ def test_a_weight_that_stays_at_zero_is_no_transition(fmt):
 
 # --- tracking diagnostic (issue 16 item 2) ---------------------------------------------
 def test_tracking_error_definition():
-    from sim.qat.tr import tracking_error
+    from sim.qat.tr import TRACKING_WINDOW, smoothed_target, tracking_error
 
-    K = [0.0, 0.0, 0.01, 0.03, 0.02, 0.05]
-    R = [0.02] * 6
-    # second half: steps 3..5, |K - R| = 0.01, 0.0, 0.03 -> mean 0.04/3, / R0 0.02
-    assert tracking_error(K, R, 0.02) == pytest.approx((0.01 + 0.0 + 0.03) / 3 / 0.02)
-    assert tracking_error([0.5, 0.5, 0.1, 0.1], [0.1] * 4, 0.1) == 0.0  # the first half does not count
-    assert math.isnan(tracking_error([0.1], [0.1], 0.1)) and math.isnan(tracking_error([1, 2], [1, 2], 0.0))
+    assert TRACKING_WINDOW == (0.10, 0.75)
+    m = 0.5
+    R = [0.02] * 10 + [0.01] * 10
+    rt = smoothed_target(R, m)
+    assert rt[0] == pytest.approx(0.01) and rt[1] == pytest.approx(0.015) and rt[10] == pytest.approx(0.5 * rt[9] + 0.005)
+    # K equal to the smoothed target: no error, whatever the lag of the running average
+    assert tracking_error(rt, R, m) == 0.0
+    # steps 2..14 count (10 % .. 75 % of 20); K 10 % above the smoothed target there
+    K = [x * 1.1 for x in rt]
+    assert tracking_error(K, R, m) == pytest.approx(0.1)
+    K2 = list(rt)
+    K2[0] = K2[1] = 5.0   # the first 10 % does not count
+    K2[15:] = [9.0] * 5   # nor the last 25 %
+    assert tracking_error(K2, R, m) == 0.0
+    K3 = list(rt)
+    K3[7] = rt[7] * 3     # one step of 13 in the window is 200 % off
+    assert tracking_error(K3, R, m) == pytest.approx(2.0 / 13)
+    assert math.isnan(tracking_error([0.1] * 9, [0.1] * 9, m))       # too short to judge
+    assert math.isnan(tracking_error([0.1] * 20, [0.0] * 20, m))     # no target to track
 
 
 def test_short_tr_run_is_reported_as_not_tracking_and_a_long_one_as_tracking(capsys):
@@ -402,7 +415,7 @@ def test_short_tr_run_is_reported_as_not_tracking_and_a_long_one_as_tracking(cap
     assert main(["--weights", "int4", "--acts", "int4", "--schedule", "tr-cosine", "--dataset", "digits",
                  "--epochs", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "TR tracking error |K - R| / R0, second half:" in out and "NOT TRACKED" in out
+    assert "TR tracking error, mean |K - R~| / R~ over steps 10-75 %" in out and "NOT TRACKED" in out
     from sim.qat.train import TrainConfig, train
 
     res = train(TrainConfig(dataset="digits", weights="int4", acts="int4", schedule="tr-cosine", epochs=20,
