@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .pareto import pareto_mask
+from .tables import direction, label, of, targets, workloads
 
 __all__ = ["PLOTS", "PLOTS_ECP5", "write_plots"]
 
@@ -36,8 +37,6 @@ _TARGET_FREE = ("model_bits", "memory_energy_pj")
 def write_plots(table: pd.DataFrame, folder: Path, title: str) -> dict:
     """Write every plot that applies to ``table``'s targets into ``folder`` (and remove those that do
     not, left by an earlier sweep); returns ``{file name: (x, label, target)}`` of those written."""
-    from .report import targets
-
     tgs = targets(table)
     plots = {}
     for name, (x, xlabel) in PLOTS.items():
@@ -56,8 +55,6 @@ def write_plots(table: pd.DataFrame, folder: Path, title: str) -> dict:
 
 
 def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> None:
-    from .report import _direction, _of, label, workloads
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,7 +63,7 @@ def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> N
     wls = workloads(table) or [("", "")]
     fig, axes = plt.subplots(1, len(wls), figsize=(6.2 * len(wls), 4.6), dpi=110, squeeze=False)
     for ax, wl in zip(axes[0], wls):
-        sub = _of(table, wl)
+        sub = of(table, wl)
         ref = sub[sub["verdict"] == "reference"]
         ok = sub[sub["verdict"] != "reference"].dropna(subset=[x, "metric_mean"])
         name = str(sub["metric_name"].iloc[0]) if len(sub) else "metric"
@@ -79,8 +76,7 @@ def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> N
             ax.set_xticks([])
             ax.set_yticks([])
         else:
-            direction = _direction(sub)
-            front = ok[pareto_mask(ok, [("metric_mean", direction), (x, "min")])].sort_values(x)
+            front = ok[pareto_mask(ok, [("metric_mean", direction(sub)), (x, "min")])].sort_values(x)
             half = ((ok["delta_ci_high"] - ok["delta_ci_low"]) / 2).fillna(0.0)
             for method, marker in (("ptq", "o"), ("qat", "s")):
                 m = ok["method"] == method
@@ -102,7 +98,7 @@ def _plot(table: pd.DataFrame, x: str, xlabel: str, path: Path, title: str) -> N
                 ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
             ax.legend(fontsize=7, loc="best")
             ax.grid(alpha=0.3)
-        better = "higher is better" if _direction(sub) == "max" else "lower is better"
+        better = "higher is better" if direction(sub) == "max" else "lower is better"
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{name.replace('_', ' ')} ({better})")
         ax.set_title(f"{wl[0]}/{wl[1]}", fontsize=10)

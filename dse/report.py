@@ -30,8 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .pareto import pareto_ranks
+from . import costs_ecp5
+from .pareto import objectives, pareto_ranks
 from .plots import PLOTS, PLOTS_ECP5, write_plots
+from .tables import direction, groups, label, of, targets
 
 __all__ = ["PLOTS", "PLOTS_ECP5", "ranked", "write"]
 
@@ -46,46 +48,11 @@ STATISTICS = (
 )
 
 
-def workloads(table: pd.DataFrame) -> list[tuple[str, str]]:
-    """The (dataset, model) pairs of the table, in table order."""
-    return list(dict.fromkeys(zip(table["dataset"], table["model"])))
-
-
-def targets(table: pd.DataFrame) -> list[str]:
-    """The cost targets of the table's quantized points, in table order (sky130 when none is named)."""
-    if "target" not in table:
-        return ["sky130"]
-    q = table[table["weights"] != "fp32"] if "weights" in table else table
-    return list(dict.fromkeys(q["target"].dropna())) or list(dict.fromkeys(table["target"].dropna())) or ["sky130"]
-
-
-def groups(table: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(dataset, model, target) of every section and front, workload by workload."""
-    return [(*wl, t) for wl in workloads(table) for t in targets(table)]
-
-
-def _of(table: pd.DataFrame, wl) -> pd.DataFrame:
-    """The rows of workload ``wl`` ((dataset, model)); with a target ((dataset, model, target)),
-    that target's points and the workload's FP32 reference."""
-    m = (table["dataset"] == wl[0]) & (table["model"] == wl[1])
-    if len(wl) > 2 and "target" in table:
-        m &= (table["target"] == wl[2]) | (table["weights"] == "fp32")
-    return table[m]
-
-
 def _objs(objs, target: str):
     """The objectives of ``target``: ``objs`` is a list (every target) or a dict target -> list."""
     if isinstance(objs, dict):
-        from .pareto import objectives
-
         return objs.get(target) or objectives(True, target)[0]
     return objs
-
-
-def label(row) -> str:
-    acts = "" if row["acts"] == row["weights"] else f"/a:{row['acts']}"
-    extra = "" if row["method"] == "ptq" else f" {row['rounding']} {row['schedule']}"
-    return f"{row['method']} {row['weights']}{acts}{extra}"
 
 
 def ranked(table: pd.DataFrame, objs) -> pd.DataFrame:
@@ -93,16 +60,11 @@ def ranked(table: pd.DataFrame, objs) -> pd.DataFrame:
     out = table.copy()
     out["pareto_rank"] = float("nan")
     for g in groups(out):
-        sub = _of(out, g[:2])
+        sub = of(out, g[:2])
         sub = sub[sub["target"] == g[2]] if "target" in sub else sub   # the FP32 row: in its own target's
         out.loc[sub.index, "pareto_rank"] = pareto_ranks(sub, _objs(objs, g[2]))
     by = ["dataset", "model", *(["target"] if "target" in out else []), "pareto_rank", "gain_mean"]
     return out.sort_values(by, ascending=[True] * (len(by) - 1) + [False], na_position="last", kind="stable")
-
-
-def _direction(sub: pd.DataFrame) -> str:
-    hib = sub["higher_is_better"].dropna()
-    return "max" if hib.empty or bool(hib.iloc[0]) else "min"
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -161,10 +123,10 @@ def _display(df: pd.DataFrame, name: str, target: str = "sky130") -> pd.DataFram
 
 
 def _workload_section(table: pd.DataFrame, rk: pd.DataFrame, wl) -> list[str]:
-    sub, rsub = _of(table, wl), _of(rk, wl)
+    sub, rsub = of(table, wl), of(rk, wl)
     target = wl[2] if len(wl) > 2 else "sky130"
     name = str(sub["metric_name"].iloc[0]) if len(sub) else ""
-    better = "higher is better" if _direction(sub) == "max" else "lower is better"
+    better = "higher is better" if direction(sub) == "max" else "lower is better"
     on = f" on {target} ({'ASIC cells' if target == 'sky130' else 'FPGA, placed and routed'})" if len(wl) > 2 else ""
     parts = [f"## {wl[0]}/{wl[1]}{on}: {name.replace('_', ' ') or 'metric'} ({better})\n"]
     ids = sorted({i for cell in sub["workload_id"] if cell for i in str(cell).split(" | ")})
@@ -229,7 +191,6 @@ def _missing_costs(sub: pd.DataFrame, target: str = "sky130") -> list[str]:
 
 
 def _ecp5_note() -> str:
-    from . import costs_ecp5
 
     return (f"FPGA cost table (`target = \"ecp5\"`): `dse/data/costs_ecp5.csv` version {costs_ecp5.data_version()}: "
             "the engine placed and routed on a Lattice LFE5U-85F (nextpnr-ecp5, post-route Fmax, median over "

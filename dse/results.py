@@ -46,7 +46,7 @@ import pandas as pd
 
 from sim.mac.modes import mode_spec
 
-from . import costs
+from . import costs, costs_ecp5
 from .cache import run_key
 from .space import POINT_KEYS, is_reference, point_id, runs_for
 from .stats import paired
@@ -180,8 +180,6 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
     mode = costs.engine_mode(None if is_reference(point) else point["weights"])
     fpga = point.get("target", "sky130") == "ecp5"
     if fpga:   # placed and routed: resources and post-route Fmax, no energy (no ECP5 power model)
-        from . import costs_ecp5
-
         mac = costs_ecp5.lookup(mode, point["lanes"], point["accumulator"])
         mac.update(area_um2=nan, pj_per_mac=nan)
     else:
