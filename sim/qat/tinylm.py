@@ -11,9 +11,9 @@ the residual stream stay FP32 unless a workload option says otherwise (see
 :mod:`sim.qat.workloads`).
 
 >>> from sim.qat.tinylm import TinyLM
->>> net = TinyLM(d=128, n_layer=2, n_head=4, ctx=128)     # the pytext workload's size
+>>> net = TinyLM(d=160, n_layer=3, n_head=5, ctx=128)     # the pytext workload's size
 >>> sum(p.numel() for p in net.parameters())
-478976
+1030816
 """
 from __future__ import annotations
 

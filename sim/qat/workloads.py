@@ -209,8 +209,8 @@ class LanguageModel(Workload):
     higher_is_better = False
     eval_split = "val"
 
-    def __init__(self, recipe: Recipe, d: int = 128, n_layer: int = 2, n_head: int = 4, ctx: int = 128,
-                 eval_windows: int = 48, calib_windows: int = 16):
+    def __init__(self, recipe: Recipe, d: int = 160, n_layer: int = 3, n_head: int = 5, ctx: int = 128,
+                 eval_windows: int = 256, calib_windows: int = 16):
         self.dataset, self.model, self.recipe = "pytext", "tinylm", recipe
         self.d, self.n_layer, self.n_head, self.ctx = d, n_layer, n_head, ctx
         self.eval_windows, self.calib_windows = eval_windows, calib_windows
@@ -285,8 +285,8 @@ _RECIPES = {
                                finetune_lr=3e-4),
     ("mnist1d", "cnn"): Recipe("adamw", 3e-3, 4000, 64, weight_decay=1e-2, warmup=100, finetune_fraction=0.1,
                                finetune_lr=3e-4),
-    ("pytext", "tinylm"): Recipe("adamw", 3e-3, 400, 16, weight_decay=0.05, warmup=25, grad_clip=1.0,
-                                 finetune_fraction=0.1, finetune_lr=2e-4),
+    ("pytext", "tinylm"): Recipe("adamw", 3e-3, 3000, 16, weight_decay=0.05, warmup=100, grad_clip=1.0,
+                                 finetune_fraction=0.05, finetune_lr=2e-4),
 }
 
 
