@@ -24,7 +24,7 @@ import torch
 
 from .ptq import prepare
 from .reference import Reference, make_optimizer
-from .tr import TransitionAdaptive, TransitionCounter, make_tr_scheduler, tr_layers, tr_param_groups
+from .tr import RELATIVE_GAIN, TransitionAdaptive, TransitionCounter, make_tr_scheduler, tr_layers, tr_param_groups
 
 __all__ = ["qat", "SCHEDULES", "DEFAULT_BUDGET"]
 
@@ -42,8 +42,8 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     ``steps`` (instead of ``budget x recipe.steps``) override the recipe; ``weight_scale``
     (``lsq``/``fixed``; default ``fixed`` under TR, ``lsq`` under LR) lets an LR run freeze
     its weight scales as TR does; ``post_scale`` adds a learnable per-channel gain after each
-    quantized layer (:mod:`sim.qat.postscale`, initialised to 1).  Under TR, ``lr`` is ``U_0``
-    (and ``eta``); ``tr_history`` holds the target and each layer's running TR per step."""
+    quantized layer (:mod:`sim.qat.postscale`, initialised to 1).  Under TR, ``lr`` is ``U_0``;
+    ``tr_eta`` the controller gain (default :data:`sim.qat.tr.RELATIVE_GAIN` ``* U_0 / R_0``); ``tr_history`` holds the target and each layer's running TR per step."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule {schedule!r} is not allowed; allowed: {', '.join(SCHEDULES)}")
     r = w.recipe
@@ -77,7 +77,8 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
     if tr_mode:
         groups = tr_param_groups(net, lr, layers)
         base = make_optimizer(opt_name, groups, lr, 0.0, r.momentum)
-        opt = TransitionAdaptive(base, layers, tr0, momentum=tr_momentum, eta=tr_eta)
+        eta = tr_eta if tr_eta is not None else RELATIVE_GAIN * lr / tr0 if tr0 > 0 else None
+        opt = TransitionAdaptive(base, layers, tr0, momentum=tr_momentum, eta=eta)
         lr_sched = torch.optim.lr_scheduler.LambdaLR(
             base, [(lambda t: 1.0) if g["tr"] else cosine for g in base.param_groups])
         tr_sched = make_tr_scheduler(schedule[3:], opt, total)

@@ -30,11 +30,11 @@ import pathlib
 import sys
 import time
 
+from .tr import RELATIVE_GAIN
+
 ARMS = ("lr", "lr-frozen", "tr")
-#: the controller gain, relative: eta = TR_GAIN * U_0 / R_0, so U moves by TR_GAIN * U_0 * (R - K) / R_0
-#: per step whatever the scale of R_0 and U_0 (an absolute eta = U_0 left K far below R for most of
-#: a run: at mid-run K / R was 0.07-0.82 in the first study)
-TR_GAIN = 1 / 3
+#: the controller gain, relative: eta = TR_GAIN * U_0 / R_0 (sim.qat.tr.RELATIVE_GAIN)
+TR_GAIN = RELATIVE_GAIN
 #: per optimizer: the learning rates of the two LR arms and the (R_0, U_0) pairs of the TR arm
 GRIDS = {"sgd": {"lr": (0.01, 0.03, 0.1, 0.3), "tr": ((3e-4, 0.03), (1e-3, 0.03), (3e-3, 0.03), (1e-2, 0.03))},
          "adam": {"lr": (1e-4, 3e-4, 1e-3, 3e-3), "tr": ((3e-4, 3e-4), (1e-3, 3e-4), (3e-3, 3e-4), (1e-2, 3e-4))}}
