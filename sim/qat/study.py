@@ -127,15 +127,61 @@ def select(runs: list[dict], arm: str) -> tuple[dict | None, dict]:
     return best, score
 
 
-def _pool_map(fn, jobs, workers, desc):
+def _job_id(j: dict) -> str:
+    """A run's identity in the journal: its keys and the code version (a journal written by
+    other code is never reused)."""
+    from formats import provenance
+
+    global _VERSION
+    if _VERSION is None:
+        _VERSION = provenance.stamp("qat_study")
+    return json.dumps([_VERSION, j["block"], j["arm"], j["cfg"], j["seed"], j["steps"]], sort_keys=True)
+
+
+_VERSION = None
+
+
+def _pool_map(fn, jobs, workers, desc, journal: pathlib.Path | None = None):
+    """``fn`` over ``jobs`` (a spawn pool when ``workers > 1``).  ``journal``: a JSON-lines
+    file every finished run is appended to (flushed per run), and from which runs already
+    finished by an interrupted study are taken instead of run again."""
     from tqdm import tqdm
 
-    if workers > 1:
-        import multiprocessing as mp
+    have = {}
+    if journal is not None and journal.exists():
+        for line in journal.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                have[r["job_id"]] = r
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by the interruption: that run is simply run again
+    out = [have[_job_id(j)] for j in jobs if _job_id(j) in have]
+    todo = [j for j in jobs if _job_id(j) not in have]
+    if out:
+        print(f"{desc}: {len(out)} run(s) read from {journal}, {len(todo)} to run", flush=True)
+    fh = journal.open("a") if journal is not None else None
 
-        with mp.get_context("spawn").Pool(workers) as pool:
-            return list(tqdm(pool.imap_unordered(fn, jobs), total=len(jobs), desc=desc))
-    return [fn(j) for j in tqdm(jobs, desc=desc)]
+    def keep(j, r):
+        r["job_id"] = _job_id(j)
+        if fh is not None:
+            fh.write(json.dumps(r) + "\n")
+            fh.flush()
+        out.append(r)
+
+    try:
+        if workers > 1 and todo:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(workers) as pool:
+                for j, r in tqdm(zip(todo, pool.imap(fn, todo)), total=len(todo), desc=desc):
+                    keep(j, r)
+        else:
+            for j in tqdm(todo, desc=desc):
+                keep(j, fn(j))
+    finally:
+        if fh is not None:
+            fh.close()
+    return out
 
 
 def _copied(b: dict, arm: str) -> bool:
@@ -156,7 +202,8 @@ def _with_copies(runs: list[dict], bl: list[dict]) -> list[dict]:
                    if r["arm"] == "lr" and r["block"] in copy]
 
 
-def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -> dict:
+def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1,
+              journal: pathlib.Path | None = None) -> dict:
     """Tune (every arm x configuration on ``tune_seeds``), select on validation, then evaluate the
     selected configuration of each arm on every seed of ``seeds``.  Returns the raw results."""
     bl = blocks(spec)
@@ -164,7 +211,7 @@ def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -
     first = seeds[0]
     tune = [job(b, arm, cfg, s, history=(arm == "tr" and s == first)) for b in bl for arm in ARMS
             for cfg in configs(arm, b["optimizer"]) for s in tune_seeds if not _copied(b, arm)]
-    done = _with_copies(_pool_map(run_job, tune, workers, "tune"), bl)
+    done = _with_copies(_pool_map(run_job, tune, workers, "tune", journal), bl)
     selected = {}
     for b in bl:
         k = block_key(b)
@@ -179,7 +226,7 @@ def run_study(spec, seeds: list[int], tune_seeds: list[int], workers: int = 1) -
             if cfg is None or _copied(b, arm):
                 continue
             rest += [job(b, arm, cfg, s, history=(arm == "tr" and s == first)) for s in seeds if s not in tune_seeds]
-    done += _with_copies(_pool_map(run_job, rest, workers, "evaluate"), bl)
+    done += _with_copies(_pool_map(run_job, rest, workers, "evaluate", journal), bl)
     return {"spec": [list(map(lambda x: list(x) if isinstance(x, tuple) else x, s)) for s in spec],
             "blocks": bl, "seeds": seeds, "tune_seeds": tune_seeds, "grids": GRIDS, "tr_gain": TR_GAIN, "selected": selected,
             "runs": done, "wall_s": time.perf_counter() - t0, "workers": workers,
@@ -212,13 +259,15 @@ def main(argv=None) -> int:
 
     for wl in dict.fromkeys(s[0] for s in spec):
         data.load(wl.split("/")[0])  # generate / cache once, before the workers start
-    res = run_study(spec, seeds, seeds[:nt], a.workers)
+    journal = out.with_suffix(".runs.jsonl")   # every finished run; an interrupted study resumes from it
+    res = run_study(spec, seeds, seeds[:nt], a.workers, journal)
     cmd = "python -m sim.qat.study " + " ".join(argv if argv is not None else sys.argv[1:])
     res["command"] = cmd.strip()
     out.parent.mkdir(parents=True, exist_ok=True)
     from .study_report import write_report
 
     write_report(res, out)
+    journal.unlink(missing_ok=True)
     print(f"{res['n_runs']} runs in {res['wall_s'] / 60:.1f} min; report written to {out}")
     return 0
 

@@ -101,6 +101,7 @@ def test_quick_study_end_to_end(tmp_path):
                     "Code version: `qat_study@", "validation", "| mxfp4 |", "not resolved"):
         assert section in text, section
     assert (tmp_path / "qat_study.json").is_file()
+    assert not (tmp_path / "qat_study.runs.jsonl").exists()   # the journal goes once the report is written
     pngs = sorted(p.name for p in tmp_path.glob("qat_study_tracking_*.png"))
     assert pngs == ["qat_study_tracking_digits_mlp_sgd.png", "qat_study_tracking_mnist1d_cnn_adam.png"]
     # re-rendering from the raw results gives the same tables
@@ -127,3 +128,34 @@ def test_tr_gain_is_relative_and_block_formats_share_the_lr_runs():
     copies = [r for r in out if r["arm"] == "lr-frozen"]
     assert len(out) == 3 and len(copies) == 1
     assert copies[0]["block"] == study.block_key(mx) and copies[0]["copied_from"] == "lr" and copies[0]["test"] == 0.9
+
+
+def test_an_interrupted_study_resumes_from_its_journal(tmp_path):
+    journal = tmp_path / "s.runs.jsonl"
+    jobs = [{"block": "b", "arm": "lr", "cfg": {"lr": 0.1}, "seed": s, "steps": 5} for s in range(4)]
+    calls = []
+
+    def dies_at_seed_2(j):
+        if j["seed"] == 2:
+            raise KeyboardInterrupt
+        calls.append(j["seed"])
+        return {"seed": j["seed"], "test": 0.5 + j["seed"]}
+
+    with pytest.raises(KeyboardInterrupt):
+        study._pool_map(dies_at_seed_2, jobs, 1, "tune", journal)
+    assert calls == [0, 1] and len(journal.read_text().splitlines()) == 2
+    with journal.open("a") as fh:
+        fh.write('{"job_id": "cut sh')           # a line cut short by the kill: ignored
+    calls.clear()
+    out = study._pool_map(lambda j: (calls.append(j["seed"]), {"seed": j["seed"], "test": 9.0})[1], jobs, 1, "tune",
+                          journal)
+    assert calls == [2, 3]                       # only the runs the interruption lost
+    assert sorted((r["seed"], r["test"]) for r in out) == [(0, 0.5), (1, 1.5), (2, 9.0), (3, 9.0)]
+    # a journal of other code is not reused
+    study._VERSION = "Code version: `qat_study@000000000000`"
+    try:
+        calls.clear()
+        study._pool_map(lambda j: (calls.append(j["seed"]), {"seed": j["seed"]})[1], jobs, 1, "tune", journal)
+        assert calls == [0, 1, 2, 3]
+    finally:
+        study._VERSION = None
