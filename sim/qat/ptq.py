@@ -145,10 +145,18 @@ def _tapered(fmt) -> bool:
 
 
 def _sample(x: torch.Tensor) -> torch.Tensor:
-    """At most :data:`CALIB_SAMPLE` elements of ``x``, evenly strided (the scale search's input)."""
+    """The scale search's input: ``x`` itself when it has at most :data:`CALIB_SAMPLE`
+    elements, else a fixed-seed uniform sample of ``CALIB_SAMPLE - 1`` of them plus the one
+    of largest magnitude (so the search's grid reaches the true ``amax``).  A strided sample
+    is not used: its stride aliases with the tensor's layout (tinylm's 16 x 128 x 160 inputs
+    at stride 5 saw only every 5th of the 160 channels and missed the outlier channels,
+    which cost int8 activations 0.22 bits per byte)."""
     flat = x.reshape(-1)
-    step = -(-flat.numel() // CALIB_SAMPLE)
-    return flat[::step]
+    if flat.numel() <= CALIB_SAMPLE:
+        return flat
+    g = torch.Generator().manual_seed(0x5EED)
+    idx = torch.randint(flat.numel(), (CALIB_SAMPLE - 1,), generator=g)
+    return torch.cat([flat[idx], flat[flat.abs().argmax()].reshape(1)])
 
 
 @torch.no_grad()

@@ -225,3 +225,20 @@ def test_workload_report_writes_its_table(tmp_path):
     text = out.read_text()
     assert "python -m sim.qat.workload_report --workloads digits/mlp" in text and "| PTQ int8 |" in text
     assert workload_report.main(["--workloads", "digits/nope"]) == 2
+
+
+def test_calibration_sample_sees_every_channel_and_the_largest_value():
+    """The scale search's sample of a large input is not strided: a stride of 5 over 160
+    channels saw every 5th channel only and missed outlier channels (tinylm's first qkv)."""
+    x = torch.randn(16, 128, 160, generator=torch.Generator().manual_seed(1))
+    x[..., 3] *= 40.0                               # an outlier channel that a stride of 5 never visits
+    assert x.numel() > ptq.CALIB_SAMPLE and (x.numel() + ptq.CALIB_SAMPLE - 1) // ptq.CALIB_SAMPLE == 5
+    s = ptq._sample(x)
+    assert s.numel() == ptq.CALIB_SAMPLE and float(s.abs().max()) == float(x.abs().max())
+    assert torch.equal(s, ptq._sample(x))          # deterministic
+    ch = torch.arange(x.numel()).reshape(x.shape) % 160
+    g = torch.Generator().manual_seed(0x5EED)
+    seen = ch.reshape(-1)[torch.randint(x.numel(), (ptq.CALIB_SAMPLE - 1,), generator=g)]
+    assert len(set(seen.tolist())) == 160
+    small = torch.randn(100, 10)
+    assert torch.equal(ptq._sample(small), small.reshape(-1))
