@@ -66,9 +66,25 @@ class _QuantMixin:
         return x if rot is None else rot.apply(x, -1 if isinstance(self, nn.Linear) else 1)
 
     def quantized_weight(self) -> torch.Tensor:
-        """The weight the forward pass uses (the latent weight when weights are FP32), rotated if the layer is."""
+        """The weight the forward pass uses (the latent weight when weights are FP32), rotated if the layer is.
+
+        In evaluation (module in eval mode, no autograd) the quantized weight is kept and reused
+        while no tensor of the layer has changed (PTQ and validation passes quantize each weight
+        once instead of once per batch); training always quantizes afresh."""
         w = self.rotated_weight()
-        return w if self.weight_quant is None else self.weight_quant(w)
+        if self.weight_quant is None:
+            return w
+        if self.training or torch.is_grad_enabled():
+            self._wq_cache = None
+            return self.weight_quant(w)
+        key = (self.weight_quant.training, *((t.data_ptr(), t._version) for t in self.parameters()),
+               *((t.data_ptr(), t._version) for t in self.buffers()))
+        hit = self.__dict__.get("_wq_cache")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        q = self.weight_quant(w)
+        self.__dict__["_wq_cache"] = (key, q)
+        return q
 
     def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
         x = self.rotated_input(x)

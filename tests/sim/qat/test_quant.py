@@ -85,3 +85,46 @@ def test_export_block_format(fmt):
     for rec, m in zip(export_model(net), mods):
         assert rec.block_scales is not None
         assert np.array_equal(rec.weight(), m.quantized_weight().detach().numpy())
+
+
+@pytest.mark.parametrize("fmt", ["mxfp4", "mxfp6_e2m3", "mxfp8_e4m3", "mxfp8_e5m2", "mxint8", "nvfp4",
+                                 "block_int4_bf16_g32", "mx_fp4_e2m1_b16", "nvfp4_four_over_six"])
+def test_block_fake_quant_numpy_path_equals_the_torch_path(fmt):
+    """The CPU forward of a block fake quantizer (formats' compiled kernels) gives the values of
+    formats.torch.quantize_blocks bit for bit, float32 and float64, every deterministic rounding."""
+    from formats import torch as ft
+    from formats.rounding import Rounding
+    from sim.qat.quantizer import _BlockSTE, _numpy_path
+
+    f = formats.get(fmt)
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 8, 64, generator=g) * torch.logspace(-30, 30, 6).reshape(6, 1, 1)
+    x[0, 0, :32] = 0.0                                      # an all-zero block
+    x[1, 1, 5] = -0.0
+    x[2, 2, 7] = 3.0e38                                     # near the float32 maximum
+    x[3, 3, 9] = 1e-45                                      # a float32 subnormal
+    for dt in (torch.float32, torch.float64):
+        y = x.to(dt)
+        for r in (Rounding.RNE, Rounding.RNA, Rounding.RTZ, Rounding.RUP, Rounding.RDN):
+            assert _numpy_path(y, f, r)
+            got = _BlockSTE.apply(y, f, r, 0, None)
+            want = ft.quantize_blocks(y, f, rounding=r)[0].to(dt)
+            assert got.dtype == dt and torch.equal(got.view(torch.int64 if dt == torch.float64 else torch.int32),
+                                                   want.view(torch.int64 if dt == torch.float64 else torch.int32)), (dt, r)
+    assert not _numpy_path(x, f, Rounding.STOCHASTIC)
+
+
+def test_eval_reuses_the_quantized_weight_until_a_tensor_of_the_layer_changes():
+    q = quantize_model(nn.Sequential(nn.Linear(64, 8)), "nvfp4", None, granularity="per-block")[0]
+    q.eval()
+    with torch.no_grad():
+        a = q.quantized_weight()
+        assert q.quantized_weight() is a                   # reused: no tensor changed
+        q.weight[0, 0] += 1.0                              # an in-place change (as an optimizer step makes)
+        b = q.quantized_weight()
+    assert b is not a and not torch.equal(a, b)
+    fresh = quantize_model(nn.Sequential(nn.Linear(64, 8)), "nvfp4", None, granularity="per-block")[0]
+    fresh.load_state_dict(q.state_dict())
+    assert torch.equal(b, fresh.quantized_weight().detach())   # the kept weight is the one training computes
+    q.train()
+    assert q.quantized_weight() is not b and q.__dict__["_wq_cache"] is None
