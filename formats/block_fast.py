@@ -1,8 +1,7 @@
 """Fast encode kernels for the common block-format cases on float32 input (elements through a table).
 
-:func:`encode_kernel` (the block encoder :mod:`formats.scaled` calls) sends float32
-input whose elements go through the element's float32 table (deterministic rounding)
-to the kernels here and everything else to the general kernel.  Each kernel
+:func:`formats.block_kernels.encode_kernel` sends float32 input whose elements go
+through the element's float32 table (deterministic rounding) here.  Each kernel
 handles the *common* block in one pass over its bits and hands every other block
 to the general :func:`formats.block_kernels._encode_chunk` (one block at a time), so
 the codes are those of the general kernel by construction wherever a block is not
@@ -33,8 +32,6 @@ general kernel, the smaller kept (the first on a tie).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -42,10 +39,9 @@ from numba.extending import intrinsic
 
 from .block_kernels import (NEAREST, ROUND_NEAREST, _block_scale, _encode_chunk,
                             bitcast_f64, rto32_bits, scale_general)
-from .scale_rules import FOUR_OVER_SIX, mf_value
-from .threads import run_ranges
+from .scale_rules import mf_value
 
-__all__ = ["encode_kernel", "mx_f32_range", "mx_up_threshold", "scaled_f32_range", "four_over_six_f32_range"]
+__all__ = ["mx_f32_range", "mx_up_threshold", "scaled_f32_range", "four_over_six_f32_range"]
 
 _LOW29 = np.uint64((1 << 29) - 1)
 
@@ -314,28 +310,3 @@ def four_over_six_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac
     _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
                                   smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
                                   out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
-
-
-def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                  snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out,
-                  stab):
-    """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
-    Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
-    per thread)."""
-    nb = out_s.size
-    rinv = float(np.float32(1.0 / S)) if recip else 0.0
-    even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
-    emax_fbits = int(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
-    if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
-        run_ranges(mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
-                   snan, sp, cmax, table, ep, etab, mode, key, mx_up_threshold(rule, even_thr, emax_fbits), out_e,
-                   out_s, q_out, stab, grain=chunk)
-        return
-    if xb.size and path == 0 and not pow2fast:   # float32 input, a non-power-of-two or tensor scale
-        kern = four_over_six_f32_range if rule == FOUR_OVER_SIX else scaled_f32_range
-        run_ranges(kern, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-                   sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                   grain=chunk)
-        return
-    run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, grain=chunk)

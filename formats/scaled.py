@@ -51,8 +51,7 @@ import numpy as np
 
 from .base import ScalarFormat, as_float_array
 from .block import BlockCodes, BlockFormat, FixedPoint, element_params
-from .block_fast import encode_kernel
-from .block_kernels import KERNEL, TABLE, VALUES, amax_of, decode_kernel
+from .block_kernels import KERNEL, TABLE, VALUES, amax_of, decode_kernel, encode_kernel
 from .integer import Integer
 from .minifloat import Minifloat
 from .rounding import Overflow, Rounding, check_seed, parse_rounding, seed_key
