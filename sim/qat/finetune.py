@@ -110,6 +110,8 @@ def qat(w, ref: Reference, weights, acts=None, rounding="rne", granularity="per-
             break
         x, y = next(batches)
         loss = w.loss(net(x), y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training diverged at step {step} of {total}: loss = {float(loss.detach())}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if r.grad_clip:

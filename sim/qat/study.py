@@ -30,6 +30,10 @@ import pathlib
 import sys
 import time
 
+from formats import get as get_format
+from formats import provenance
+
+from .quantizer import is_block_format
 from .tr import RELATIVE_GAIN
 
 ARMS = ("lr", "lr-frozen", "tr")
@@ -88,11 +92,22 @@ def run_job(j: dict) -> dict:
     ref = reference.get(w, j["seed"])
     tr = j["arm"] == "tr"
     opt = j["optimizer"]
-    res = qat(w, ref, j["format"], j["format"], schedule="tr-cosine" if tr else "lr-cosine",
-              tr0=j["cfg"].get("tr0", 0.01), lr=j["cfg"]["lr"], seed=j["seed"], steps=j["steps"],
-              optimizer=opt, quantize_first_last=j["qfl"], unsigned_acts="auto",
-              weight_scale="fixed" if j["arm"] != "lr" else "lsq", post_scale=True, tr_eta=j["cfg"].get("eta"))
     out = {k: j[k] for k in ("block", "arm", "cfg", "seed")}
+    try:
+        res = qat(w, ref, j["format"], j["format"], schedule="tr-cosine" if tr else "lr-cosine",
+                  tr0=j["cfg"].get("tr0", 0.01), lr=j["cfg"]["lr"], seed=j["seed"], steps=j["steps"],
+                  optimizer=opt, quantize_first_last=j["qfl"], unsigned_acts="auto",
+                  weight_scale="fixed" if j["arm"] != "lr" else "lsq", post_scale=True, tr_eta=j["cfg"].get("eta"))
+    except (FloatingPointError, ValueError) as e:
+        # a configuration that sends training to NaN/Inf (a non-finite loss, or a weight the
+        # quantizer refuses as NaN) is a result: a failed run, never selected, never averaged
+        if isinstance(e, ValueError) and "nan" not in str(e).lower():
+            raise
+        out.update(diverged=str(e), val=float("-inf"), test=float("nan"), ref_test=ref.metric, seconds=0.0,
+                   steps=j["steps"])
+        if tr:
+            out.update(tracking={}, tracked=False)
+        return out
     out.update(test=res["metric"], val=res["curve"]["calib_metric"][-1], ref_test=ref.metric,
                seconds=res["seconds"], steps=res["steps"], act_formats=res["record"]["act_formats"],
                weight_layers=res["record"]["weight_layers"])
@@ -112,7 +127,8 @@ def select(runs: list[dict], arm: str) -> tuple[dict | None, dict]:
     """The configuration of ``arm`` with the best mean **validation** metric over its runs.
 
     ``runs``: the tuning runs of one block and arm (``cfg``, ``val``; TR runs ``tracked``).
-    A TR configuration whose tuning runs did not all track is not eligible.  Returns
+    A configuration with a diverged tuning run (``diverged``: training went to NaN/Inf) is not
+    eligible, nor is a TR configuration whose tuning runs did not all track.  Returns
     ``(cfg or None, {cfg id: mean validation metric or None if ineligible})``; ties go to
     the first configuration listed."""
     by: dict = {}
@@ -120,7 +136,7 @@ def select(runs: list[dict], arm: str) -> tuple[dict | None, dict]:
         by.setdefault(_cfg_id(r["cfg"]), []).append(r)
     score, best, best_v = {}, None, None
     for cid, rs in by.items():
-        ok = arm != "tr" or all(r.get("tracked") for r in rs)
+        ok = not any(r.get("diverged") for r in rs) and (arm != "tr" or all(r.get("tracked") for r in rs))
         v = sum(r["val"] for r in rs) / len(rs) if ok else None
         score[cid] = v
         if v is not None and (best_v is None or v > best_v):
@@ -131,8 +147,6 @@ def select(runs: list[dict], arm: str) -> tuple[dict | None, dict]:
 def _job_id(j: dict) -> str:
     """A run's identity in the journal: its keys and the code version (a journal written by
     other code is never reused)."""
-    from formats import provenance
-
     global _VERSION
     if _VERSION is None:
         _VERSION = provenance.stamp("qat_study")
@@ -189,11 +203,7 @@ def _copied(b: dict, arm: str) -> bool:
     """Whether ``arm``'s runs of block ``b`` are copies of the LR arm's: block formats (MX,
     NVFP4) carry their own scales, so freezing the weight scales changes nothing and the
     LR-frozen run is the LR run, bit for bit (it was checked so in the first study)."""
-    from formats import get
-
-    from .quantizer import is_block_format
-
-    return arm == "lr-frozen" and is_block_format(get(b["format"]))
+    return arm == "lr-frozen" and is_block_format(get_format(b["format"]))
 
 
 def _with_copies(runs: list[dict], bl: list[dict]) -> list[dict]:

@@ -32,7 +32,13 @@ PAPER = (("SGD", 90.2, "SGDT", 90.7), ("Adam", 90.2, "AdamT", 91.1))
 def arm_runs(res: dict, key: str, arm: str) -> dict:
     """``{seed: run}`` of the selected configuration of ``arm`` in block ``key``."""
     cfg = res["selected"][f"{key}|{arm}"]["cfg"]
-    return {r["seed"]: r for r in res["runs"] if r["block"] == key and r["arm"] == arm and r["cfg"] == cfg}
+    return {r["seed"]: r for r in res["runs"]
+            if r["block"] == key and r["arm"] == arm and r["cfg"] == cfg and not r.get("diverged")}
+
+
+def diverged_runs(res: dict) -> list[dict]:
+    """The runs whose training went to NaN/Inf (recorded, never selected or averaged)."""
+    return [r for r in res["runs"] if r.get("diverged")]
 
 
 def paired_diff(a: dict, b: dict, gate=None):
@@ -61,6 +67,17 @@ def _mean(runs: dict) -> str:
     m = sum(v) / len(v)
     s = (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
     return f"{m:.2f} ± {s:.2f}"
+
+
+def _diverged(res: dict) -> str:
+    """How many runs diverged, and where (they are recorded as failed, not dropped silently)."""
+    bad = diverged_runs(res)
+    if not bad:
+        return "no run diverged"
+    by: dict = {}
+    for r in bad:
+        by.setdefault(f"{r['block']} {r['arm']} {_cfg(r['cfg'])}", []).append(r["seed"])
+    return f"{len(bad)} run(s) diverged: " + "; ".join(f"{k} (seeds {sorted(v)})" for k, v in sorted(by.items()))
 
 
 def _cfg(cfg) -> str:
@@ -207,7 +224,8 @@ the target R_t decays from R_0 by a cosine.
   parameters on a cosine LR at U_0). No weight decay.
 * Equal tuning, {ncfg} configurations per arm, selected on the **validation** split (the workload's
   calibration split, held out from training) by the mean over the tuning seeds {res['tune_seeds']}; a TR
-  configuration whose tuning runs did not all track is not eligible. Grids:
+  configuration whose tuning runs did not all track is not eligible, nor is any configuration with a
+  tuning run whose training diverged to NaN/Inf ({_diverged(res)}). Grids:
 {grids}
 * Evaluation: the selected configuration of each arm on seeds {res['seeds']} (paired: same reference,
   same data order), metric on the **test** split (digits: 450 images, one image = 0.22 points;

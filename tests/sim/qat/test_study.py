@@ -159,3 +159,19 @@ def test_an_interrupted_study_resumes_from_its_journal(tmp_path):
         assert calls == [0, 1, 2, 3]
     finally:
         study._VERSION = None
+
+
+def test_a_diverged_run_is_recorded_as_failed_and_never_selected():
+    b = {"workload": "digits/mlp", "optimizer": "sgd", "format": "int4", "qfl": False, "steps": 30}
+    bad = study.run_job(study.job(b, "lr", {"lr": 1e8}, 0))   # SGD at lr 1e8 sends the loss to NaN
+    assert "diverged" in bad["diverged"] and bad["val"] == -math.inf and math.isnan(bad["test"])
+    tr = study.run_job(study.job(b, "tr", {"tr0": 0.01, "lr": 1e8, "eta": 1e8 / 3 / 0.01}, 0))
+    assert tr["diverged"] and tr["tracked"] is False
+    good = dict(_run({"lr": 0.1}, 0, 0.5, 0.5))
+    runs = [dict(bad, block="x"), dict(bad, block="x", seed=1), good]
+    cfg, score = study.select(runs, "lr")
+    assert cfg == {"lr": 0.1} and score[study._cfg_id({"lr": 1e8})] is None
+    assert study.select(runs[:2], "lr")[0] is None
+    res = {"selected": {"x|lr": {"cfg": {"lr": 1e8}}}, "runs": runs[:2]}
+    assert study_report.arm_runs(res, "x", "lr") == {}          # never averaged
+    assert "2 run(s) diverged: x lr lr 1e+08 (seeds [0, 1])" in study_report._diverged(res)
