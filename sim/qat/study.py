@@ -43,12 +43,16 @@ TR_GAIN = RELATIVE_GAIN
 GRIDS = {"sgd": {"lr": (0.01, 0.03, 0.1, 0.3), "tr": ((3e-4, 0.03), (1e-3, 0.03), (3e-3, 0.03), (1e-2, 0.03))},
          "adam": {"lr": (1e-4, 3e-4, 1e-3, 3e-3), "tr": ((3e-4, 3e-4), (1e-3, 3e-4), (3e-3, 3e-4), (1e-2, 3e-4))}}
 NONUNIFORM = ("fp4_e2m1", "posit4_1", "mxfp4", "nvfp4")
-#: (workload, optimizer, formats, quantize_first_last, steps): the full study's blocks.  Sized to
-#: run in about 40 min on 2 workers of a 2-core machine: int3, the MLP with its edges quantized,
-#: and posit4_1 / the block formats on mnist1d/cnn are left to larger runs (add them here).
-FULL = (("digits/mlp", "sgd", ("int2", "int4") + NONUNIFORM, False, 2000),
+#: 3-bit non-uniform formats: levels {0, 1, 2, 4} (minifloat) and {0, 1/4, 1, 4} (posit), x sign
+NONUNIFORM3 = ("fp3_e2m0", "posit3_1")
+#: (workload, optimizer, formats, quantize_first_last, steps): the full study's blocks, about
+#: 25 min on 2 workers of a 2-core machine.  With the edges (first and last layer) in FP32 the
+#: MLP has one quantized layer, so three blocks repeat with the edges quantized too.
+FULL = (("digits/mlp", "sgd", ("int2", "int4") + NONUNIFORM3 + NONUNIFORM, False, 2000),
+        ("digits/mlp", "sgd", ("int2", "fp4_e2m1"), True, 2000),
         ("digits/mlp", "adam", ("int2",), False, 2000),
         ("mnist1d/cnn", "adam", ("int2", "fp4_e2m1"), False, 1500),
+        ("mnist1d/cnn", "adam", ("int2",), True, 1500),
         ("mnist1d/cnn", "sgd", ("int2",), False, 1500))
 QUICK = (("digits/mlp", "sgd", ("int2", "mxfp4"), False, 60),
          ("mnist1d/cnn", "adam", ("int2",), False, 30))

@@ -16,9 +16,9 @@ __all__ = ["arm_runs", "paired_diff", "block_rows", "write_report", "TRANSITIONS
 #: what one transition is, per format family (element level; see sim.qat.tr.changed_mask)
 TRANSITIONS = {
     "intN": "the weight's integer level changed (codes canonical: one zero).",
-    "fp4_e2m1": "the element's level changed; -0 and +0 are one level (codes canonicalised, "
-                "sim.qat.quantizer._neg_zero_code), so a weight staying at zero is no transition.",
-    "posit4_1": "the posit code changed (posits have one zero and no sign-magnitude duplicates).",
+    "fp4_e2m1, fp3_e2m0": "the element's level changed; -0 and +0 are one level (codes canonicalised, "
+                          "sim.qat.quantizer._neg_zero_code), so a weight staying at zero is no transition.",
+    "posit4_1, posit3_1": "the posit code changed (posits have one zero and no sign-magnitude duplicates).",
     "mxfp4": "the FP4 E2M1 element code changed, or the shared E8M0 scale of its 32-element block "
              "changed: a scale change counts every element of the block as changed.",
     "nvfp4": "the FP4 E2M1 element code changed, or the FP8 E4M3 scale of its 16-element block changed "
@@ -56,6 +56,8 @@ def _fmt_diff(p) -> str:
         return "no tracked run"
     if p.n < 2:
         return f"{p.mean:+.2f} (n = 1)"
+    if p.ci_low == p.ci_high == 0.0:
+        return "0 (the same runs)"
     tag = "" if p.resolved else ", not resolved"
     return f"{p.mean:+.2f} [{p.ci_low:+.2f}, {p.ci_high:+.2f}]{tag}"
 
@@ -272,8 +274,8 @@ task; the intervals here are what this study can claim.
 ## What this study is not
 
 Small models and data sets, {steps} steps per run (the paper trains ~80 K iterations; the
-tracked runs meet their target within the first tenth here), {ncfg}-configuration grids, one bit width per format
-family beyond the integers. Blocks run (workload, optimizer, formats, edges, steps):
+tracked runs meet their target within the first tenth here), {ncfg}-configuration grids, 2 and 4 bits for the integers,
+3 and 4 for the minifloats and posits, 4 for the block formats. Blocks run (workload, optimizer, formats, edges, steps):
 
 {blocks}
 
