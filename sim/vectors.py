@@ -48,7 +48,7 @@ def make_vectors(engine, exhaustive=False, n=0, seed=0, length=64):
         A, B = (x.reshape(-1, 1) for x in np.meshgrid(c, c, indexing="ij"))
         sa = sb = None
         if engine.block:
-            sa = np.full((A.shape[0], 1), 127, dtype=np.uint8)
+            sa = np.full((A.shape[0], 1), int(engine.scale_format.encode(1.0)), dtype=np.uint8)
             sb = sa.copy()
         return A, B, sa, sb
     rng = np.random.default_rng(seed)
@@ -57,9 +57,19 @@ def make_vectors(engine, exhaustive=False, n=0, seed=0, length=64):
     sa = sb = None
     if engine.block:
         nb = -(-length // engine.block)
-        sa = rng.integers(117, 138, (n, nb)).astype(np.uint8)
-        sb = rng.integers(117, 138, (n, nb)).astype(np.uint8)
+        one = int(engine.scale_format.encode(1.0))  # E8M0: 127; UE4M3: 0x38
+        sa = rng.integers(one - 10, one + 11, (n, nb)).astype(np.uint8)
+        sb = rng.integers(one - 10, one + 11, (n, nb)).astype(np.uint8)
     return A, B, sa, sb
+
+
+def tensor_scales(engine, seed=0):
+    """nvfp4's per-tensor scales of the exported vectors: 1.0 and a seeded float32 in
+    [2**-10, 2**-2) for B (one tensor each); (None, None) for other modes."""
+    if not engine.tensor_scale:
+        return None, None
+    rng = np.random.default_rng(seed + 1)
+    return np.float32(1.0), np.float32(np.ldexp(1.0 + rng.random(), int(rng.integers(-10, -2))))
 
 
 def write_hex(path: pathlib.Path, arr: np.ndarray, digits: int) -> None:
@@ -76,7 +86,9 @@ def export(engine, out: pathlib.Path, A, B, sa=None, sb=None, command="") -> dic
     out.mkdir(parents=True, exist_ok=True)
     N, K = A.shape
     wa, wb = engine.pack(A), engine.pack(B)
-    expected = engine.dot(A, B, sa, sb) if engine.block else engine.dot(A, B)
+    ta, tb = tensor_scales(engine)
+    kw = {"tensor_scale_a": ta, "tensor_scale_b": tb} if engine.tensor_scale else {}
+    expected = engine.dot(A, B, sa, sb, **kw) if engine.block else engine.dot(A, B)
     out_digits = -(-engine.output_format.bits // 4)
     files = {"a_words": (wa, 4), "b_words": (wb, 4), "expected": (expected, out_digits)}
     if engine.block:
@@ -93,6 +105,9 @@ def export(engine, out: pathlib.Path, A, B, sa=None, sb=None, command="") -> dic
         "latency": engine.latency, "cycles_per_row": engine.cycles(int(K)),
         "command": command,
     }
+    if engine.tensor_scale:  # FP32 bits; CLEAR carries the low halves, READ the high halves
+        meta["tensor_scale_a"] = f"{int(np.float32(ta).view(np.uint32)):08x}"
+        meta["tensor_scale_b"] = f"{int(np.float32(tb).view(np.uint32)):08x}"
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 

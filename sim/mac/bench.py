@@ -39,15 +39,17 @@ def bench_one(engine, elements, length, repeat, rng):
     a = rng.choice(fin, (rows, length))
     b = rng.choice(fin, (rows, length))
     args = ()
+    kw = {"tensor_scale_a": 1.0, "tensor_scale_b": 1.0} if engine.tensor_scale else {}
     if engine.block:
         nb = -(-length // engine.block)
-        args = (rng.integers(120, 135, (rows, nb)).astype(np.uint8),
-                rng.integers(120, 135, (rows, nb)).astype(np.uint8))
-    engine.dot(a, b, *args)
+        one = int(engine.scale_format.encode(1.0))
+        args = (rng.integers(one - 7, one + 8, (rows, nb)).astype(np.uint8),
+                rng.integers(one - 7, one + 8, (rows, nb)).astype(np.uint8))
+    engine.dot(a, b, *args, **kw)
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        engine.dot(a, b, *args)
+        engine.dot(a, b, *args, **kw)
         best = min(best, time.perf_counter() - t0)
     return rows * length / best, best
 
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
         cases = []
         for m in args.modes:
             for acc in args.accumulators:
-                if m.startswith("mx") and acc != "exact":
+                if mac.Engine(m).block and acc != "exact":
                     continue
                 cases.append(mac.Engine(m, accumulator=parse_accumulator(acc)))
     except (ValueError, TypeError) as err:

@@ -13,6 +13,7 @@ import numpy as np
 import formats
 
 from . import kernels as KN
+from . import tensor_scale as TS
 from .accumulator import ACCUMULATORS, FIXED_MAX_WIDTH, Accumulator
 from .modes import MODES, mode_spec, scale_tables, tables
 
@@ -78,7 +79,7 @@ class Engine:
             self._out = "posit" if fam == "posit" else "int32"
         self.output_format = formats.get(self.spec.element.name if self._out == "posit" else self._out)
         if self.spec.mx:
-            self._sexp, self._snan = scale_tables(self.mode)
+            self._ssig, self._sexp, self._snan = scale_tables(self.mode)
 
     # --- description ---------------------------------------------------------------------
     @property
@@ -96,13 +97,18 @@ class Engine:
 
     @property
     def scale_format(self):
-        """E8M0 (MX modes) or None."""
+        """The block scale format: E8M0 (MX modes), UE4M3 (nvfp4), or None."""
         return self.spec.scale_format
 
     @property
     def block(self) -> int:
-        """Elements per MX block (0 for non-MX modes)."""
+        """Elements per scale block (0 for modes without block scales)."""
         return self.spec.block
+
+    @property
+    def tensor_scale(self) -> bool:
+        """Whether the mode takes FP32 per-tensor scales (nvfp4), applied at readout."""
+        return self.spec.tensor_scale
 
     @property
     def latency(self) -> int:
@@ -186,11 +192,15 @@ class Engine:
             raise ValueError(f"{name} needs a last axis (..., K)")
         return arr
 
-    def dot(self, a, b, scale_a=None, scale_b=None) -> np.ndarray:
+    def dot(self, a, b, scale_a=None, scale_b=None, tensor_scale_a=None,
+            tensor_scale_b=None) -> np.ndarray:
         """Dot products over the last axis: (..., K) codes -> (...) output codes.
 
-        Leading axes broadcast.  MX modes need ``scale_a``/``scale_b``: E8M0 codes of shape
-        (..., ceil(K/32)); a last partial block is padded with zero elements.
+        Leading axes broadcast.  Block modes need ``scale_a``/``scale_b``: the block scale
+        codes (E8M0 for MX, UE4M3 for nvfp4) of shape (..., ceil(K/block)); a last partial
+        block is padded with zero elements.  nvfp4 also needs ``tensor_scale_a`` and
+        ``tensor_scale_b``: positive finite float32 per-tensor scales (numbers, or arrays
+        that broadcast to the leading shape), applied at readout (docs/mac.md 4.5).
         """
         fmt = self.element_format
         a = self._codes(a, "a", fmt)
@@ -204,10 +214,24 @@ class Engine:
         A = np.ascontiguousarray(np.broadcast_to(a, lead + (K,)), dtype=dt).reshape(R, K)
         B = np.ascontiguousarray(np.broadcast_to(b, lead + (K,)), dtype=dt).reshape(R, K)
         t = self.t
+        if self.tensor_scale:
+            if tensor_scale_a is None or tensor_scale_b is None:
+                raise ValueError(f"mode {self.mode} needs tensor_scale_a and tensor_scale_b "
+                                 f"(positive finite float32 per-tensor scales)")
+            TA = TS.check(tensor_scale_a, "tensor_scale_a")
+            TB = TS.check(tensor_scale_b, "tensor_scale_b")
+            try:
+                TA = np.broadcast_to(TA, lead).reshape(R)
+                TB = np.broadcast_to(TB, lead).reshape(R)
+            except ValueError:
+                raise ValueError(f"tensor_scale_a/tensor_scale_b of shapes {np.shape(TA)}, "
+                                 f"{np.shape(TB)} do not broadcast to the leading shape {lead}") from None
+        elif tensor_scale_a is not None or tensor_scale_b is not None:
+            raise ValueError(f"mode {self.mode} takes no tensor scales (only nvfp4 does)")
         if self.spec.mx:
             if scale_a is None or scale_b is None:
-                raise ValueError(f"mode {self.mode} needs scale_a and scale_b (E8M0 codes, shape "
-                                 f"(..., ceil(K/{self.block})))")
+                raise ValueError(f"mode {self.mode} needs scale_a and scale_b "
+                                 f"({self.scale_format.name} codes, shape (..., ceil(K/{self.block})))")
             nb = -(-K // self.block)
             sf = self.scale_format
             sa = self._codes(scale_a, "scale_a", sf)
@@ -220,11 +244,15 @@ class Engine:
             SB = np.ascontiguousarray(np.broadcast_to(sb, lead + (nb,)), dtype=np.uint8).reshape(R, nb)
             out32 = np.empty(R, dtype=np.float32)
             if R:
-                KN.dot_mx(A, B, SA, SB, t.val, self.block, self._sexp, self._snan, 2 * t.lsb, out32)
-            vals, cls = _split_f32(out32)
+                KN.dot_mx(A, B, SA, SB, t.val, self.block, self._ssig, self._sexp, self._snan,
+                          2 * t.lsb, out32)
+            if self.tensor_scale:
+                vals, cls = TS.apply(out32, TA, TB)
+            else:
+                vals, cls = _split_f32(out32)
         else:
             if scale_a is not None or scale_b is not None:
-                raise ValueError(f"mode {self.mode} takes no scales (only the MX modes do)")
+                raise ValueError(f"mode {self.mode} takes no scales (only the block modes do)")
             vals = np.empty(R, dtype=np.float64)
             cls = np.zeros(R, dtype=np.int64)
             kind = self._acc[0]

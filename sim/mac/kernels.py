@@ -152,17 +152,20 @@ def dot_fixed(A, B, sig, sh, cls, sgn, k, t0, width, scale_exp, out_val, out_cls
         out_cls[r] = flags_class(fl)
 
 
-# --- MX: exact block sums into an FP32 accumulator ----------------------------------------
+# --- MX / NVFP4: exact block sums into an FP32 accumulator --------------------------------
 @njit(cache=True, inline="always")
-def mx_block_add(acc, bsum, sa, sb, sexp, snan, lsb2):
-    """acc <- RNE_fp32(acc + bsum * 2**(2*lsb + scale_a + scale_b)); NaN scale -> NaN."""
+def mx_block_add(acc, bsum, sa, sb, ssig, sexp, snan, lsb2):
+    """acc <- RNE_fp32(acc + bsum * scale_a * scale_b * 2**(2*lsb)); NaN scale -> NaN.
+
+    A scale is ``ssig * 2**sexp`` (E8M0: ssig = 1; UE4M3: ssig < 16), so the block term
+    ``bsum * ssig_a * ssig_b`` (< 2**30) and its float64 are exact."""
     if snan[sa] != 0 or snan[sb] != 0:
         return np.float32(np.nan)
-    return fadd32(acc, math.ldexp(float(bsum), lsb2 + sexp[sa] + sexp[sb]))
+    return fadd32(acc, math.ldexp(float(bsum * ssig[sa] * ssig[sb]), lsb2 + sexp[sa] + sexp[sb]))
 
 
 @njit(parallel=True, cache=True)
-def dot_mx(A, B, SA, SB, val, block, sexp, snan, lsb2, out32):
+def dot_mx(A, B, SA, SB, val, block, ssig, sexp, snan, lsb2, out32):
     R, K = A.shape
     NB = SA.shape[1]
     for r in prange(R):
@@ -171,7 +174,7 @@ def dot_mx(A, B, SA, SB, val, block, sexp, snan, lsb2, out32):
             s = np.int64(0)
             for j in range(blk * block, min(blk * block + block, K)):
                 s += val[A[r, j]] * val[B[r, j]]
-            acc = mx_block_add(acc, s, SA[r, blk], SB[r, blk], sexp, snan, lsb2)
+            acc = mx_block_add(acc, s, SA[r, blk], SB[r, blk], ssig, sexp, snan, lsb2)
         out32[r] = acc
 
 
@@ -205,8 +208,8 @@ def lane_fp32(acc, ca, cb, fval):
 
 
 @njit(cache=True)
-def lane_mx_block(acc, bsum, sa, sb, sexp, snan, lsb2):
-    return mx_block_add(acc, bsum, sa, sb, sexp, snan, lsb2)
+def lane_mx_block(acc, bsum, sa, sb, ssig, sexp, snan, lsb2):
+    return mx_block_add(acc, bsum, sa, sb, ssig, sexp, snan, lsb2)
 
 
 @njit(cache=True)

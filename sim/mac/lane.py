@@ -11,7 +11,9 @@
 The lane holds the same state as the hardware register: ``clear()`` empties it
 (sum 0, no special flags; MX: FP32 sum +0, no open block), ``step`` is one ACC
 cycle (one word pair: k products, sub-word 0 first), ``readout()`` returns the
-output code of the current state without changing it.  ``Engine.dot`` computes
+output code of the current state without changing it.  nvfp4: the CLEAR and READ
+beats' operand words carry the FP32 tensor scales (low halves on CLEAR, high halves on
+READ; ``sim.mac.tensor_scale.words``): ``clear(word_a, word_b)``, ``readout(word_a, word_b)``.  ``Engine.dot`` computes
 the same numbers with vectorised kernels; the tests check both agree.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels as KN
+from . import tensor_scale as TS
 
 __all__ = ["Lane"]
 
@@ -30,9 +33,13 @@ class Lane:
         self.engine = engine
         self.clear()
 
-    def clear(self) -> None:
-        """CLEAR: sum to zero, special flags off, MX block counter to 0."""
+    def clear(self, word_a=0, word_b=0) -> None:
+        """CLEAR: sum to zero, special flags off, MX block counter to 0.  The operand words
+        carry nothing, except in nvfp4: the low halves of the tensor scales S_A, S_B."""
         e = self.engine
+        self._codes(word_a, "word_a")
+        self._codes(word_b, "word_b")
+        self.tscale_lo = (int(word_a), int(word_b))
         self.flags = 0
         self.steps = 0
         kind = "mx" if e.spec.mx else e._acc[0]
@@ -54,8 +61,8 @@ class Lane:
     def step(self, word_a, word_b, scale_a=None, scale_b=None) -> None:
         """ACC: multiply the k sub-word pairs of one word pair and accumulate them.
 
-        MX modes: ``scale_a``/``scale_b`` (E8M0 codes) are latched on the first cycle of
-        each block of 32 elements and ignored on its other cycles.
+        Block modes: ``scale_a``/``scale_b`` (E8M0 codes for MX, UE4M3 for nvfp4) are latched
+        on the first cycle of each block (32 elements; nvfp4: 16) and ignored on its other cycles.
         """
         e = self.engine
         t = e.t
@@ -65,10 +72,11 @@ class Lane:
         if kind == "mx":
             per_block = e.block // e.k
             if self.steps % per_block == 0:
+                top = (1 << e.scale_format.bits) - 1
                 for name, s in (("scale_a", scale_a), ("scale_b", scale_b)):
-                    if s is None or isinstance(s, bool) or not 0 <= int(s) <= 0xFF:
-                        raise ValueError(f"{name}: an E8M0 code (0..255) is needed on the first "
-                                         f"cycle of a block, got {s!r}")
+                    if s is None or isinstance(s, bool) or not 0 <= int(s) <= top:
+                        raise ValueError(f"{name}: a {e.scale_format.name} code (0..{top}) is needed "
+                                         f"on the first cycle of a block, got {s!r}")
                 self.block_scales = (int(scale_a), int(scale_b))
             self.block_sum += int(KN.lane_small_sum(ca, cb, t.val))
             if (self.steps + 1) % per_block == 0:
@@ -91,12 +99,15 @@ class Lane:
         e = self.engine
         sa, sb = self.block_scales
         self.acc32 = KN.lane_mx_block(np.float32(self.acc32), np.int64(self.block_sum), sa, sb,
-                                      e._sexp, e._snan, 2 * e.t.lsb)
+                                      e._ssig, e._sexp, e._snan, 2 * e.t.lsb)
         self.block_sum = 0
 
-    def readout(self) -> int:
-        """READ: the output code of the current state (the state is not changed)."""
+    def readout(self, word_a=0, word_b=0) -> int:
+        """READ: the output code of the current state (the state is not changed).  The
+        operand words carry nothing, except in nvfp4: the high halves of S_A, S_B."""
         e = self.engine
+        self._codes(word_a, "word_a")
+        self._codes(word_b, "word_b")
         t = e.t
         kind = self._kind
         if kind in ("mx", "fp32"):
@@ -105,9 +116,15 @@ class Lane:
             if kind == "mx" and self.steps % per != 0:  # an open block is added at readout
                 sa, sb = self.block_scales
                 acc32 = KN.lane_mx_block(acc32, np.int64(self.block_sum), sa, sb,
-                                         e._sexp, e._snan, 2 * t.lsb)
-            v = np.float64(acc32)
-            cls = 1 if np.isnan(v) else 2 if v == np.inf else 3 if v == -np.inf else 0
+                                         e._ssig, e._sexp, e._snan, 2 * t.lsb)
+            if e.tensor_scale:
+                ta = TS.from_words(self.tscale_lo[0], word_a, "tensor_scale_a (CLEAR/READ A words)")
+                tb = TS.from_words(self.tscale_lo[1], word_b, "tensor_scale_b (CLEAR/READ B words)")
+                vals, clss = TS.apply(np.array([acc32]), np.array([ta]), np.array([tb]))
+                v, cls = vals[0], int(clss[0])
+            else:
+                v = np.float64(acc32)
+                cls = 1 if np.isnan(v) else 2 if v == np.inf else 3 if v == -np.inf else 0
         elif kind == "exact":
             v = KN.limbs_to_f64(self.limbs.copy(), t.width, 2 * t.lsb)
             cls = int(KN.flags_class(np.int64(self.flags)))

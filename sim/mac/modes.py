@@ -22,7 +22,9 @@ import formats
 
 __all__ = ["MODES", "ModeSpec", "mode_spec", "mode_for", "Tables", "tables", "exact_width"]
 
-#: mode name -> (element format preset, sub-words per 16-bit word, MX block or 0)
+#: mode name -> (element format preset, sub-words per 16-bit word, block or 0).  Block modes
+#: (preset None) take their element, scale and block size from the block format of the same
+#: name: MX (E8M0 scale per 32) and NVFP4 (UE4M3 scale per 16, FP32 scale per tensor).
 MODES = {
     "int4": ("int4", 4, 0),
     "int8": ("int8", 2, 0),
@@ -34,6 +36,7 @@ MODES = {
     "fp8_e5m2": ("fp8_e5m2", 2, 0),
     "mxfp4": (None, 4, 32),
     "mxint8": (None, 2, 32),
+    "nvfp4": (None, 4, 16),
 }
 
 #: accumulation cycles the exact accumulator is sized for (never overflows before)
@@ -49,7 +52,7 @@ class ModeSpec:
 
     name: str
     k: int
-    block: int  # 0 for non-MX modes
+    block: int  # 0 for modes without block scales
 
     @property
     def w(self) -> int:
@@ -58,7 +61,13 @@ class ModeSpec:
 
     @property
     def mx(self) -> bool:
+        """A block-scaled mode (MX or NVFP4): exact block sums added into an FP32 sum."""
         return self.block > 0
+
+    @functools.cached_property
+    def tensor_scale(self) -> bool:
+        """The mode takes an FP32 scale per operand tensor, applied at readout (NVFP4)."""
+        return self.mx and bool(formats.get(self.name).has_tensor_scale)
 
     @functools.cached_property
     def element(self):
@@ -70,7 +79,7 @@ class ModeSpec:
 
     @functools.cached_property
     def scale_format(self):
-        """E8M0 for MX modes, None otherwise."""
+        """The block scale format (E8M0 for MX, UE4M3 for NVFP4), None for other modes."""
         if not self.mx:
             return None
         return formats.get(self.name).scale_format
@@ -209,7 +218,9 @@ def tables(mode: str) -> Tables:
 
 @functools.lru_cache(maxsize=None)
 def scale_tables(mode: str):
-    """MX scale code -> (exponent int64, is-NaN uint8), from the block format's E8M0 values."""
+    """Block scale code -> (significand int64, exponent int64, is-NaN uint8) with
+    value = significand * 2**exponent (significand odd, or 0 for a zero scale), from the
+    block format's scale values (E8M0: significand 1; UE4M3: 1..15)."""
     spec = mode_spec(mode)
     fmt = formats.get(spec.name)
     if fmt.block != spec.block:
@@ -217,8 +228,12 @@ def scale_tables(mode: str):
                          f"the format has {fmt.block}")
     v = spec.scale_format.values()
     nan = np.isnan(v)
+    fin = ~nan
     e = np.zeros(v.size, dtype=np.int64)
-    m, ex = np.frexp(v[~nan])
-    assert np.all(m == 0.5), "E8M0 values must be powers of two"
-    e[~nan] = ex.astype(np.int64) - 1
-    return e, nan.astype(np.uint8)
+    sig = np.zeros(v.size, dtype=np.int64)
+    nz = fin & (v != 0)
+    e[nz] = _lowest_bit_exponents(v[nz])
+    sig[nz] = np.ldexp(v[nz], -e[nz]).astype(np.int64)
+    assert np.array_equal(np.ldexp(sig[fin].astype(np.float64), e[fin]), v[fin]), "inexact scale"
+    assert int(sig.max()) < 1 << 8, "scale significands must fit 8 bits"
+    return sig, e, nan.astype(np.uint8)

@@ -16,9 +16,9 @@ def test_without_a_cost_table_every_mode_is_unmeasured(tmp_path):
 
 
 def test_formats_without_an_engine_mode_have_no_mac_cost():
-    assert costs.engine_mode("nvfp4") is None and costs.engine_mode("fp32") is None
-    assert costs.engine_mode("MXFP4") == "mxfp4"
-    got = costs.lookup(costs.engine_mode("nvfp4"), 4, "exact")
+    assert costs.engine_mode("fp6_e2m3") is None and costs.engine_mode("fp32") is None
+    assert costs.engine_mode("MXFP4") == "mxfp4" and costs.engine_mode("nvfp4") == "nvfp4"
+    got = costs.lookup(costs.engine_mode("fp6_e2m3"), 4, "exact")
     assert got["source"] == "no engine mode" and math.isnan(got["pj_per_mac"])
     with pytest.raises(ValueError, match="unknown engine mode 'fp6_e2m3'.*posit8_0"):
         costs.lookup("fp6_e2m3", 4, "exact")

@@ -8,8 +8,9 @@ from test_mac_oracle import FP32_NAN, fp32_bits, mul, oracle_dot, readout, value
 import formats
 from sim import mac
 from sim.mac import arith as KN
+from sim.mac import tensor_scale
 
-NON_MX = [m for m in mac.MODES if not m.startswith("mx")]
+NON_MX = [m for m in mac.MODES if not mac.Engine(m).block]
 NARROW = [m for m in NON_MX if mac.Engine(m).element_bits <= 8]
 FOUR_BIT = [m for m in NARROW if mac.Engine(m).element_bits == 4]
 EIGHT_BIT = [m for m in NARROW if mac.Engine(m).element_bits == 8]
@@ -203,23 +204,24 @@ def test_specials_rules():
 ACCS = ["exact", "fp32", ("fixed", 12, 10)]
 
 
-def _drive(engine, a, b, sa=None, sb=None):
+def _drive(engine, a, b, sa=None, sb=None, ta=None, tb=None):
     wa, wb = engine.pack(a), engine.pack(b)
     lane = engine.lane()
-    lane.clear()
+    (ca, cb), (ra, rb) = tensor_scale.words(ta, tb) if engine.tensor_scale else ((0, 0), (0, 0))
+    lane.clear(ca, cb)
     per = engine.block // engine.k if engine.block else 0
     for c in range(wa.size):
         if per:
             lane.step(int(wa[c]), int(wb[c]), int(sa[c // per]), int(sb[c // per]))
         else:
             lane.step(int(wa[c]), int(wb[c]))
-    return lane.readout()
+    return lane.readout(ra, rb)
 
 
 @pytest.mark.parametrize("mode", list(mac.MODES))
 def test_lane_steps_equal_dot(mode):
     rng = np.random.default_rng(7)
-    accs = ["exact"] if mode.startswith("mx") else ACCS
+    accs = ["exact"] if mac.Engine(mode).block else ACCS
     for acc in accs:
         e = mac.Engine(mode, accumulator=acc)
         fmt = e.element_format
@@ -228,9 +230,12 @@ def test_lane_steps_equal_dot(mode):
             b = rng.integers(0, 1 << fmt.bits, K).astype(fmt.code_dtype)
             if e.block:
                 nb = -(-K // e.block)
-                sa = rng.integers(100, 150, nb).astype(np.uint8)
-                sb = rng.integers(100, 150, nb).astype(np.uint8)
-                assert _drive(e, a, b, sa, sb) == int(e.dot(a, b, sa, sb)), (acc, K)
+                one = int(e.scale_format.encode(1.0))
+                sa = rng.integers(one - 25, one + 24, nb).astype(np.uint8)
+                sb = rng.integers(one - 25, one + 24, nb).astype(np.uint8)
+                kw = {"tensor_scale_a": np.float32(0.75), "tensor_scale_b": np.float32(3e-3)} if e.tensor_scale else {}
+                got = _drive(e, a, b, sa, sb, kw.get("tensor_scale_a"), kw.get("tensor_scale_b"))
+                assert got == int(e.dot(a, b, sa, sb, **kw)), (acc, K)
             else:
                 assert _drive(e, a, b) == int(e.dot(a, b)), (acc, K)
 

@@ -79,7 +79,7 @@ def test_dse_and_rtl_use_the_one_parser():
     cfg = C.load(None, ['space.accumulator="FIXED:16:8"'])
     assert cfg["space"]["accumulator"] == ["fixed:16:8"]
     assert costs.engine_mode("fp4_e2m1fin") == "fp4_e2m1"
-    assert costs.engine_mode("nvfp4") is None
+    assert costs.engine_mode("nvfp4") == "nvfp4" and costs.engine_mode("bf16") is None
     assert acc_params("fixed:16:8") == {"ACC": 2, "FIX_I": 16, "FIX_F": 8}
     with pytest.raises(ValueError, match="int_bits >= 2"):
         acc_params("fixed:1:8")
