@@ -8,7 +8,9 @@
     python -m rtl.run --mode fp8_e4m3 --accumulator fixed:16:16 --a A.npy --b B.npy --out Y.npy
 
 A and B are (rows, K) element codes (each row one dot product); MX modes also take E8M0
-scales (rows, ceil(K/32)).  Y gets the engine's output codes per row (uint32; posit outputs
+scales (rows, ceil(K/32)); nvfp4 UE4M3 scales (rows, ceil(K/16)) and the FP32 tensor scales
+(``--tensor-scale-a/-b``: on the CLEAR beat's operand words the low halves, on the READ's the
+high halves, docs/mac.md 2).  Y gets the engine's output codes per row (uint32; posit outputs
 in the low bits).  Rows are spread over the lanes, one pass (CLEAR, ceil(K/k) ACC beats,
 READ) per group of ``lanes`` rows, issued back to back as in ``sim.mac.Engine.cycles``.
 
@@ -135,8 +137,11 @@ def run_beats(beats: list[tuple], sim: str = "verilator", lanes: int = 1, mask: 
     return outs, done
 
 
-def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=None):
-    """The beats of rows A, B (rows, K) on ``lanes`` lanes: per pass CLEAR, ACC..., READ."""
+def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=None, TA=None, TB=None):
+    """The beats of rows A, B (rows, K) on ``lanes`` lanes: per pass CLEAR, ACC..., READ.
+
+    nvfp4: ``TA``, ``TB`` are the FP32 tensor scales (a number, or one per row); their low
+    halves go on the CLEAR beat's operand words, their high halves on the READ beat's."""
     A = np.asarray(A)
     B = np.asarray(B)
     R, K = A.shape
@@ -145,11 +150,26 @@ def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=
     WB = engine.pack(B).astype(np.int64) if K else np.zeros((R, 0), np.int64)
     nw = WA.shape[1]
     k = engine.k
+    tw = None
+    if engine.tensor_scale:
+        from sim.mac import tensor_scale as TS
+
+        ta = np.broadcast_to(TS.check(TA, "tensor_scale_a"), (R,))
+        tb = np.broadcast_to(TS.check(TB, "tensor_scale_b"), (R,))
+        tw = [TS.words(ta[r], tb[r]) for r in range(R)]
     beats = []
     for p0 in range(0, R, lanes):
         rows = list(range(p0, min(p0 + lanes, R)))
         en = (1 << len(rows)) - 1
-        beats.append((OP_CLEAR, mid, 0, en, 0, 0, 0, 0))
+        ca = cb = ra = rb = 0
+        if tw is not None:
+            for l, r in enumerate(rows):
+                (wca, wcb), (wra, wrb) = tw[r]
+                ca |= wca << (16 * l)
+                cb |= wcb << (16 * l)
+                ra |= wra << (16 * l)
+                rb |= wrb << (16 * l)
+        beats.append((OP_CLEAR, mid, 0, en, ca, cb, 0, 0))
         for w in range(nw):
             a = b = sa = sb = 0
             for l, r in enumerate(rows):
@@ -160,7 +180,7 @@ def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=
                     sa |= int(SA[r, blk]) << (8 * l)
                     sb |= int(SB[r, blk]) << (8 * l)
             beats.append((OP_ACC, mid, 0, en, a, b, sa, sb))
-        beats.append((OP_READ, mid, int(fp32), en, 0, 0, 0, 0))
+        beats.append((OP_READ, mid, int(fp32), en, ra, rb, 0, 0))
     return beats
 
 
@@ -212,10 +232,11 @@ def output_path(out) -> Path:
 
 
 def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native",
-             mask=None, gaps=0, accumulator="exact"):
+             mask=None, gaps=0, accumulator="exact", TA=None, TB=None):
     """Dot products of the rows of A and B on the engine: (codes uint32 (rows,), cycles).
 
-    ``accumulator``: as sim.mac.Engine's (or the ``fixed:I:F`` spelling)."""
+    ``accumulator``: as sim.mac.Engine's (or the ``fixed:I:F`` spelling).  ``TA``, ``TB``:
+    nvfp4's FP32 tensor scales (numbers or one per row)."""
     from sim import mac
 
     e = mac.Engine(mode=mode, lanes=lanes, readout=readout, accumulator=accumulator)
@@ -223,7 +244,11 @@ def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="na
     if not (mask >> M.mode_id(e.mode)) & 1:
         raise ValueError(f"mode {e.mode} is not compiled into mask {mask:#x}")
     A, B, SA, SB = check_operands(e, A, B, SA, SB)
-    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, fp32=(readout == "fp32"))
+    if e.tensor_scale and (TA is None or TB is None):
+        raise ValueError(f"mode {e.mode} needs the tensor scales TA and TB (--tensor-scale-a/-b)")
+    if not e.tensor_scale and (TA is not None or TB is not None):
+        raise ValueError(f"mode {e.mode} takes no tensor scales (only nvfp4 does)")
+    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, fp32=(readout == "fp32"), TA=TA, TB=TB)
     R = A.shape[0]
     passes = -(-R // lanes)
     outs, _ = run_beats(beats, sim=sim, lanes=lanes, mask=mask, gaps=gaps, reads=passes,
@@ -250,6 +275,10 @@ def main(argv=None) -> int:
                    help="(rows, ceil(K/32)) E8M0 scale codes of A (MX modes only)")
     p.add_argument("--scale-b", default=None, metavar="SB.npy",
                    help="(rows, ceil(K/32)) E8M0 scale codes of B (MX modes only)")
+    p.add_argument("--tensor-scale-a", type=float, default=None, metavar="S",
+                   help="nvfp4: the FP32 per-tensor scale of A (a positive float32 value)")
+    p.add_argument("--tensor-scale-b", type=float, default=None, metavar="S",
+                   help="nvfp4: the FP32 per-tensor scale of B")
     p.add_argument("--out", required=True, metavar="Y.npy",
                    help="where the output codes go, one per row (uint32; .npy is added if missing)")
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"),
@@ -275,13 +304,22 @@ def main(argv=None) -> int:
         SA = np.load(args.scale_a) if args.scale_a else None
         SB = np.load(args.scale_b) if args.scale_b else None
         A, B, SA, SB = check_operands(e, A, B, SA, SB)
+        TA = TB = None
+        if e.tensor_scale:
+            from sim.mac import tensor_scale as TS
+
+            if args.tensor_scale_a is None or args.tensor_scale_b is None:
+                raise ValueError(f"mode {e.mode} needs --tensor-scale-a and --tensor-scale-b")
+            TA, TB = TS.check(args.tensor_scale_a, "--tensor-scale-a"), TS.check(args.tensor_scale_b, "--tensor-scale-b")
+        elif args.tensor_scale_a is not None or args.tensor_scale_b is not None:
+            raise ValueError(f"mode {e.mode} takes no tensor scales (only nvfp4 does)")
     except (ValueError, TypeError, OSError) as err:
         print(f"rtl.run: error: {err}", file=sys.stderr)
         return 2
     t0 = time.time()
     try:
         Y, cycles = run_rows(args.mode, A, B, SA, SB, sim=args.sim, lanes=args.lanes,
-                             readout=args.readout, accumulator=acc)
+                             readout=args.readout, accumulator=acc, TA=TA, TB=TB)
         np.save(out, Y)
     except (ValueError, TypeError, RuntimeError, OSError) as err:
         print(f"rtl.run: error: {err}", file=sys.stderr)
@@ -290,6 +328,8 @@ def main(argv=None) -> int:
     msg = f"{len(Y)} dot products ({A.size} MACs) in {cycles} cycles, {dt:.1f} s; wrote {out}"
     if args.check:
         kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+        if e.tensor_scale:
+            kw.update(tensor_scale_a=TA, tensor_scale_b=TB)
         ref = e.dot(A, B, **kw).astype(np.uint32)
         bad = np.nonzero(ref != Y)[0]
         msg += f"; {len(bad)} mismatches against sim.mac"

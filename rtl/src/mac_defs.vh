@@ -1,6 +1,9 @@
 // Mode table of the MAC engine, shared by the modules that include it (inside a module body).
 // Ids follow sim.mac.modes.MODES: 0 int4, 1 int8, 2 fp4_e2m1, 3 posit4_1, 4 posit8_0,
-// 5 posit16_1, 6 fp8_e4m3, 7 fp8_e5m2, 8 mxfp4, 9 mxint8.  Numbers come from sim.mac.tables().
+// 5 posit16_1, 6 fp8_e4m3, 7 fp8_e5m2, 8 mxfp4, 9 mxint8, 10 nvfp4.  Numbers come from
+// sim.mac.tables().  nvfp4 runs on mxfp4's datapath up to the block sums (E2M1, 4-way, the
+// block register): the tables below describe modes 0..9 (N_MODES), and a build's datapath is
+// sized for dp_modes(MODES), which adds mxfp4's bit when nvfp4's is set (nv_acc does the rest).
 // Waiver: Verilator reports each function's implicit return variable as hiding the function
 // of the same name (standard Verilog-2005 function style), so VARHIDDEN is off for this file.
 /* verilator lint_off VARHIDDEN */
@@ -11,7 +14,13 @@ localparam M_INT4 = 0, M_INT8 = 1, M_FP4 = 2, M_P4 = 3, M_P8 = 4, M_P16 = 5,
 /* verilator lint_off UNUSEDPARAM */
 localparam integer MASK_NONMX = (1 << M_MXFP4) - 1,
                    MASK_MX = (1 << M_MXFP4) | (1 << M_MXINT8);
+localparam M_NVFP4 = 10;
 /* verilator lint_on UNUSEDPARAM */
+
+// the modes whose datapath a build needs: nvfp4 (bit 10) uses mxfp4's (bit 8)
+function integer dp_modes(input integer mask);
+    dp_modes = mask | (((mask >> M_NVFP4) & 1) << M_MXFP4);
+endfunction
 
 // sub-words per 16-bit word
 function integer mode_k(input integer m);

@@ -5,12 +5,14 @@
 // mac_lane and rtl/README.md): s1 operands, s2 decode, s3 multiply, s4 align, s5 accumulate
 // (READ: capture), s6-s13 readout (resolve, |acc|, normalise, encode: two stages each);
 // MX: the block's FP32 addition in s6-s10 and the READ's in s10-s14; out register after s13.
+// nvfp4: the block's FP32 addition in s6-s9, the READ's in s9-s12, times the tensor scales in
+// s13, rounded in s14 (nv_acc).
 // READ -> out_valid: 14 cycles in every mode, as sim.mac.LATENCY.
 // Back-pressure: while out_valid is high and out_ready low, the whole pipeline holds and
 // in_ready is low.
 module mac_engine #(
     parameter LANES = 1,
-    parameter integer MODES = 1023,         // bit i compiles mode i in (ids: rtl/README.md)
+    parameter integer MODES = 2047,         // bit i compiles mode i in (ids: rtl/README.md)
     parameter integer ACC = 0,              // accumulator of the non-MX modes: 0 exact, 1 fp32,
     parameter integer FIX_I = 24,           //   2 ("fixed", FIX_I, FIX_F): FIX_I integer bits (sign
     parameter integer FIX_F = 24            //   included) and FIX_F fraction bits, 2 <= I, I + F <= 60
@@ -34,7 +36,7 @@ module mac_engine #(
 `include "mac_defs.vh"
     // register width: exact, the widest compiled mode's; fixed, I + F; fp32, the 24-bit significand
     // of the readout; with MX modes compiled in, at least their 21-bit block register
-    localparam integer W_MX = acc_width(MODES & MASK_MX);
+    localparam integer W_MX = acc_width(dp_modes(MODES) & MASK_MX);   // nvfp4: mxfp4's block register
     localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : 24;
     localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;
@@ -83,7 +85,7 @@ module mac_engine #(
                 .clk(clk), .rst(rst),
                 .ld1(fire & in_lane_en[l]), .a(in_a[16*l +: 16]), .b(in_b[16*l +: 16]),
                 .scale_a(in_scale_a[8*l +: 8]), .scale_b(in_scale_b[8*l +: 8]),
-                .ld(ld), .op4(op[6 +: 2]), .op13(op[24 +: 2]),
+                .ld(ld), .op1(op[0 +: 2]), .op4(op[6 +: 2]), .op13(op[24 +: 2]),
                 .md1(md[0 +: 4]), .md3(md[8 +: 4]), .md4(md[12 +: 4]),
                 .md7(md[24 +: 4]), .md12(md[44 +: 4]), .f12(f[12]), .md13(md[48 +: 4]), .y(y));
             assign out_y[32*l +: 32] = y;

@@ -7,6 +7,9 @@
 // enable bit is low for a beat keeps every register of that beat still.
 // The exact register is segmented (SEG-bit segments, each with a 3-bit carry register into the
 // next): one accumulate step is a SEG-bit addition, and the carries are resolved at READ.
+// nvfp4 (MODES bit 10): the datapath is mxfp4's up to the block sums (the decoders see mode 8,
+// the MX block logic counts 4-word blocks); nv_acc adds them into FP32 and applies the tensor
+// scales.  All of it is under generate blocks at the end, so builds without it are unchanged.
 module mac_lane #(
     parameter integer MODES = 1023,
     parameter W = 130,              // register width (exact: widest mode; fixed: >= FI + FF)
@@ -22,6 +25,9 @@ module mac_lane #(
     input  wire [7:0]  scale_a,
     input  wire [7:0]  scale_b,
     input  wire [13:1] ld,
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: op1 is read by nvfp4 builds only
+    input  wire [1:0]  op1,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [1:0]  op4,
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: op13's low bit is not needed
     input  wire [1:0]  op13,
@@ -40,9 +46,11 @@ module mac_lane #(
 `include "mac_defs.vh"
     localparam OP_ACC = 2'd0, OP_CLEAR = 2'd1, OP_READ = 2'd2;
     // which multiplier splits the compiled modes need (bit0 4-way, bit1 2-way, bit2 1-way)
-    localparam integer K4 = ((MODES >> M_INT4) & 1) | ((MODES >> M_FP4) & 1) | ((MODES >> M_P4) & 1) | ((MODES >> M_MXFP4) & 1);
-    localparam integer K1 = (MODES >> M_P16) & 1;
-    localparam integer K2 = (((MODES >> M_INT8) | (MODES >> M_P8) | (MODES >> M_E4M3) | (MODES >> M_E5M2) | (MODES >> M_MXINT8)) & 1);
+    localparam integer HAS_NV = (MODES >> M_NVFP4) & 1;
+    localparam integer MDP = dp_modes(MODES);   // the datapath's modes (MODES without nvfp4)
+    localparam integer K4 = ((MDP >> M_INT4) & 1) | ((MDP >> M_FP4) & 1) | ((MDP >> M_P4) & 1) | ((MDP >> M_MXFP4) & 1);
+    localparam integer K1 = (MDP >> M_P16) & 1;
+    localparam integer K2 = (((MDP >> M_INT8) | (MDP >> M_P8) | (MDP >> M_E4M3) | (MDP >> M_E5M2) | (MDP >> M_MXINT8)) & 1);
     localparam integer KMASK = K4 | (K2 << 1) | (K1 << 2);
     localparam HAS_MX = ((MODES >> M_MXFP4) & 1) | ((MODES >> M_MXINT8) & 1);
 
@@ -62,14 +70,15 @@ module mac_lane #(
     wire [3:0]  sga, sgb;
     wire [27:0] sha, shb;
     wire [7:0]  ca, cb;
-    dec_word #(.MODES(MODES)) u_deca (.word(a1), .mode(md1), .pmag(ma), .sign(sga), .sh(sha), .cls(ca));
-    dec_word #(.MODES(MODES)) u_decb (.word(b1), .mode(md1), .pmag(mb), .sign(sgb), .sh(shb), .cls(cb));
+    wire [3:0] md1d;                // the decoders' mode (nvfp4 -> mxfp4)
+    dec_word #(.MODES(MDP)) u_deca (.word(a1), .mode(md1d), .pmag(ma), .sign(sga), .sh(sha), .cls(ca));
+    dec_word #(.MODES(MDP)) u_decb (.word(b1), .mode(md1d), .pmag(mb), .sign(sgb), .sh(shb), .cls(cb));
     reg [15:0] ma2, mb2;
     reg [3:0]  sga2, sgb2;
     reg [27:0] sha2, shb2;
     reg [7:0]  ca2, cb2, sa2, sb2;
     reg [1:0]  kmode2;              // multiplier split of the mode (0 4-way, 1 2-way, 2 1-way)
-    wire [1:0] kmode1 = (mode_k_of(md1) == 4) ? 2'd0 : (mode_k_of(md1) == 2) ? 2'd1 : 2'd2;
+    wire [1:0] kmode1 = (mode_k_of(md1d) == 4) ? 2'd0 : (mode_k_of(md1d) == 2) ? 2'd1 : 2'd2;
     always @(posedge clk) begin
         if (rst) begin
             kmode2 <= 2'd0;
@@ -88,10 +97,10 @@ module mac_lane #(
         begin
             kk = 0;
             for (i = 0; i < N_MODES; i = i + 1)
-                if (((MODES >> i) & 1) != 0 && {28'd0, m} == i) kk = mode_k(i);
+                if (((MDP >> i) & 1) != 0 && {28'd0, m} == i) kk = mode_k(i);
             if (kk == 0)
                 for (i = N_MODES - 1; i >= 0; i = i - 1)
-                    if (((MODES >> i) & 1) != 0) kk = mode_k(i);
+                    if (((MDP >> i) & 1) != 0) kk = mode_k(i);
             mode_k_of = kk;
         end
     endfunction
@@ -142,10 +151,10 @@ module mac_lane #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [11:0] FF12 = ff32[11:0];
     wire [103:0] pm3;
-    prod_slots #(.MODES(MODES), .KMASK(KMASK)) u_slots (.p(p3), .kmode(km3), .pm(pm3));
+    prod_slots #(.MODES(MDP), .KMASK(KMASK)) u_slots (.p(p3), .kmode(km3), .pm(pm3));
     wire [4*W-1:0] tt;
     wire [2:0] tneg;
-    align_acc #(.MODES(MODES), .W(W)) u_align (.pm(pm3), .psh(psh3), .psign(psg3), .t(tt), .neg(tneg));
+    align_acc #(.MODES(MDP), .W(W)) u_align (.pm(pm3), .psh(psh3), .psign(psg3), .t(tt), .neg(tneg));
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: each accumulator kind reads only its own part
     reg [4*W-1:0] t4;
     reg [2:0]  neg4;
@@ -188,7 +197,7 @@ module mac_lane #(
             wire [SW+2:0] sx [0:3];
             genvar gt;
             for (gt = 0; gt < 4; gt = gt + 1) begin : g_t
-                localparam integer TWR = max_psh(MODES, gt) + max_pw(MODES, gt) + 1;
+                localparam integer TWR = max_psh(MDP, gt) + max_pw(MDP, gt) + 1;
                 localparam integer TW = (TWR < W) ? TWR : W;
                 wire [W-1:0] tw;
                 if (TW < W) begin : g_ext
@@ -273,8 +282,8 @@ module mac_lane #(
     reg [7:0]  mo_sa, mo_sb;
     reg [3:0]  mo_mode;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire is_mx4 = (HAS_MX != 0) && (md4 == M_MXFP4 || md4 == M_MXINT8);
-    wire [3:0] per_block = (md4 == M_MXFP4) ? 4'd7 : 4'd15;   // word pairs per block - 1
+    wire is_mx4;                    // a block mode (MX; nvfp4 builds: also nvfp4)
+    wire [3:0] per_block;           // word pairs per block - 1
     wire [7:0] cur_sa = (cnt == 4'd0) ? sa4 : bsa;
     wire [7:0] cur_sb = (cnt == 4'd0) ? sb4 : bsb;
     always @(posedge clk) begin
@@ -464,8 +473,29 @@ module mac_lane #(
 
     // ---- out register
     wire is_mx13 = (HAS_MX != 0) && (md13 == M_MXFP4 || md13 == M_MXINT8);
-    always @(posedge clk) begin
-        if (rst) y <= 32'd0;
-        else if (ld[13] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
-    end
+
+    // ---- nvfp4 (MODES bit 10) and what it changes; the else branches are the builds without it
+    generate
+        if (HAS_NV != 0) begin : g_nv
+            assign md1d = (md1 == M_NVFP4) ? M_MXFP4 : md1;
+            assign is_mx4 = ((HAS_MX != 0) && (md4 == M_MXFP4 || md4 == M_MXINT8)) || md4 == M_NVFP4;
+            assign per_block = (md4 == M_NVFP4) ? 4'd3 : (md4 == M_MXFP4) ? 4'd7 : 4'd15;
+            wire [31:0] ynv;
+            nv_acc u_nv (.clk(clk), .rst(rst), .ld(ld), .op1(op1), .md1(md1), .a1(a1), .b1(b1),
+                         .add(mo_add), .rdo(mo_rdo), .rdc(mo_rdc), .clr(mo_clr), .bsum(mo_sum),
+                         .sa(mo_sa), .sb(mo_sb), .ry(ynv));
+            always @(posedge clk) begin
+                if (rst) y <= 32'd0;
+                else if (ld[13] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv : is_mx13 ? ymx : yd13;
+            end
+        end else begin : g_nonv
+            assign md1d = md1;
+            assign is_mx4 = (HAS_MX != 0) && (md4 == M_MXFP4 || md4 == M_MXINT8);
+            assign per_block = (md4 == M_MXFP4) ? 4'd7 : 4'd15;
+            always @(posedge clk) begin
+                if (rst) y <= 32'd0;
+                else if (ld[13] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
+            end
+        end
+    endgenerate
 endmodule

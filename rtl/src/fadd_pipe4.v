@@ -1,0 +1,89 @@
+// The fused addition RNE_fp32(acc + x) of fadd_fp32 over four pipeline stages (the nvfp4 path,
+// nv_acc, whose blocks are 4 words apart): fadd_pipe without its normalising cut.  ce[1] loads
+// the alignment setup (acc is read here, and only here), ce[2] the exact sum, ce[3] its
+// magnitude; the fourth stage normalises and rounds combinationally (enc_fp32, PIPE = 0).
+// A separate module (not a parameter of fadd_pipe) so that builds without nvfp4 keep
+// fadd_pipe exactly as it was.  nan forces the canonical NaN (an MX scale of
+// 0xFF); pass forces acc.  Same results as fadd_fp32 (x = (-1)^xs * xm * 2^xexp exact, up to MW bits).
+/* verilator lint_off UNUSEDSIGNAL */  // waiver: parameterized slicing leaves some bits of
+// intermediate vectors unused for some parameters
+module fadd_pipe4 #(
+    parameter MW  = 21,
+    parameter EW  = 12,
+    parameter CAP = 48
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire [3:1]           ce,
+    input  wire [31:0]          acc,
+    input  wire                 xs,
+    input  wire [MW-1:0]        xm,
+    input  wire signed [EW-1:0] xexp,
+    input  wire                 nan,
+    input  wire                 pass,   // the result is acc as it is (x ignored)
+    output wire [31:0]          sum
+);
+    localparam NW = (MW > 24) ? MW : 24;
+    localparam FW = NW + CAP + 3;
+    localparam [6:0] CAP7 = CAP;
+    localparam integer NW1I = NW + 1;
+    wire [31:0] nw1_32 = NW1I;
+    wire [5:0] NW1 = nw1_32[5:0];
+    // ---- stage 1: operand decode, compare, swap, shift amounts
+    wire [7:0]  ae = acc[30:23];
+    wire [NW-1:0] am = {{(NW-24){1'b0}}, (ae == 8'd0) ? 1'b0 : 1'b1, acc[22:0]};
+    wire signed [13:0] aexp = ((ae == 8'd0) ? 14'sd1 : $signed({6'd0, ae})) - 14'sd150;
+    wire signed [13:0] bexp = $signed({{(14-EW){xexp[EW-1]}}, xexp});
+    wire [NW-1:0] bm = {{(NW-MW){1'b0}}, xm};
+    wire        a_zero = (am == {NW{1'b0}});
+    wire        x_zero = (bm == {NW{1'b0}});
+    wire        a_hi = !a_zero && (x_zero || aexp >= bexp);
+    wire [NW-1:0] hm = a_hi ? am : bm;
+    wire [NW-1:0] lm = a_hi ? (x_zero ? {NW{1'b0}} : bm) : (a_zero ? {NW{1'b0}} : am);
+    wire        hs = a_hi ? acc[31] : xs;
+    wire        ls = a_hi ? xs : acc[31];
+    wire signed [13:0] he = a_hi ? aexp : bexp;
+    wire signed [13:0] le = a_hi ? bexp : aexp;
+    wire signed [14:0] d = he - le;
+    wire [6:0]  s  = (lm == {NW{1'b0}}) ? 7'd0 : (d > CAP) ? CAP7 : d[6:0];
+    wire signed [14:0] r_full = d - $signed({8'd0, s});
+    wire [5:0]  r  = (lm == {NW{1'b0}}) ? 6'd0 : ($signed({{17{r_full[14]}}, r_full}) > NW1I) ? NW1 : r_full[5:0];
+    wire        byp = pass || (ae == 8'hff) || x_zero;
+    wire [31:0] bval = (pass || ae == 8'hff) ? acc : (acc == 32'h80000000) ? 32'd0 : acc;
+    wire signed [13:0] fexp = he - $signed({7'd0, s}) - 14'sd1;
+    localparam C1 = 2*NW + 2 + 7 + 6 + 14 + 1 + 32 + 1;
+    wire [NW-1:0] hm1, lm1;
+    wire hs1, ls1, byp1, nan1;
+    wire [6:0] s1;
+    wire [5:0] r1;
+    wire signed [13:0] fexp1;
+    wire [31:0] bval1;
+    pipe_reg #(.W(C1)) u_c1 (.clk(clk), .rst(rst), .ce(ce[1]),
+        .d({hm, lm, hs, ls, s, r, fexp, byp, bval, nan}), .q({hm1, lm1, hs1, ls1, s1, r1, fexp1, byp1, bval1, nan1}));
+    // ---- stage 2: alignment shifts and the exact signed sum
+    wire [2*NW-1:0] lw = {lm1, {NW{1'b0}}} >> r1;
+    wire        lsticky = |lw[NW-1:0];
+    wire [FW-1:0] hterm = {{(FW-NW){1'b0}}, hm1} << (s1 + 7'd1);
+    wire [FW-1:0] lt    = {{(FW-NW-1){1'b0}}, lw[2*NW-1:NW], lsticky};
+    wire signed [FW-1:0] f = (hs1 ? -$signed(hterm) : $signed(hterm)) + (ls1 ? -$signed(lt) : $signed(lt));
+    wire signed [FW-1:0] f2;
+    wire signed [13:0] fexp2;
+    wire byp2, nan2;
+    wire [31:0] bval2;
+    pipe_reg #(.W(FW + 14 + 34)) u_c2 (.clk(clk), .rst(rst), .ce(ce[2]),
+        .d({f, fexp1, byp1, bval1, nan1}), .q({f2, fexp2, byp2, bval2, nan2}));
+    // ---- stage 3: magnitude
+    wire [FW-1:0] fm = f2[FW-1] ? -f2 : f2;
+    wire [FW-1:0] fm3;
+    wire fs3, byp3, nan3;
+    wire signed [13:0] fexp3;
+    wire [31:0] bval3;
+    pipe_reg #(.W(FW + 14 + 35)) u_c3 (.clk(clk), .rst(rst), .ce(ce[3]),
+        .d({fm, f2[FW-1], fexp2, byp2, bval2, nan2}), .q({fm3, fs3, fexp3, byp3, bval3, nan3}));
+    // ---- stage 4: normalise and round
+    wire [31:0] rounded;
+    enc_fp32 #(.WM(FW), .EW(14), .PIPE(0)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(fs3),
+        .mag(fm3), .lsbexp(fexp3), .code(rounded));
+    assign sum = nan3 ? 32'h7fc00000 : byp3 ? bval3 : rounded;
+endmodule
+/* verilator lint_on UNUSEDSIGNAL */
