@@ -14,7 +14,9 @@
 module nv_acc (
     input  wire               clk,
     input  wire               rst,
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: stages 1 to 12 only
     input  wire [13:1]        ld,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [1:0]         op1,      // stage 1: op, mode and operand words of the beat
     input  wire [3:0]         md1,
     input  wire [15:0]        a1,
@@ -28,14 +30,16 @@ module nv_acc (
     input  wire [7:0]         sb,
     output wire [31:0]        ry        // the READ's result in stage 13
 );
-    localparam OP_CLEAR = 2'd1, OP_READ = 2'd2, M_NV = 4'd10;
+    localparam OP_CLEAR = 2'd1, M_NV = 4'd10;
     // ---- the block term of (S, codes): x = (-1)^xs * xm * 2^xexp, exact (20-bit magnitude)
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: bit 7 of a code, and uexp's mantissa bits
     function [3:0] usig(input [7:0] c);
         usig = {c[6:3] != 4'd0, c[2:0]};
     endfunction
     function signed [11:0] uexp(input [7:0] c);       // the exponent of usig's lsb
         uexp = ((c[6:3] == 4'd0) ? 12'sd1 : $signed({8'd0, c[6:3]})) - 12'sd10;
     endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [31:0] acc32;
     wire        xs = bsum[20];
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: a block sum has at most 12 magnitude bits

@@ -25,12 +25,20 @@ def require_sim(sim: str) -> None:
         pytest.fail(f"{tool} is not installed: run bash scripts/install.sh (it installs the simulators)")
 
 
-def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact"):
+#: nvfp4's tensor scales when a test gives none: not powers of two, so the readout rounds
+TENSOR_SCALES = (0.37, 1.3e-3)
+
+
+def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=None, TB=None):
     e = mac.Engine(mode, lanes=LANES, readout=readout, accumulator=accumulator)
     kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+    if e.tensor_scale:
+        TA = np.float32(TENSOR_SCALES[0]) if TA is None else TA
+        TB = np.float32(TENSOR_SCALES[1]) if TB is None else TB
+        kw.update(tensor_scale_a=TA, tensor_scale_b=TB)
     ref = e.dot(A, B, **kw)
     Y, cycles = R.run_rows(mode, A, B, SA, SB, sim=sim, lanes=LANES, readout=readout,
-                           accumulator=accumulator)
+                           accumulator=accumulator, TA=TA, TB=TB)
     bad = np.nonzero(Y != ref)[0]
     if bad.size:
         lines = [f"{mode} ({readout}, {e.accumulator} accumulator, {sim}): {bad.size} of {len(ref)} "
@@ -86,6 +94,17 @@ def random_rows(mode: str, rows: int, K: int, seed: int = 0, corners: bool = Tru
     if not e.block:
         return A, B, None, None
     nb = -(-K // e.block)
+    if e.tensor_scale:                             # nvfp4: UE4M3 codes, 1.0 = 0x38, NaN = 0x7F
+        SA = rng.integers(0x38 - 20, 0x38 + 20, size=(rows, nb)).astype(np.uint8)
+        SB = rng.integers(0x38 - 20, 0x38 + 20, size=(rows, nb)).astype(np.uint8)
+        if corners and rows >= 16:
+            SA[8] = 0x7E; SB[8] = 0x7E             # largest scales (448)
+            SA[9] = 0x01; SB[9] = 0x01             # smallest subnormal scales
+            SA[10, 0] = 0x7F                       # NaN scale
+            SA[11] = 0; SB[11] = 0x7E              # zero scale
+            SA[12] = rng.integers(0, 0x7F, nb); SB[12] = rng.integers(0, 0x7F, nb)
+            SA[13, ::2] = 0x7E; SA[13, 1::2] = 0x01  # huge and tiny blocks mixed
+        return A, B, SA, SB
     SA = rng.integers(127 - 20, 127 + 20, size=(rows, nb)).astype(np.uint8)
     SB = rng.integers(127 - 20, 127 + 20, size=(rows, nb)).astype(np.uint8)
     if corners and rows >= 16:

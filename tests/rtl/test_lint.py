@@ -8,7 +8,7 @@ from rtl import toolchain
 from rtl.sources import SRC_DIR, sources
 
 CONFIGS = [(acc, fi, ff, modes) for acc, fi, ff in ((0, 24, 24), (1, 24, 24), (2, 16, 8), (2, 2, 0), (2, 30, 30))
-           for modes in (1023, 255, 32, 1, 772)]
+           for modes in (2047, 1023, 255, 32, 1, 772, 1024, 1280)]   # 1024: nvfp4 alone, 1280: + mxfp4
 
 
 @pytest.mark.rtl
