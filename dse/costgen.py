@@ -109,7 +109,7 @@ def energy_version() -> str:
     for f in sorted(Path(power.__file__).parent.glob("*.py")):
         if f.stem in ("power", "liberty", "gatesim", "slews", "nldm"):
             h.update(f.read_bytes())
-    for fn in (random_operands, real_operands, _trained_layer, energy_one):
+    for fn in (random_operands, real_operands, _trained_layer, energy_one, tensor_scales):
         h.update(inspect.getsource(fn).encode())
     return f"icarus-11+e{h.hexdigest()[:8]}"
 
@@ -151,17 +151,39 @@ def synth_one(build, modes, lanes, work: Path, log=print, acc: str = "exact", br
 
 
 def random_operands(mode: str, rows: int, K: int, rng):
-    """Uniformly random codes (every bit pattern; MX: E8M0 scales 2^-7..2^7), rows x K."""
+    """Uniformly random codes (every bit pattern; MX: E8M0 scales 2^-7..2^7; nvfp4: UE4M3
+    scales 2^-1..2^1), rows x K."""
     from sim import mac
 
     e = mac.Engine(mode)
     bits = e.element_bits if hasattr(e, "element_bits") else e.element_format.bits
     A = rng.integers(0, 1 << bits, (rows, K))
     B = rng.integers(0, 1 << bits, (rows, K))
+    if e.tensor_scale:                # UE4M3 codes 0x30..0x40 (0.5 .. 2)
+        nb = -(-K // e.block)
+        return A, B, rng.integers(0x30, 0x41, (rows, nb)), rng.integers(0x30, 0x41, (rows, nb))
     if e.block:                       # E8M0 scales near 2^0 so block sums stay finite
         nb = -(-K // e.block)
         return A, B, rng.integers(120, 135, (rows, nb)), rng.integers(120, 135, (rows, nb))
     return A, B, None, None
+
+
+def tensor_scales(mode: str, real: bool = False, rows: int = 0):
+    """nvfp4's per-tensor scales of the energy runs: NVFP4's recipe for an amax of 1
+    (``float32(1 / 2688)``, random codes) or the encoded layer's own (``real``); (None, None)
+    for the other modes (a dict of keyword arguments, empty for them)."""
+    from sim import mac
+
+    if not mac.Engine(mode).tensor_scale:
+        return {}
+    if not real:
+        s = np.float32(1.0 / 2688)
+        return {"TA": s, "TB": s}
+    import formats
+
+    W, X = _trained_layer()
+    f = formats.get(mode)
+    return {"TA": f.encode(W[:rows]).tensor_scale, "TB": f.encode(X[:rows]).tensor_scale}
 
 
 def real_operands(mode: str, rows: int):
@@ -219,8 +241,10 @@ def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
     # same shape as the real set (8 dot products per lane of K = 128) so overheads match
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
     kw = dict(lanes=lanes, period_ns=res["critical_path_ns"], accumulator=acc, top=top, sim=sim)
-    out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, **kw)
-    out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real_operands(mode, 8 * lanes), **kw)
+    out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, **kw,
+                                         **tensor_scales(mode))
+    out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real_operands(mode, 8 * lanes), **kw,
+                                       **tensor_scales(mode, real=True, rows=8 * lanes))
     return out
 
 
@@ -231,7 +255,7 @@ def timed_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
     return timedsim.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, lanes=lanes,
                                    period_ns=res["critical_path_ns"], accumulator=res.get("accumulator", "exact"),
-                                   top=res.get("top", "mac_engine"))
+                                   top=res.get("top", "mac_engine"), **tensor_scales(mode))
 
 
 def pj_at(run: dict, mhz: float) -> float:

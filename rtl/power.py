@@ -168,7 +168,8 @@ def liberty_energy(lib: Path, netlist: Path, toggles: dict, seconds: float, slew
 
 def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, lanes: int = 1,
                    mask: int | None = None, period_ns: float = 10.0, check: bool = True,
-                   accumulator="exact", sim: str = "icarus", top: str = "mac_engine") -> dict:
+                   accumulator="exact", sim: str = "icarus", top: str = "mac_engine",
+                   TA=None, TB=None) -> dict:
     """pJ per MAC of the netlist in ``net_dir`` running rows A . B (codes) in ``mode``, quoted at
     a clock of ``period_ns`` (which also sets the OpenSTA constraints the slews are taken under).
 
@@ -180,7 +181,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
 
     e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
-    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes)
+    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, TA=TA, TB=TB)   # TA, TB: nvfp4's tensor scales
     passes = -(-A.shape[0] // lanes)
     with tempfile.TemporaryDirectory(prefix="rtl-power-") as td:
         work = Path(td)
@@ -191,6 +192,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
                                         if sim == "verilator" else None))
         if check:
             kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+            kw.update({"tensor_scale_a": TA, "tensor_scale_b": TB} if e.tensor_scale else {})
             ref = e.dot(A, B, **kw).astype(np.uint64)
             obits = e.output_format.bits
             got = [(y >> (32 * l)) & ((1 << obits) - 1) for _, y in outs for l in range(lanes)][:len(ref)]

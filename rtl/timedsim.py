@@ -91,14 +91,15 @@ def fix_sdf(src: Path, dst: Path) -> Path:
 
 
 def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, lanes: int = 1,
-                   period_ns: float = 10.0, accumulator="exact", top: str = "mac_engine") -> dict:
+                   period_ns: float = 10.0, accumulator="exact", top: str = "mac_engine",
+                   TA=None, TB=None) -> dict:
     """pJ per MAC of the netlist in ``net_dir`` with cell delays (glitches counted), quoted at
     ``period_ns`` (the build's minimum period); same fields as :func:`rtl.power.energy_per_mac`."""
     from sim import mac
 
     e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
-    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes)
+    beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, TA=TA, TB=TB)   # TA, TB: nvfp4's tensor scales
     passes = -(-A.shape[0] // lanes)
     half_ps = int(math.ceil(1.25 * period_ns * 1000 / 2))       # the simulated clock, 1.25 x the min period
     with tempfile.TemporaryDirectory(prefix="rtl-timed-") as td:
@@ -144,6 +145,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
         outs = [(int(p[0]), int(p[1], 16)) for p in (l.split() for l in fout.read_text().splitlines())
                 if p[0] != "done"]
         kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+        kw.update({"tensor_scale_a": TA, "tensor_scale_b": TB} if e.tensor_scale else {})
         ref = e.dot(A, B, **kw).astype(np.uint64)
         obits = e.output_format.bits
         got = [(y >> (32 * l)) & ((1 << obits) - 1) for _, y in outs for l in range(lanes)][:len(ref)]
