@@ -8,13 +8,12 @@
 
 Yosys elaborates the build exactly as the cost flows read it (``read_verilog -DSYNTHESIS``,
 ``chparam LANES MODES ACC FIX_I FIX_F``), then ``hierarchy -top; proc; flatten; opt_clean
--purge; autoname`` — no optimisation beyond removing what drives nothing, so a logic difference that
+-purge`` — no optimisation beyond removing what drives nothing, so a logic difference that
 synthesis would later simplify away still counts as a difference.  The design is written with
-``write_rtlil`` after ``autoname`` (which names most private objects after the public signals
-they connect, independently of creation order); the hash is taken over a canonical form of it:
-attributes (source locations) and Yosys' counter are dropped, statements are sorted, and the
-remaining private names (``$``-names embed source line numbers and a global counter) are
-numbered by their first appearance in the statements sorted with private names masked.
+``write_rtlil``; the hash is taken over a canonical form of it (:func:`canonical`): attributes
+(source locations) and Yosys' counter are dropped, statements are sorted, and every name Yosys
+generated (``$``-names embed source line numbers and a global counter) is replaced by a label
+of its place in the netlist, found by colour refinement from the public names.
 Public names (ports, declared wires, instance paths) are kept: a renamed signal counts as a
 change.  Checked: inserting lines and an uncompiled generate block into a source file leaves
 every hash as it was, except where it shifts the numbers of later unnamed generate blocks
@@ -39,19 +38,10 @@ from .sources import SRC_DIR, TOP
 
 __all__ = ["canonical", "design_text", "design_hash", "costgen_builds", "compare", "main"]
 
-_PRIVATE = re.compile(r"\$[^\s\\,;{}\[\]]+")
 
-
-def canonical(rtlil: str) -> str:
-    """``write_rtlil`` text without attributes, comments and private names, its statements
-    (wire declarations, cells with their parameters and connections, module-level connects)
-    sorted: their order carries no meaning (see the module doc).
-
-    Private names are numbered by first appearance in the statements sorted with every private
-    name masked, so the numbering follows the structure, not Yosys' creation order."""
-    def is_name(tok):  # a cell type such as $add or $dff is not a name
-        return not (tok[1:2].isalpha() and "$" not in tok[1:] and ":" not in tok)
-
+def _units(rtlil: str) -> list[tuple[str, list[str]]]:
+    """(module header, statements) per module; a cell is one statement with its lines sorted;
+    attributes, comments and Yosys' counter are dropped."""
     modules, cur, cell = [], None, None
     for line in rtlil.splitlines():
         s = line.strip()
@@ -59,7 +49,10 @@ def canonical(rtlil: str) -> str:
             continue
         if cell is not None:
             if s == "end":
-                cur[1].append(cell[0] + "\n" + "\n".join(sorted(cell[1:])) + "\nend")
+                # a cell's lines in the order of their keywords and port/parameter names
+                # (unique within a cell; never generated names)
+                body = sorted(cell[1:], key=lambda ln: ln.split(" ", 2)[:2])
+                cur[1].append(cell[0] + "\n" + "\n".join(body) + "\nend")
                 cell = None
             else:
                 cell.append(s)
@@ -72,20 +65,55 @@ def canonical(rtlil: str) -> str:
             cur = None
         else:
             cur[1].append(s)
-    names: dict[str, str] = {}
+    return modules
 
-    def mask(u):
-        return _PRIVATE.sub(lambda m: "$?" if is_name(m.group(0)) else m.group(0), u)
 
-    def rename(m):
-        tok = m.group(0)
-        return names.setdefault(tok, f"$n{len(names)}") if is_name(tok) else tok
+def _generated(tok: str) -> bool:
+    """A name Yosys made up: ``$...``, a flattened one (``\\\\u_x.$auto$...``) or a memory id string
+    that holds one (``"$flatten\\\\...$proc_rom..."``)."""
+    return tok.startswith("$") or (tok[:1] in ("\\", '"') and "$" in tok)   # "...$...": a memory id
 
+
+def _digest(*parts) -> str:
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).hexdigest()
+
+
+def canonical(rtlil: str) -> str:
+    """``write_rtlil`` text in a canonical form (see the module doc): statements sorted, every
+    generated name replaced by a label of its place in the netlist's structure.
+
+    The labels come from colour refinement (Weisfeiler-Lehman): each generated name starts
+    with one colour; each round a statement's signature is its text with the names' colours,
+    and a name's next colour digests the signatures of the statements it appears in (and where);
+    rounds stop when the number of colours stops growing.  Public names anchor the refinement.
+    Two netlists that differ only in how Yosys numbered its names get the same text."""
     out = []
-    for head, units in modules:
-        ordered = sorted(units, key=lambda u: (mask(u), u))
+    for head, units in _units(rtlil):
+        toks = [re.split(r"(\s+)", u) for u in units]
+        occ: dict[str, list] = {}
+        for i, t in enumerate(toks):
+            for j, tok in enumerate(t):
+                if _generated(tok) and not (j >= 2 and t[j - 2] == "cell"):   # not a cell type
+                    occ.setdefault(tok, []).append((i, j))
+        color = {n: "0" for n in occ}
+        ncol = 1
+        while True:
+            masked = [list(t) for t in toks]
+            for n, places in occ.items():
+                for i, j in places:
+                    masked[i][j] = "%" + color[n]
+            usig = [_digest(*m) for m in masked]
+            new = {n: _digest(color[n], *sorted(f"{usig[i]}@{j}" for i, j in places)) for n, places in occ.items()}
+            k = len(set(new.values()))
+            color = new
+            if k <= ncol:
+                break
+            ncol = k
+        for n, places in occ.items():
+            for i, j in places:
+                toks[i][j] = "%" + color[n]
         out.append(head)
-        out.extend(sorted(_PRIVATE.sub(rename, u) for u in ordered))
+        out.extend(sorted("".join(t) for t in toks))
         out.append("end")
     return "\n".join(out) + "\n"
 
@@ -105,7 +133,7 @@ def design_text(src_dir: Path, mask: int, lanes: int = 1, accumulator="exact", t
     with tempfile.TemporaryDirectory(prefix="rtl-dhash-") as td:
         out = Path(td) / "design.il"
         script = (f"read_verilog -DSYNTHESIS -I{src_dir} {' '.join(map(str, files))}; chparam {chp} {top}; "
-                  f"hierarchy -top {top}; proc; flatten; opt_clean -purge; autoname; "
+                  f"hierarchy -top {top}; proc; flatten; opt_clean -purge; "
                   f"write_rtlil {out}")
         p = subprocess.run([exe, "-q", "-p", script], capture_output=True, text=True)
         if p.returncode != 0 or not out.exists():

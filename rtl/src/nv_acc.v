@@ -9,7 +9,7 @@
 // exact product P = S_A * S_B in s12 (24 x 48 bits) and rounds once in s13 (enc_fp32).
 // The tensor scales ride on the operand words: the CLEAR beat's a/b words are the low halves of
 // S_A/S_B (kept in tlo), the READ beat's the high halves; P is formed in s2 and travels with
-// the READ to s12.  NaN scale code 0x7F: the block, and the sum until CLEAR, is NaN; a NaN
+// the READ to s12 (loaded by READs only, so it holds still between them).  NaN scale code 0x7F: the block, and the sum until CLEAR, is NaN; a NaN
 // result is 0x7fc00000; S_A, S_B must be positive finite (other words: unspecified).
 module nv_acc (
     input  wire               clk,
@@ -30,7 +30,7 @@ module nv_acc (
     input  wire [7:0]         sb,
     output wire [31:0]        ry        // the READ's result in stage 13
 );
-    localparam OP_CLEAR = 2'd1, M_NV = 4'd10;
+    localparam OP_CLEAR = 2'd1, OP_READ = 2'd2, M_NV = 4'd10;
     // ---- the block term of (S, codes): x = (-1)^xs * xm * 2^xexp, exact (20-bit magnitude)
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: bit 7 of a code, and uexp's mantissa bits
     function [3:0] usig(input [7:0] c);
@@ -69,9 +69,6 @@ module nv_acc (
     pipe_reg #(.W(RW)) u_r6 (.clk(clk), .rst(rst), .ce(ld[5]), .d({rdo, rdc, bsum, sa, sb}), .q(r6));
     pipe_reg #(.W(RW)) u_r7 (.clk(clk), .rst(rst), .ce(ld[6]), .d(r6), .q(r7));
     pipe_reg #(.W(RW)) u_r8 (.clk(clk), .rst(rst), .ce(ld[7]), .d(r7), .q(r8));
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: rdo is implied (a READ that is not rdc)
-    wire rdo8 = r8[RW-1];
-    /* verilator lint_on UNUSEDSIGNAL */
     wire rdc8 = r8[RW-2];
     wire signed [20:0] rsum = r8[RW-3 -: 21];
     wire [7:0] rsa = r8[15:8], rsb = r8[7:0];
@@ -83,8 +80,15 @@ module nv_acc (
     wire [31:0] r;
     fadd_pipe4 #(.MW(21), .EW(12)) u_read (.clk(clk), .rst(rst), .ce(ld[10:8]), .acc(acc32), .xs(rxs),
         .xm(rxm), .xexp(rxexp), .nan(rnan), .pass(rdc8), .sum(r));
+    // which beats are READs (s9 to s12): the multiplier's registers load only for them, so the
+    // multipliers do not toggle on the other beats
+    wire rd9, rd10, rd11, rd12;
+    pipe_reg #(.W(1)) u_d9 (.clk(clk), .rst(rst), .ce(ld[8]), .d(r8[RW-1] | r8[RW-2]), .q(rd9));
+    pipe_reg #(.W(1)) u_d10 (.clk(clk), .rst(rst), .ce(ld[9]), .d(rd9), .q(rd10));
+    pipe_reg #(.W(1)) u_d11 (.clk(clk), .rst(rst), .ce(ld[10]), .d(rd10), .q(rd11));
+    pipe_reg #(.W(1)) u_d12 (.clk(clk), .rst(rst), .ce(ld[11]), .d(rd11), .q(rd12));
     wire [31:0] r12;
-    pipe_reg #(.W(32)) u_s12 (.clk(clk), .rst(rst), .ce(ld[11]), .d(r), .q(r12));
+    pipe_reg #(.W(32)) u_s12 (.clk(clk), .rst(rst), .ce(ld[11] & rd11), .d(r), .q(r12));
 
     // ---- tensor scales: low halves on CLEAR (tlo), high halves on READ; P = S_A * S_B in s2
     reg [31:0] tlo;                           // {b, a} words of the last nvfp4 CLEAR
@@ -92,10 +96,13 @@ module nv_acc (
     always @(posedge clk) begin
         if (rst) begin
             tlo <= 32'd0; ta2 <= 32'd0; tb2 <= 32'd0;
-        end else if (ld[1]) begin
-            if (op1 == OP_CLEAR && md1 == M_NV) tlo <= {b1, a1};
-            ta2 <= {a1, tlo[15:0]};
-            tb2 <= {b1, tlo[31:16]};
+        end else if (ld[1] && md1 == M_NV) begin
+            // loaded by nvfp4 READs only: P and its pipeline hold still on the other beats
+            if (op1 == OP_CLEAR) tlo <= {b1, a1};
+            if (op1 == OP_READ) begin
+                ta2 <= {a1, tlo[15:0]};
+                tb2 <= {b1, tlo[31:16]};
+            end
         end
     end
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: the sign bits (scales are positive)
@@ -127,7 +134,7 @@ module nv_acc (
     wire [71:0] prod13;
     wire signed [11:0] pexp13;
     wire sg13, nan13, inf13;
-    pipe_reg #(.W(72 + 12 + 3)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12]),
+    pipe_reg #(.W(72 + 12 + 3)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12] & rd12),
         .d({prod, pexp, r12[31], snan, sinf}), .q({prod13, pexp13, sg13, nan13, inf13}));
     wire [31:0] code;
     enc_fp32 #(.WM(72), .EW(12), .PIPE(0)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(sg13),
