@@ -171,7 +171,8 @@ def _ref_src(ref: str, dest: Path) -> Path:
 
 
 def compare(ref: str = "main", builds=None, log=print) -> list[dict]:
-    """Each build's design hash from ``ref``'s rtl/src and from this tree's, one dict per build.
+    """Each build's design hash from ``ref``'s rtl/src and from this tree's, one dict per build
+    (``same``: True, False, or None for a build of a mode the reference does not have).
 
     The ``all`` build is compared at the reference's every-mode mask (the modes it knows),
     which this tree's ``all`` build extends by design."""
@@ -186,14 +187,17 @@ def compare(ref: str = "main", builds=None, log=print) -> list[dict]:
             mask = mask_of(modes)
             if build == "all":
                 mask = (1 << ref_modes) - 1
-            h_ref = design_hash(ref_src, mask, lanes, acc, top)
+            new_mode = mask >> ref_modes != 0
+            h_ref = None if new_mode else design_hash(ref_src, mask, lanes, acc, top)
             h_new = design_hash(SRC_DIR, mask, lanes, acc, top)
             row = dict(build=build, top=top, modes="+".join(modes) if build == "single" else build,
-                       mask=mask, lanes=lanes, accumulator=acc, ref=h_ref, new=h_new, same=h_ref == h_new)
+                       mask=mask, lanes=lanes, accumulator=acc, ref=h_ref, new=h_new,
+                       same=None if new_mode else h_ref == h_new)
             rows.append(row)
             if log:
-                log(f"{'same' if row['same'] else 'DIFF'} {build:9s} {row['modes']:12s} MODES={mask:<5d} "
-                    f"lanes={lanes} {acc:12s} {h_ref} {h_new}")
+                tag = {True: "same", False: "DIFF", None: "new "}[row["same"]]
+                log(f"{tag} {build:9s} {row['modes']:12s} MODES={mask:<5d} lanes={lanes} {acc:12s} "
+                    f"{h_ref or '-':16s} {h_new}")
     return rows
 
 
@@ -215,9 +219,11 @@ def main(argv=None) -> int:
     try:
         if args.compare_ref:
             rows = compare(args.compare_ref)
-            same = sum(r["same"] for r in rows)
-            print(f"{same} of {len(rows)} builds identical to {args.compare_ref}'s design")
-            return 0 if same == len(rows) else 1
+            old = [r for r in rows if r["same"] is not None]
+            same = sum(r["same"] for r in old)
+            print(f"{same} of {len(old)} builds identical to {args.compare_ref}'s design "
+                  f"({len(rows) - len(old)} builds of modes {args.compare_ref} does not have)")
+            return 0 if same == len(old) else 1
         mask = M.mask_of(args.modes or None)
         print(design_hash(Path(args.src), mask, args.lanes, Accumulator.parse(args.accumulator).engine_value, args.top))
     except (ValueError, KeyError) as err:

@@ -187,7 +187,7 @@ def beats_for_rows(engine, A, B, SA=None, SB=None, lanes=1, fp32=False, mode_id=
 def check_operands(engine, A, B, SA=None, SB=None):
     """Check the operands of ``run_rows`` for ``engine`` (a :class:`sim.mac.Engine`) before any
     simulation: A and B (rows, K) element codes of one shape (a 1-D array is one row), scales
-    (rows, ceil(K/block)) E8M0 codes for MX modes and none for the others.  Returns them as
+    (rows, ceil(K/block)) block scale codes (E8M0 for MX, UE4M3 for nvfp4) and none for the others.  Returns them as
     2-D arrays; ValueError/TypeError names the bad operand and what is allowed."""
     def rows(x, name, fmt):
         arr = np.atleast_2d(np.asarray(x))
@@ -272,9 +272,9 @@ def main(argv=None) -> int:
     p.add_argument("--a", required=True, metavar="A.npy", help="(rows, K) element codes, one row per dot product")
     p.add_argument("--b", required=True, metavar="B.npy", help="(rows, K) element codes, the same shape as A")
     p.add_argument("--scale-a", default=None, metavar="SA.npy",
-                   help="(rows, ceil(K/32)) E8M0 scale codes of A (MX modes only)")
+                   help="(rows, ceil(K/block)) block scale codes of A (MX: E8M0 per 32; nvfp4: UE4M3 per 16)")
     p.add_argument("--scale-b", default=None, metavar="SB.npy",
-                   help="(rows, ceil(K/32)) E8M0 scale codes of B (MX modes only)")
+                   help="(rows, ceil(K/block)) block scale codes of B (MX: E8M0 per 32; nvfp4: UE4M3 per 16)")
     p.add_argument("--tensor-scale-a", type=float, default=None, metavar="S",
                    help="nvfp4: the FP32 per-tensor scale of A (a positive float32 value)")
     p.add_argument("--tensor-scale-b", type=float, default=None, metavar="S",
