@@ -17,6 +17,7 @@ from cocotb.triggers import FallingEdge
 
 from rtl import modes as M
 from sim import mac
+from sim.mac import tensor_scale
 
 ACC, CLEAR, READ = 0, 1, 2
 
@@ -60,8 +61,9 @@ class Bench:
         for l in range(self.lanes):
             if not (en >> l) & 1:
                 continue
-            if op == CLEAR:
+            if op == CLEAR:                         # nvfp4: the words carry the tensor scales
                 self.models[l] = self.engine(mode, readout).lane()
+                self.models[l].clear(int(words_a[l]), int(words_b[l]))
             elif op == ACC:
                 e = self.models[l].engine
                 kw = {"scale_a": sa[l], "scale_b": sb[l]} if e.block else {}
@@ -73,7 +75,7 @@ class Bench:
                     lane = self.models[l]
                     if lane.engine.readout != readout:      # same state, other readout
                         lane.engine = self.engine(lane.engine.mode, readout)
-                    self.last_y[l] = int(lane.readout())
+                    self.last_y[l] = int(lane.readout(int(words_a[l]), int(words_b[l])))
                 ys.append(self.last_y[l])
             self.expected.append((ys, mode, self.cycle, en))
 
@@ -140,14 +142,21 @@ def dot_beats(bench, mode, K, rng, readout="native", en=None):
     codes_b = rng.integers(0, n, size=(lanes, K)).astype(e.element_format.code_dtype)
     wa, wb = e.pack(codes_a), e.pack(codes_b)
     zero = [0] * lanes
-    beats = [(CLEAR, mode, readout, en, zero, zero, zero, zero)]
+    clear_w = read_w = (zero, zero)
+    if e.tensor_scale:      # nvfp4: FP32 tensor scales, low halves on CLEAR, high halves on READ
+        ws = [tensor_scale.words(*rng.uniform(1e-4, 2.0, 2).astype(np.float32)) for _ in range(lanes)]
+        clear_w = ([w[0][0] for w in ws], [w[0][1] for w in ws])
+        read_w = ([w[1][0] for w in ws], [w[1][1] for w in ws])
+    beats = [(CLEAR, mode, readout, en, *clear_w, zero, zero)]
+    one = int(e.scale_format.encode(1.0)) if e.block else 0
     for w in range(wa.shape[1]):
         sa = sb = zero
-        if e.block:
-            sa = rng.integers(110, 145, size=lanes).tolist()
-            sb = rng.integers(110, 145, size=lanes).tolist()
+        if e.block:         # scale codes around 1.0 (E8M0 127, UE4M3 0x38)
+            lo, hi = (one - 8, one + 9) if e.tensor_scale else (110, 145)
+            sa = rng.integers(lo, hi, size=lanes).tolist()
+            sb = rng.integers(lo, hi, size=lanes).tolist()
         beats.append((ACC, mode, readout, en, wa[:, w].tolist(), wb[:, w].tolist(), sa, sb))
-    beats.append((READ, mode, readout, en, zero, zero, zero, zero))
+    beats.append((READ, mode, readout, en, *read_w, zero, zero))
     return beats
 
 

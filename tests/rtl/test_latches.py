@@ -9,9 +9,10 @@ import pytest
 
 from rtl.sources import SRC_DIR, TOP, sources
 
-#: (ACC, FIX_I, FIX_F, MODES): every accumulator kind; every mode, the XR-NPE set, non-MX, MX only
-CONFIGS = [(0, 24, 24, 1023), (1, 24, 24, 1023), (2, 16, 16, 1023), (0, 24, 24, 60), (2, 2, 0, 255),
-           (0, 24, 24, 768)]
+#: (ACC, FIX_I, FIX_F, MODES): every accumulator kind; every mode, the XR-NPE set, non-MX, MX only,
+#: nvfp4 only
+CONFIGS = [(0, 24, 24, 2047), (1, 24, 24, 2047), (2, 16, 16, 2047), (0, 24, 24, 60), (2, 2, 0, 255),
+           (0, 24, 24, 768), (0, 24, 24, 1024)]
 
 
 def _yosys(tool: str) -> list[str]:

