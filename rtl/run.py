@@ -276,9 +276,9 @@ def main(argv=None) -> int:
     p.add_argument("--scale-b", default=None, metavar="SB.npy",
                    help="(rows, ceil(K/block)) block scale codes of B (MX: E8M0 per 32; nvfp4: UE4M3 per 16)")
     p.add_argument("--tensor-scale-a", type=float, default=None, metavar="S",
-                   help="nvfp4: the FP32 per-tensor scale of A (a positive float32 value)")
+                   help="nvfp4: the FP32 per-tensor scale of A (positive; rounded to the nearest float32)")
     p.add_argument("--tensor-scale-b", type=float, default=None, metavar="S",
-                   help="nvfp4: the FP32 per-tensor scale of B")
+                   help="nvfp4: the FP32 per-tensor scale of B (positive; rounded to the nearest float32)")
     p.add_argument("--out", required=True, metavar="Y.npy",
                    help="where the output codes go, one per row (uint32; .npy is added if missing)")
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"),
@@ -310,7 +310,9 @@ def main(argv=None) -> int:
 
             if args.tensor_scale_a is None or args.tensor_scale_b is None:
                 raise ValueError(f"mode {e.mode} needs --tensor-scale-a and --tensor-scale-b")
-            TA, TB = TS.check(args.tensor_scale_a, "--tensor-scale-a"), TS.check(args.tensor_scale_b, "--tensor-scale-b")
+            # the command line's decimal value rounds to the nearest float32 (said in --help)
+            TA = TS.check(np.float32(args.tensor_scale_a), "--tensor-scale-a")
+            TB = TS.check(np.float32(args.tensor_scale_b), "--tensor-scale-b")
         elif args.tensor_scale_a is not None or args.tensor_scale_b is not None:
             raise ValueError(f"mode {e.mode} takes no tensor scales (only nvfp4 does)")
     except (ValueError, TypeError, OSError) as err:

@@ -36,9 +36,9 @@ def check(x, name: str) -> np.ndarray:
     bad = ~(np.isfinite(f32) & (f32 > 0))
     if bad.any():
         raise ValueError(f"{name} must be a positive finite float32 per-tensor scale (NVFP4), "
-                         f"got {arr[bad].flat[0]!r}")
+                         f"got {arr[bad].flat[0].item()!r}")
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.array_equal(f32.astype(arr.dtype), arr):
-        raise ValueError(f"{name} must be exactly a float32 value; {arr[f32 != arr].flat[0]!r} is not "
+        raise ValueError(f"{name} must be exactly a float32 value; {arr[f32 != arr].flat[0].item()!r} is not "
                          f"(pass np.float32(...) if rounding it is intended)")
     return f32
 

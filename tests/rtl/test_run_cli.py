@@ -31,9 +31,12 @@ def no_sim(monkeypatch):
     """run_rows replaced by sim.mac's answer: these tests are about the command line only."""
     from sim import mac
 
-    def fake(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native", accumulator="exact"):
+    def fake(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native", accumulator="exact",
+             TA=None, TB=None):
         e = mac.Engine(mode, lanes=lanes, readout=readout, accumulator=accumulator)
         kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+        if e.tensor_scale:
+            kw.update(tensor_scale_a=TA, tensor_scale_b=TB)
         return e.dot(A, B, **kw).astype(np.uint32), 0
 
     monkeypatch.setattr(R, "run_rows", fake)
@@ -90,3 +93,20 @@ def test_help_describes_every_option(capsys):
     assert ex.value.code == 0
     text = capsys.readouterr().out
     assert "simulator that runs the Verilog" in text and "output format: native" in text
+
+
+def test_nvfp4_needs_tensor_scales_and_rounds_them_to_float32(operands, tmp_path, capsys, no_sim):
+    a = operands("a.npy", [[2, 3, 4, 5]])
+    s = operands("s.npy", [[0x38]])
+    base = ["--mode", "nvfp4", "--a", a, "--b", a, "--scale-a", s, "--scale-b", s, "--out", str(tmp_path / "Y")]
+    assert R.main(base) == 2
+    assert "needs --tensor-scale-a and --tensor-scale-b" in capsys.readouterr().err
+    assert R.main(base + ["--tensor-scale-a", "0", "--tensor-scale-b", "1"]) == 2
+    assert "positive finite" in capsys.readouterr().err
+    assert R.main(base + ["--tensor-scale-a", "0.1", "--tensor-scale-b", "2"]) == 0   # 0.1 -> float32(0.1)
+    y = np.load(tmp_path / "Y.npy")[0]
+    # codes 2..5 are 1, 1.5, 2, 3: (1 + 2.25 + 4 + 9) * float32(0.1) * 2, rounded once to FP32
+    assert np.array([y], np.uint32).view(np.float32)[0] == np.float32(16.25 * float(np.float32(0.1)) * 2)
+    assert R.main(["--mode", "int8", "--a", a, "--b", a, "--tensor-scale-a", "1", "--tensor-scale-b", "1",
+                   "--out", str(tmp_path / "Z")]) == 2
+    assert "no tensor scales" in capsys.readouterr().err
