@@ -53,7 +53,7 @@ NON_MX = tuple(m for m in MODES if not mode_spec(m).mx)
 FIXED_REF = "fixed:16:16"
 #: the modes and lane count of the default sweep (dse/default.toml): measured, with energy
 SWEEP_LANES = 4
-SWEEP_MODES = ("int4", "int8", "fp4_e2m1", "fp8_e4m3", "mxfp4")
+SWEEP_MODES = ("int4", "int8", "fp4_e2m1", "fp8_e4m3", "mxfp4", "nvfp4")
 #: (build, compiled modes, lanes, accumulator, energy runs?, timed run?) in the order they are
 #: measured.  build "separate": rtl/src/baseline/sep_engine.v (one single-mode engine per mode)
 CONFIGS = ([("single", (m,), 1, "exact", True, m == "int8") for m in MODES]
