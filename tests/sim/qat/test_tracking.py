@@ -4,7 +4,10 @@ import math
 
 import pytest
 
+from sim.qat import reference, workloads
+from sim.qat.finetune import qat
 from sim.qat.tracking import TRACKING_WINDOW, smoothed_target, tracking_error
+from sim.qat.train import TrainConfig, main, train
 
 
 def test_tracking_error_definition():
@@ -30,14 +33,10 @@ def test_tracking_error_definition():
 
 
 def test_short_tr_run_is_reported_as_not_tracking_and_a_long_one_as_tracking(capsys):
-    from sim.qat.train import main
-
     assert main(["--weights", "int4", "--acts", "int4", "--schedule", "tr-cosine", "--dataset", "digits",
                  "--epochs", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "TR tracking error, mean |K - R~| / R~ over steps 10-75 %" in out and "NOT TRACKED" in out
-    from sim.qat.train import TrainConfig, train
-
     res = train(TrainConfig(dataset="digits", weights="int4", acts="int4", schedule="tr-cosine", epochs=20,
                             batch_size=16))
     assert res.tracked is True and max(res.tracking.values()) <= 0.25
@@ -45,9 +44,6 @@ def test_short_tr_run_is_reported_as_not_tracking_and_a_long_one_as_tracking(cap
 
 
 def test_finetune_records_tracking():
-    from sim.qat import reference, workloads
-    from sim.qat.finetune import qat
-
     wl = workloads.get("digits", "mlp")
     r = qat(wl, reference.get(wl, 0), "int4", "int4", schedule="tr-cosine", budget=0.05)
     assert set(r["tr_tracking"]) and isinstance(r["tr_tracked"], bool)
