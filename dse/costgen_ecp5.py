@@ -16,7 +16,6 @@ import argparse
 import csv
 import datetime
 import hashlib
-import inspect
 import json
 import platform
 import sys

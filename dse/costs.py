@@ -39,14 +39,13 @@ DRAM access 1.3 to 2.6 nJ (both ends of that range are offered, no midpoint).
 """
 from __future__ import annotations
 
-import csv
-import functools
-import hashlib
 import math
 from pathlib import Path
 
 from sim.mac import Accumulator, MODES, mode_for
 from sim.mac.modes import mode_spec
+
+from . import csvtable
 
 __all__ = [
     "COSTS_CSV", "ENGINE_MODES", "FIT_MODE", "FIXED_REF", "fixed_model", "lane_model", "MEMORY_PJ_PER_64BIT", "MEMORY_REFERENCE",
@@ -87,28 +86,18 @@ def engine_mode(weights) -> str | None:
     return mode_for(weights)
 
 
-@functools.lru_cache(maxsize=4)
-def _table(path: str, stamp: float) -> dict:
+def _parse(path: str, reader) -> dict:
+    csvtable.require(path, reader, {"mode", "lanes", "accumulator", *_NUMERIC})
     rows = {}
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(row for row in fh if not row.lstrip().startswith("#"))
-        missing = {"mode", "lanes", "accumulator", *_NUMERIC} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path} lacks the columns {', '.join(sorted(missing))}")
-        for row in reader:
-            build = (row.get("build") or "single").strip()
-            key = (row["mode"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])),
-                   build)
-            rows[key] = {k: float(row[k]) if row.get(k) not in ("", None) else math.nan
-                         for k in _NUMERIC + _EXTRA}
+    for row in reader:
+        build = (row.get("build") or "single").strip()
+        key = (row["mode"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])), build)
+        rows[key] = {k: csvtable.number(row.get(k)) for k in _NUMERIC + _EXTRA}
     return rows
 
 
 def _rows(path=None) -> dict:
-    p = Path(path) if path is not None else COSTS_CSV
-    if not p.exists():
-        return {}
-    return _table(str(p), p.stat().st_mtime)
+    return csvtable.table(Path(path) if path is not None else COSTS_CSV, _parse)
 
 
 def measured(path=None) -> bool:
@@ -118,10 +107,7 @@ def measured(path=None) -> bool:
 
 def data_version(path=None) -> str:
     """A short hash of the cost table's contents ("unmeasured" when there is none)."""
-    p = Path(path) if path is not None else COSTS_CSV
-    if not p.exists():
-        return "unmeasured"
-    return hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+    return csvtable.data_version(Path(path) if path is not None else COSTS_CSV)
 
 
 def lane_model(path=None) -> dict | None:

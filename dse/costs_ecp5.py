@@ -24,14 +24,13 @@ was not implemented at (8 lanes need more I/O than the package has) are ``"unmea
 """
 from __future__ import annotations
 
-import csv
-import functools
-import hashlib
 import math
 from pathlib import Path
 
 from sim.mac import Accumulator
 from sim.mac.modes import mode_spec
+
+from . import csvtable
 
 __all__ = ["COSTS_ECP5_CSV", "FIT_MODE", "LUT_PER_DSP", "LUT_PER_EBR", "RESOURCES", "data_version", "lookup",
            "measured", "WEIGHTING"]
@@ -52,35 +51,21 @@ _COLS = {"comb": "comb_sites", "lut4": "lut4", "ff": "ff", "mult18x18d": "mult18
          "fmax_mhz": "fmax_mhz"}
 
 
-def _num(v) -> float:
-    return float(v) if v not in ("", None) else math.nan
-
-
-@functools.lru_cache(maxsize=4)
-def _table(path: str, stamp: float) -> dict:
+def _parse(path: str, reader) -> dict:
+    csvtable.require(path, reader, {"build", "compiled_modes", "lanes", "accumulator", "placeable", *_COLS.values()})
     rows = {}
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(row for row in fh if not row.lstrip().startswith("#"))
-        missing = {"build", "compiled_modes", "lanes", "accumulator", "placeable", *_COLS.values()} \
-            - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path} lacks the columns {', '.join(sorted(missing))}")
-        for row in reader:
-            if row["placeable"].strip() != "True":
-                continue
-            build = row["build"].strip()
-            if build != "single":
-                continue  # the sweep costs one mode's engine; multi-mode builds are in reports/costs_ecp5.md
-            key = (row["compiled_modes"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])))
-            rows[key] = {k: _num(row[c]) for k, c in _COLS.items()}
+    for row in reader:
+        if row["placeable"].strip() != "True":
+            continue
+        if row["build"].strip() != "single":
+            continue  # the sweep costs one mode's engine; multi-mode builds are in reports/costs_ecp5.md
+        key = (row["compiled_modes"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])))
+        rows[key] = {k: csvtable.number(row[c]) for k, c in _COLS.items()}
     return rows
 
 
 def _rows(path=None) -> dict:
-    p = Path(path) if path is not None else COSTS_ECP5_CSV
-    if not p.exists():
-        return {}
-    return _table(str(p), p.stat().st_mtime)
+    return csvtable.table(Path(path) if path is not None else COSTS_ECP5_CSV, _parse)
 
 
 def measured(path=None) -> bool:
@@ -90,8 +75,7 @@ def measured(path=None) -> bool:
 
 def data_version(path=None) -> str:
     """A short hash of the ECP5 table's contents ("unmeasured" when there is none)."""
-    p = Path(path) if path is not None else COSTS_ECP5_CSV
-    return hashlib.sha256(p.read_bytes()).hexdigest()[:12] if p.exists() else "unmeasured"
+    return csvtable.data_version(Path(path) if path is not None else COSTS_ECP5_CSV)
 
 
 def _with_equiv(r: dict) -> dict:
