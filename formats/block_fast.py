@@ -70,11 +70,12 @@ def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
     """Blocks ``b0 .. b1 - 1`` of a power-of-two-scale format (see the module docstring).  The rule is
     ``s = E - pexp + (fraction bits of amax >= up_thr)``: floor 2**23 (never), ceil 1, even and
     rceil their thresholds (:func:`mx_up_threshold`)."""
+    ublock = np.uint64(block)   # unsigned indices: no wraparound checks, so the loops vectorize
     for b in range(nb):
-        base = b * block
+        base = np.uint64(b) * ublock
         am = np.uint32(0)
         sub = np.uint32(0xFFFFFFFF)   # min over elements of |bits| - 1: < 0x7FFFFF iff a nonzero subnormal
-        for j in range(block):
+        for j in range(ublock):
             v = xb[base + j] & np.uint32(0x7FFFFFFF)
             am = max(am, v)
             sub = min(sub, np.uint32(v - np.uint32(1)))
@@ -88,12 +89,12 @@ def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
             continue
         out_s[b] = s + sbias
         sh = np.uint32(np.int64(s) << 23)
-        for j in range(block):
+        for j in range(ublock):
             bb = xb[base + j]
             e = np.int64((bb >> np.uint32(23)) & np.uint32(0xFF))
             r = np.uint32(bb - sh) if e - s >= 1 else ((bb & np.uint32(0x80000000)) | np.uint32(1))
             r = bb if e == 0 else r
-            out_e[base + j] = table[((r >> 16) << 1) | (1 if (r & 0xFFFF) != 0 else 0)]
+            out_e[base + j] = table[_tidx(r)]
 
 
 def mx_up_threshold(rule, even_thr, emax_fbits) -> int:
@@ -110,9 +111,10 @@ def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
     without branches: if ``q`` is a normal float32 and its low 29 bits are not within 8 of a float32
     (where 4 ulps could cross one), ``q`` and ``x / d`` narrow alike, with the sticky bit set.  If
     any element breaks that (zeros do), the block is redone element by element with ``x / d``."""
+    base, off, ublock = np.uint64(base), np.uint64(off), np.uint64(block)   # unsigned: the loops vectorize
     worst_low = np.uint64(0)   # max of (low - 8) mod 2**64: > 2**29 - 16 iff some low is within 8 of a float32
     worst_ef = np.uint64(0)    # max of (ef - 897) mod 2**64: > 253 iff some q is outside the normal float32s
-    for j in range(block):
+    for j in range(ublock):
         bq = bitcast_f64(float(x[base + j]) * rinv)
         worst_low = max(worst_low, (bq & _LOW29) - np.uint64(8))
         worst_ef = max(worst_ef, ((bq >> np.uint64(52)) & np.uint64(0x7FF)) - np.uint64(897))
@@ -124,7 +126,7 @@ def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
         out[off + j] = table[((r >> np.uint64(16)) << np.uint64(1)) | np.uint64(1)]
     if worst_low <= np.uint64((1 << 29) - 16) and worst_ef <= np.uint64(253):
         return
-    for j in range(block):
+    for j in range(ublock):
         out[off + j] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + j]) / d)))]
 
 
@@ -143,7 +145,8 @@ def _scale_nearest_mul(amax, invD, D, stab, sp, cmax):
 @njit(cache=True, inline="always")
 def _codes_recip(x, xb, base, block, r32, table, out, off):
     """Element codes of ``float32(x * r32)`` through the table (the general kernel's reciprocal path)."""
-    for j in range(block):
+    base, off = np.uint64(base), np.uint64(off)
+    for j in range(np.uint64(block)):
         q = x[base + j] * r32
         bq = np.uint32(bitcast_f32_u32(q))
         e = (bq >> np.uint32(23)) & np.uint32(0xFF)
@@ -167,7 +170,8 @@ def bitcast_f32_u32(typingctx, x):
 @njit(cache=True, inline="always")
 def _amax_bits(xb, base, block):
     am = np.uint32(0)
-    for j in range(block):
+    base = np.uint64(base)
+    for j in range(np.uint64(block)):
         am = max(am, xb[base + j] & np.uint32(0x7FFFFFFF))
     return np.uint32(am)
 
