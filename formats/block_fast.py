@@ -44,6 +44,7 @@ from .scale_rules import mf_value
 __all__ = ["mx_f32_range", "mx_up_threshold", "scaled_f32_range", "four_over_six_f32_range"]
 
 _LOW29 = np.uint64((1 << 29) - 1)
+_NO_THR = np.zeros(0, np.float64)   # the codebook thresholds the table paths do not use
 
 
 @intrinsic
@@ -85,7 +86,7 @@ def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
         s = min(max(s, smin), smax)
         if ef == 0 or am >= np.uint32(0x7F800000) or sub < np.uint32(0x7FFFFF) or ef - s > 254:
             _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, True, smin, smax, sbias, snan,
-                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b, b + 1)
+                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, _NO_THR, b, b + 1)
             continue
         out_s[b] = s + sbias
         sh = np.uint32(np.int64(s) << 23)
@@ -192,7 +193,7 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
         if am == 0 or am >= np.uint32(0x7F800000):
             _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                           snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                          b, b + 1)
+                          _NO_THR, b, b + 1)
             continue
         amax = float(bitcast_u32_f32(np.uint32(am)))
         if rule == NEAREST and stab.size:
@@ -204,7 +205,7 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
         if d == 0.0:
             _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                           snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                          b, b + 1)
+                          _NO_THR, b, b + 1)
             continue
         out_s[b] = sc
         if recip:
@@ -232,7 +233,7 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
         if am == 0 or am >= np.uint32(0x7F800000):
             _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                           snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                          b, b + 1)
+                          _NO_THR, b, b + 1)
             continue
         amax = float(bitcast_u32_f32(np.uint32(am)))
         best = -1.0

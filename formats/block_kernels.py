@@ -10,6 +10,9 @@ the rule (:mod:`formats.scale_rules`), then the element codes.  Three element pa
   significant bits, and 24 >= 2 * 9 + 2), so the code equals rounding ``q`` itself.
 * ``KERNEL`` (minifloat / fixed-point / signed-integer elements): the element's
   Numba encoder on ``q``.
+* ``CODEBOOK`` (a codebook of <= 16 entries, deterministic modes): the code of
+  ``q`` is the number of the codebook's thresholds below it
+  (:meth:`formats.codebook.Codebook.thresholds`), counted a block at a time.
 * ``VALUES`` (any other scalar element: posit, codebook, takum, unsigned
   integer): the kernel writes ``q`` and the element's own ``encode`` runs after.
 
@@ -29,12 +32,13 @@ from numba.extending import intrinsic
 from .base import f32_table_index
 from .threads import run_ranges
 from .block import draw_u, encode_element
+from .codebook import count_above
 from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
                           ROUND_UP, cmp_prod, mf_value, round_sig_away)
 
-__all__ = ["TABLE", "KERNEL", "VALUES", "encode_kernel", "decode_kernel", "amax_of"]
+__all__ = ["TABLE", "KERNEL", "VALUES", "CODEBOOK", "encode_kernel", "decode_kernel", "amax_of"]
 
-TABLE, KERNEL, VALUES = 0, 1, 2
+TABLE, KERNEL, VALUES, CODEBOOK = 0, 1, 2, 3
 _MASK52 = np.uint64((1 << 52) - 1)
 
 
@@ -196,9 +200,17 @@ def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin
 
 
 @njit(cache=True)
-def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub):
-    """Element codes of one block for the divisor ``d = sv * S`` (> 0)."""
+def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr, qs, cnt):
+    """Element codes of one block for the divisor ``d = sv * S`` (> 0); ``qs``/``cnt``: scratch of
+    ``block`` for the CODEBOOK path."""
     r32 = np.float32(rinv / sv) if recip else np.float32(0.0)
+    if path == 3:
+        ubase = np.uint64(base)
+        for j in range(np.uint64(block)):
+            xv = float(x[ubase + j])
+            qs[j] = float(np.float32(xv * float(r32))) if recip else xv / d
+        count_above(qs, thr, out_e[base:base + block], cnt)
+        return
     if path == 0 and not recip:
         _divide_table(x, base, block, d, ub.size == 0, table, out_e)
         return
@@ -218,7 +230,7 @@ def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, ou
 
 def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                   snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out,
-                  stab):
+                  stab, thr):
     """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
     Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
     per thread)."""
@@ -238,15 +250,23 @@ def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
                    grain=chunk)
         return
     run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, grain=chunk)
+               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
+               grain=chunk)
 
 
 @njit(nogil=True, cache=True)
 def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b0, b1):
+                  snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
+                  b0, b1):
     """Blocks ``b0 .. b1 - 1`` (one thread's share), every case.  ``stab`` (non-empty): the scale
-    format's float32 table for round-to-nearest scale codes (:func:`_scale_nearest`)."""
+    format's float32 table for round-to-nearest scale codes (:func:`_scale_nearest`); ``thr``: the
+    codebook's thresholds (CODEBOOK path)."""
     scratch = np.empty(2 * block, dtype=np.int64)
+    qs = np.empty(block if path == 3 else 0, dtype=np.float64)
+    cnt = np.empty(block if path == 3 else 0, dtype=np.int32)
+    zc = 0   # CODEBOOK: the code of 0.0
+    for k in range(thr.size):
+        zc += 1 if 0.0 > thr[k] else 0
     fb = np.empty(0, dtype=np.float64)
     ub = xb  # its size says whether x is float32 (then no quotient can underflow to 0)
     f32 = xb.size > 0
@@ -299,7 +319,7 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
         if special or amax == np.inf:
             out_s[b] = snan
             for j in range(block):
-                out_e[base + j] = 0
+                out_e[base + j] = zc if path == 3 else 0
                 if path == 2:
                     q_out[base + j] = 0.0
             continue
@@ -341,11 +361,11 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
         d = sv * S
         if d == 0.0:
             for j in range(block):
-                out_e[base + j] = 0
+                out_e[base + j] = zc if path == 3 else 0
                 if path == 2:
                     q_out[base + j] = 0.0
             continue
-        if pow2fast and path != 2 and not recip:
+        if pow2fast and path < 2 and not recip:
             inv = math.ldexp(1.0, int(sbias - sc))
             if path == 0 and xb.size:
                 _pow2_table_f32(x, xb, base, block, np.int64(sc - sbias), table, out_e)
@@ -361,7 +381,8 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
         elif path == 0 and not recip:
             _divide_table(x, base, block, d, not f32, table, out_e)
         else:
-            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub)
+            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr, qs,
+                      cnt)
 
 
 @njit(nogil=True, cache=True)

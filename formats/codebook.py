@@ -51,6 +51,7 @@ from numba import njit, prange
 
 from .base import ScalarFormat
 from .rounding import draw32_keyed, seed_key
+from .threads import run_ranges
 
 __all__ = ["Codebook", "codebook", "NF4_VALUES", "NF4"]
 
@@ -121,6 +122,67 @@ def _encode_kernel(x, table, mid_floor, mid_exact, mode, key, nan_code, out):
         if mode == 5:
             u = draw32_keyed(key, i) * 2.3283064365386963e-10
         out[i] = _encode_one(float(x[i]), table, mid_floor, mid_exact, mode, u, nan_code)
+
+
+@njit(cache=True)
+def _ordered_key(v):
+    """A uint64 that orders the non-NaN float64s as their values (-0.0 just below +0.0)."""
+    b = np.array([v]).view(np.uint64)[0]
+    return ~b if b >> np.uint64(63) else b | np.uint64(1 << 63)
+
+
+@njit(cache=True)
+def _key_value(k):
+    b = k & np.uint64((1 << 63) - 1) if k >> np.uint64(63) else ~k
+    return np.array([b]).view(np.float64)[0]
+
+
+@njit(cache=True)
+def _thresholds(table, mid_floor, mid_exact, mode):
+    """``t[k]``, the largest float64 whose code is <= k, for a deterministic mode (its codes are
+    monotone in the value), found by bisection on the ordered float64s: then the code of a non-NaN
+    ``v`` is the number of ``k`` with ``v > t[k]``."""
+    n = table.size
+    t = np.empty(n - 1, np.float64)
+    for k in range(n - 1):
+        lo = _ordered_key(-np.inf)   # code 0 <= k
+        hi = _ordered_key(np.inf)    # code n - 1 > k
+        while hi - lo > 1:
+            mid = lo + (hi - lo) // np.uint64(2)
+            if _encode_one(_key_value(mid), table, mid_floor, mid_exact, mode, 0.0, 0) <= k:
+                lo = mid
+            else:
+                hi = mid
+        t[k] = _key_value(lo)
+    return t
+
+
+@njit(nogil=True, cache=True)
+def count_above(v, thr, out, cnt):
+    """``out[j] = #{k: v[j] > thr[k]}`` for the float64s ``v`` (no NaN); ``cnt``: int32 scratch of ``v.size``."""
+    n = np.uint64(v.size)
+    for j in range(n):
+        cnt[j] = 0
+    for k in range(thr.size):
+        t = thr[k]
+        for j in range(n):
+            cnt[j] += np.int32(v[j] > t)
+    for j in range(n):
+        out[j] = cnt[j]
+
+
+@njit(nogil=True, cache=True)
+def _encode_thr_range(x, thr, nan_code, out, lo, hi):
+    buf = np.empty(256, np.float64)
+    cnt = np.empty(256, np.int32)
+    for c0 in range(lo, hi, 256):
+        m = min(256, hi - c0)
+        for j in range(m):
+            buf[j] = x[c0 + j]
+        count_above(buf[:m], thr, out[c0:c0 + m], cnt)
+        for j in range(m):
+            if buf[j] != buf[j]:
+                out[c0 + j] = nan_code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +269,19 @@ class Codebook(ScalarFormat):
             mid_exact[k] = Fraction(f) == mid
         return table, mid_floor, mid_exact
 
+    def thresholds(self, mode) -> np.ndarray:
+        """For a deterministic rounding mode, the float64s ``t`` with ``code(v) = #{k: v > t[k]}`` for
+        every non-NaN ``v`` (read-only; cached)."""
+        mode = int(mode)
+        if mode == 5:
+            raise ValueError(f"{self.name}: stochastic rounding has no thresholds")
+        cache = self.__dict__.setdefault("_thr_cache", {})
+        if mode not in cache:
+            t = _thresholds(*self._kernel_tables, mode)
+            t.flags.writeable = False
+            cache[mode] = t
+        return cache[mode]
+
     def _zero_code(self) -> int:
         mags = [(abs(v), -v) for v in self.table]
         return mags.index(min(mags))
@@ -216,6 +291,10 @@ class Codebook(ScalarFormat):
         out = np.empty(x.size, dtype=self.code_dtype)
         with np.errstate(invalid="ignore"):  # float32 signalling NaNs quieten
             x64 = x.astype(np.float64, copy=False)  # exact; one compiled kernel
+        if int(mode) != 5 and table.size <= 16 and x.size:   # deterministic: count the thresholds below
+            run_ranges(_encode_thr_range, x.size, x64, self.thresholds(mode), np.int64(nan_code), out,
+                       grain=1 << 14)
+            return out
         _encode_kernel(x64, table, mid_floor, mid_exact, int(mode), seed_key(np.uint64(seed)),
                        np.int64(nan_code), out)
         return out

@@ -51,7 +51,8 @@ import numpy as np
 
 from .base import ScalarFormat, as_float_array
 from .block import BlockCodes, BlockFormat, FixedPoint, element_params
-from .block_kernels import KERNEL, TABLE, VALUES, amax_of, decode_kernel, encode_kernel
+from .block_kernels import CODEBOOK, KERNEL, TABLE, VALUES, amax_of, decode_kernel, encode_kernel
+from .codebook import Codebook
 from .integer import Integer
 from .minifloat import Minifloat
 from .rounding import Overflow, Rounding, check_seed, parse_rounding, seed_key
@@ -256,7 +257,9 @@ def _plan(fmt, mode: int):
     P = math.ldexp(1.0, pexp)
     m_even = e.mbits if isinstance(e, Minifloat) else _sig_bits_minus_one(emax)
     kernel_elem = e if not (isinstance(e, Integer) and e.signed) else FixedPoint(e.bits, 0)
-    path, table, ep = VALUES, np.zeros(2, np.uint8), (0,) * 13
+    path, table, ep, thr = VALUES, np.zeros(2, np.uint8), (0,) * 13, np.zeros(0, np.float64)
+    if isinstance(e, Codebook) and mode != Rounding.STOCHASTIC and len(e.table) <= 16:
+        path, thr = CODEBOOK, e.thresholds(mode)
     if isinstance(kernel_elem, (Minifloat, FixedPoint)):
         path, ep = KERNEL, tuple(int(v) for v in element_params(kernel_elem))
         if e.bits <= 8 and mode != Rounding.STOCHASTIC and 2.0 ** -100 <= e.min_positive and e.max <= 2.0 ** 100:
@@ -270,7 +273,7 @@ def _plan(fmt, mode: int):
         t = sf._f32_table(Rounding.RNE, Overflow.SATURATE, max(getattr(sf, "nan_code", -1), 0))
         if t is not None:
             stab = np.ascontiguousarray(t, dtype=np.uint8)
-    return dict(emax=emax, pexp=pexp, P=P, m_even=m_even, emax_frac=emax / P - 1.0, path=path, table=table, ep=ep,
+    return dict(emax=emax, pexp=pexp, P=P, m_even=m_even, emax_frac=emax / P - 1.0, path=path, table=table, ep=ep, thr=thr,
                 etab=np.ascontiguousarray(e.values(), dtype=np.float64), sp=sp, cmax=int(sf.max_mag),
                 snan=max(sf.nan_code, 0), pow2=pow2, smin=-sf.bias, smax=int(sf.max_mag) - sf.bias, sbias=sf.bias,
                 stab=stab)
@@ -312,7 +315,7 @@ def encode_blocks(fmt, arr, rounding, overflow, seed, tensor_scale, name) -> Blo
         encode_kernel(flat, xb, fmt.block, rule, p["emax"], p["pexp"], p["P"], p["m_even"], p["emax_frac"], S,
                       pow2fast, p["smin"], p["smax"], p["sbias"], p["snan"], p["sp"], p["cmax"], recip, p["path"],
                       p["table"], p["ep"], p["etab"], int(mode), seed_key(np.uint64(seed)), chunk, out_e, out_s, q,
-                      p["stab"])
+                      p["stab"], p["thr"])
         if p["path"] == VALUES:
             out_e = e.encode(q, rounding=rounding, overflow="saturate", seed=seed)
     scale_shape = arr.shape[:-1] + (arr.shape[-1] // fmt.block,)
