@@ -49,6 +49,7 @@ import numpy as np
 
 from .base import ScalarFormat, as_float_array
 from .block import BlockFormat
+from .block_kernels import amax_of, decode_kernel
 from .codebook import Codebook
 from .scaled import BlockScaled, scale_format
 
@@ -202,16 +203,17 @@ class DoubleQuant(BlockFormat):
         arr = self.check_input(x)
         self.check_overflow(overflow)
         flat = arr.reshape(-1)
-        if flat.size and not np.isfinite(flat).all():
+        amax = amax_of(flat) if flat.size else 0.0   # NaN if any; one pass instead of a check per rule
+        if not math.isfinite(amax):
             where = int(np.flatnonzero(~np.isfinite(flat))[0])
             raise ValueError(f"{self.name} cannot encode NaN or Inf (input holds {flat[where]} at flat index {where})")
-        big = np.abs(flat) > np.float64(np.finfo(np.float32).max)
-        if big.any():
-            where = int(np.flatnonzero(big)[0])
+        if amax > np.float64(np.finfo(np.float32).max):
+            where = int(np.flatnonzero(np.abs(flat) > np.float64(np.finfo(np.float32).max))[0])
             raise ValueError(f"{self.name} stores float32 block scales; input {flat[where]!r} at flat index {where} "
                              "is beyond float32's range (|x| <= 3.4028235e38)")
         first = self._first_level.encode(arr, rounding=rounding, seed=seed)
-        a = scale_format("fp32").decode(first.scales).reshape(-1)
+        # the fp32 scale codes are float32 bit patterns: their values are the bits read as float32
+        a = np.ascontiguousarray(first.scales).reshape(-1).view(np.float32).astype(np.float64)
         elements = np.array(first.elements).reshape(-1, self.block)
         elements[a == 0] = self.element.zero_code  # all-zero blocks decode to 0 whatever a' is
         q, s2, offset = self._second_level(a)
@@ -263,9 +265,12 @@ class DoubleQuant(BlockFormat):
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"{self.name}: decode dtype must be float32 or float64, got {dtype}")
-        scale = self.scales_of(codes).astype(np.float64).reshape(-1, 1)
-        ev = self.element.decode(np.ascontiguousarray(codes.elements).reshape(-1, self.block))
-        return (ev * scale).astype(dtype).reshape(codes.elements.shape)
+        mult = self.scales_of(codes).astype(np.float64).reshape(-1)
+        e = np.ascontiguousarray(codes.elements).reshape(-1)
+        out = np.empty(e.size, dtype=dtype)
+        if e.size:   # element value * a' in float64 (exact), then stored as dtype
+            decode_kernel(np.ascontiguousarray(self.element.values(), dtype=np.float64), e, mult, self.block, out)
+        return out.reshape(codes.elements.shape)
 
     def quantize(self, x, rounding="rne", overflow=None, seed=0) -> np.ndarray:
         return self.decode(self.encode(x, rounding=rounding, overflow=overflow, seed=seed))
