@@ -1,7 +1,8 @@
 """Fast encode kernels for the common block-format cases on float32 input (elements through a table).
 
-:func:`formats.block_kernels.encode_kernel` sends float32 input whose elements go
-through the element's float32 table (deterministic rounding) here.  Each kernel
+:func:`encode_kernel` (the entry point of every block encode) sends float32 input whose
+elements go through the element's float32 table (deterministic rounding) to the kernels
+here, everything else to the general :func:`formats.block_kernels._encode_chunk`.  Each kernel
 handles the *common* block in one pass over its bits and hands every other block
 to the general :func:`formats.block_kernels._encode_chunk` (one block at a time), so
 the codes are those of the general kernel by construction wherever a block is not
@@ -25,23 +26,25 @@ odd, unless its low 29 bits lie within 3 of a float32, then ``x / d``); reciproc
 recipe: the float32 product's bits when it is a normal float32 (round to odd leaves
 a float32 as it is), otherwise round to odd of it as the general kernel does.
 
-``four_over_six_f32_range``: both candidate scales by the general kernel's rule
+four_over_six (in ``scaled_f32_range``): both candidate scales by the general kernel's rule
 (``RN(amax / (target S))`` through :func:`_scale_nearest_mul`, exact), each
 candidate's codes as above, its squared error summed in the same order as the
 general kernel, the smaller kept (the first on a tie).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from .block_kernels import (NEAREST, ROUND_NEAREST, _block_scale, _encode_chunk,
-                            bitcast_f64, rto32_bits, scale_general)
-from .scale_rules import mf_value
+from .block_kernels import _block_scale, _encode_chunk, bitcast_f64, rto32_bits, scale_general
+from .scale_rules import FOUR_OVER_SIX, NEAREST, ROUND_NEAREST, mf_value
+from .threads import run_ranges
 
-__all__ = ["mx_f32_range", "mx_up_threshold", "scaled_f32_range", "four_over_six_f32_range"]
+__all__ = ["encode_kernel", "mx_f32_range", "mx_up_threshold", "scaled_f32_range"]
 
 _LOW29 = np.uint64((1 << 29) - 1)
 _NO_THR = np.zeros(0, np.float64)   # the codebook thresholds the table paths do not use
@@ -57,6 +60,15 @@ def bitcast_u32_f32(typingctx, x):
         return builder.bitcast(args[0], ir.FloatType())
 
     return types.float32(x), codegen
+
+
+@njit(cache=True, inline="always")
+def _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp,
+                   cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b):
+    """Block ``b`` by the general kernel (TABLE path): every fast kernel's fallback for the blocks it
+    does not handle, so those blocks get the general kernel's codes by construction."""
+    _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp,
+                  cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, _NO_THR, b, b + 1)
 
 
 @njit(cache=True, inline="always")
@@ -85,8 +97,8 @@ def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
         s = ef - 127 - pexp + (1 if fr >= up_thr else 0)
         s = min(max(s, smin), smax)
         if ef == 0 or am >= np.uint32(0x7F800000) or sub < np.uint32(0x7FFFFF) or ef - s > 254:
-            _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, True, smin, smax, sbias, snan,
-                          sp, cmax, False, 0.0, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, _NO_THR, b, b + 1)
+            _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, True, smin, smax, sbias, snan,
+                           sp, cmax, False, 0.0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b)
             continue
         out_s[b] = s + sbias
         sh = np.uint32(np.int64(s) << 23)
@@ -191,9 +203,8 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
         base = b * block
         am = _amax_bits(xb, base, block)
         if am == 0 or am >= np.uint32(0x7F800000):
-            _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                          snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                          _NO_THR, b, b + 1)
+            _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                           snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b)
             continue
         amax = float(bitcast_u32_f32(np.uint32(am)))
         if rule == NEAREST and stab.size:
@@ -203,9 +214,8 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
         sv = svals[sc] if svals.size else mf_value(sc, sp)
         d = sv * S
         if d == 0.0:
-            _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                          snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                          _NO_THR, b, b + 1)
+            _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                           snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b)
             continue
         out_s[b] = sc
         if recip:
@@ -231,9 +241,8 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
         base = b * block
         am = _amax_bits(xb, base, block)
         if am == 0 or am >= np.uint32(0x7F800000):
-            _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                          snan, sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                          _NO_THR, b, b + 1)
+            _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                           snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b)
             continue
         amax = float(bitcast_u32_f32(np.uint32(am)))
         best = -1.0
@@ -293,25 +302,43 @@ def mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, 
 
 @njit(nogil=True, cache=True)
 def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b0, b1):
-    """Blocks ``b0 .. b1 - 1`` (other scales or a tensor scale): the body on their slices, block indices from 0 (a loop over
-    ``range(b0, b1)`` measured 1.6-2x slower: its indices are not known to be non-negative).  Only
-    deterministic table modes come here, so no stochastic draw needs the global index."""
+    """Blocks ``b0 .. b1 - 1`` (other scales or a tensor scale; the four_over_six rule too): the body on
+    their slices, block indices from 0 (a loop over ``range(b0, b1)`` measured 1.6-2x slower: its
+    indices are not known to be non-negative).  Only deterministic table modes come here, so no
+    stochastic draw needs the global index."""
     lo = b0 * block
     hi = b1 * block
     svals, sinv, r32tab = _scale_tables(sp, cmax, rinv)
-    _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin,
-                           smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e[lo:hi],
-                           out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
+    if rule == FOUR_OVER_SIX:
+        _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S,
+                                      pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode,
+                                      key, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
+    else:
+        _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
+                               smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
+                               out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
 
 
-@njit(nogil=True, cache=True)
-def four_over_six_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b0, b1):
-    """Blocks ``b0 .. b1 - 1`` (the four_over_six rule): the body on their slices, block indices from 0 (a loop over
-    ``range(b0, b1)`` measured 1.6-2x slower: its indices are not known to be non-negative).  Only
-    deterministic table modes come here, so no stochastic draw needs the global index."""
-    lo = b0 * block
-    hi = b1 * block
-    svals, sinv, r32tab = _scale_tables(sp, cmax, rinv)
-    _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
-                                  smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
-                                  out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab)
+def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                  snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out,
+                  stab, thr):
+    """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
+    Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
+    per thread)."""
+    nb = out_s.size
+    rinv = float(np.float32(1.0 / S)) if recip else 0.0
+    even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
+    emax_fbits = int(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
+    if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
+        run_ranges(mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
+                   snan, sp, cmax, table, ep, etab, mode, key, mx_up_threshold(rule, even_thr, emax_fbits), out_e,
+                   out_s, q_out, stab, grain=chunk)
+        return
+    if xb.size and path == 0 and not pow2fast:   # float32 input, a non-power-of-two or tensor scale
+        run_ranges(scaled_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
+                   sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
+                   grain=chunk)
+        return
+    run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
+               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
+               grain=chunk)

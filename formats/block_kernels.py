@@ -1,7 +1,8 @@
 """The Numba kernels shared by every block-scaled format (MX, NVFP4, :class:`~formats.scaled.BlockScaled`).
 
-One encode kernel does the whole job per block: largest magnitude, scale code by
-the rule (:mod:`formats.scale_rules`), then the element codes.  Three element paths:
+The general encode kernel (:func:`_encode_chunk`) does the whole job per block: largest
+magnitude, scale code by the rule (:mod:`formats.scale_rules`), then the element codes;
+:func:`formats.block_fast.encode_kernel` picks it or one of the float32 fast kernels.  Three element paths:
 
 * ``TABLE`` (elements of <= 8 bits with a float32 encode table, deterministic
   modes): the scaled value ``q`` (float64) is narrowed to float32 with
@@ -36,7 +37,7 @@ from .codebook import count_above
 from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
                           ROUND_UP, cmp_prod, mf_value, round_sig_away)
 
-__all__ = ["TABLE", "KERNEL", "VALUES", "CODEBOOK", "encode_kernel", "decode_kernel", "amax_of"]
+__all__ = ["TABLE", "KERNEL", "VALUES", "CODEBOOK", "decode_kernel", "amax_of"]
 
 TABLE, KERNEL, VALUES, CODEBOOK = 0, 1, 2, 3
 _MASK52 = np.uint64((1 << 52) - 1)
@@ -228,32 +229,6 @@ def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, ou
             out_e[i] = _elem(q, q if recip else xv, path, table, ep, mode, u, fb, ub)
 
 
-def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
-                  snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out,
-                  stab, thr):
-    """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
-    Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
-    per thread)."""
-    nb = out_s.size
-    rinv = float(np.float32(1.0 / S)) if recip else 0.0
-    even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
-    emax_fbits = int(emax_frac * 8388608.0) if emax_frac * 8388608.0 == math.floor(emax_frac * 8388608.0) else -1
-    if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
-        run_ranges(mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
-                   snan, sp, cmax, table, ep, etab, mode, key, mx_up_threshold(rule, even_thr, emax_fbits), out_e,
-                   out_s, q_out, stab, grain=chunk)
-        return
-    if xb.size and path == 0 and not pow2fast:   # float32 input, a non-power-of-two or tensor scale
-        kern = four_over_six_f32_range if rule == FOUR_OVER_SIX else scaled_f32_range
-        run_ranges(kern, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-                   sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                   grain=chunk)
-        return
-    run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-               sbias, snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
-               grain=chunk)
-
-
 @njit(nogil=True, cache=True)
 def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                   snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
@@ -441,5 +416,3 @@ def amax_of(x):
                 break
     return m
 
-
-from .block_fast import four_over_six_f32_range, mx_f32_range, mx_up_threshold, scaled_f32_range  # noqa: E402 (uses the kernels above)

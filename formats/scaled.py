@@ -51,7 +51,8 @@ import numpy as np
 
 from .base import ScalarFormat, as_float_array
 from .block import BlockCodes, BlockFormat, FixedPoint, element_params
-from .block_kernels import CODEBOOK, KERNEL, TABLE, VALUES, amax_of, decode_kernel, encode_kernel
+from .block_fast import encode_kernel
+from .block_kernels import CODEBOOK, KERNEL, TABLE, VALUES, amax_of, decode_kernel
 from .codebook import Codebook
 from .integer import Integer
 from .minifloat import Minifloat
