@@ -50,7 +50,8 @@ from . import takum as _takum
 from .bits import as_float_tensor
 from .stochastic import draw32
 
-__all__ = ["encode", "decode", "quantize", "quantize_blocks", "draw32", "code_dtype"]
+__all__ = ["encode", "decode", "quantize", "quantize_blocks", "numpy_path", "quantize_blocks_numpy", "draw32",
+           "code_dtype"]
 
 _ENCODERS = {
     "integer": _scalar.encode_integer,
@@ -215,3 +216,24 @@ def quantize_blocks(x, fmt, rounding="rne", overflow=None, seed=0, offset=0, ten
     if not _is_block(f):
         raise TypeError(f"formats.torch.quantize_blocks takes block formats; {f.name} is a scalar format")
     return block.quantize_blocks(f, x, rounding, overflow, seed, _check_offset(offset), tensor_scale)
+
+
+def numpy_path(x, fmt, rounding="rne") -> bool:
+    """Whether :func:`quantize_blocks_numpy` may quantize ``x`` in the block format ``fmt``: a CPU
+    float32/float64 tensor of at least one dimension, blocks along its last axis and a
+    deterministic rounding (stochastic draws with an offset, and the codes, stay on the torch path)."""
+    f = _get_format(fmt)
+    return (isinstance(x, torch.Tensor) and _is_block(f) and x.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64) and x.dim() >= 1
+            and getattr(f, "axis", -1) in (-1, x.dim() - 1) and parse_rounding(rounding) != Rounding.STOCHASTIC)
+
+
+def quantize_blocks_numpy(x, fmt, rounding="rne") -> torch.Tensor:
+    """The values of :func:`quantize_blocks` (``[0]``) through formats' compiled CPU kernels, for an
+    ``x`` that :func:`numpy_path` accepts: the same numbers bit for bit, several times faster on CPU
+    (no codes are returned)."""
+    f = _get_format(fmt)
+    if not numpy_path(x, f, rounding):
+        raise ValueError(f"formats.torch.quantize_blocks_numpy: {f.name} on a {x.device.type} "
+                         f"{x.dtype} tensor with rounding {rounding!r} needs the torch path (see numpy_path)")
+    return torch.from_numpy(f.quantize(x.detach().contiguous().numpy(), rounding=rounding)).to(x.dtype)

@@ -146,3 +146,32 @@ def test_generic_block_formats_through_numpy(name):
     np.testing.assert_array_equal(res[0].numpy(), f.decode(c).astype(np.float32))
     with pytest.raises(ValueError, match="offset"):
         ft.quantize_blocks(x, f, rounding="stochastic", seed=3, offset=5)
+
+
+@pytest.mark.parametrize("fmt", ["mxfp4", "mxint8", "nvfp4", "block_int4_bf16_g32", "nvfp4_four_over_six",
+                                 "block_nf4_fp32_g64"])
+def test_numpy_path_equals_quantize_blocks(fmt):
+    """formats.torch.quantize_blocks_numpy (formats' compiled CPU kernels) gives quantize_blocks'
+    values bit for bit, float32 and float64, every deterministic rounding; numpy_path says where it applies."""
+    from formats.rounding import Rounding
+
+    f = formats.get(fmt)
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 8, 64, generator=g) * torch.logspace(-30, 30, 6).reshape(6, 1, 1)
+    x[0, 0, :32] = 0.0
+    x[1, 1, 5] = -0.0
+    x[2, 2, 7] = 3.0e38
+    x[3, 3, 9] = 1e-45
+    for dt in (torch.float32, torch.float64):
+        y = x.to(dt)
+        ibits = torch.int64 if dt == torch.float64 else torch.int32
+        for r in (Rounding.RNE, Rounding.RNA, Rounding.RTZ, Rounding.RUP, Rounding.RDN):
+            assert ft.numpy_path(y, f, r)
+            got = ft.quantize_blocks_numpy(y, f, r)
+            want = ft.quantize_blocks(y, f, rounding=r)[0].to(dt)
+            assert got.dtype == dt and torch.equal(got.view(ibits), want.view(ibits)), (dt, r)
+    assert not ft.numpy_path(x, f, Rounding.STOCHASTIC)
+    assert not ft.numpy_path(x.to(torch.float16), f, "rne")
+    assert not ft.numpy_path(x, "fp8_e4m3", "rne")
+    with pytest.raises(ValueError, match="torch path"):
+        ft.quantize_blocks_numpy(x, f, "stochastic")
