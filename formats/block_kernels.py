@@ -200,7 +200,7 @@ def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin
     return scale_general(amax, emax * S, ROUND_NEAREST, sp, cmax)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr, qs, cnt):
     """Element codes of one block for the divisor ``d = sv * S`` (> 0); ``qs``/``cnt``: scratch of
     ``block`` for the CODEBOOK path."""
@@ -236,13 +236,25 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
     """Blocks ``b0 .. b1 - 1`` (one thread's share), every case.  ``stab`` (non-empty): the scale
     format's float32 table for round-to-nearest scale codes (:func:`_scale_nearest`); ``thr``: the
     codebook's thresholds (CODEBOOK path)."""
+    nq = block if path == 3 else 0
     scratch = np.empty(2 * block, dtype=np.int64)
-    qs = np.empty(block if path == 3 else 0, dtype=np.float64)
-    cnt = np.empty(block if path == 3 else 0, dtype=np.int32)
+    qs = np.empty(nq, dtype=np.float64)
+    cnt = np.empty(nq, dtype=np.int32)
+    fb = np.empty(0, dtype=np.float64)
+    _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                       snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
+                       b0, b1, scratch, qs, cnt, fb)
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                       snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
+                       b0, b1, scratch, qs, cnt, fb):
+    """:func:`_encode_chunk` with its scratch arrays, compiled without reference counting (it allocates
+    nothing; see :mod:`formats.block_fast`)."""
     zc = 0   # CODEBOOK: the code of 0.0
     for k in range(thr.size):
         zc += 1 if 0.0 > thr[k] else 0
-    fb = np.empty(0, dtype=np.float64)
     ub = xb  # its size says whether x is float32 (then no quotient can underflow to 0)
     f32 = xb.size > 0
     # the exponent rules on float32 bits: thresholds on the 23 fraction bits of amax
