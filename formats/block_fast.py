@@ -133,16 +133,17 @@ def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
     base, off, ublock = np.uint64(base), np.uint64(off), np.uint64(block)   # unsigned: the loops vectorize
     worst_low = np.uint64(0)   # max of (low - 8) mod 2**64: > 2**29 - 16 iff some low is within 8 of a float32
     worst_ef = np.uint64(0)    # max of (ef - 897) mod 2**64: > 253 iff some q is outside the normal float32s
-    for j in range(ublock):
+    for j in range(ublock):    # the checks alone: a loop that vectorizes
         bq = bitcast_f64(float(x[base + j]) * rinv)
         worst_low = max(worst_low, (bq & _LOW29) - np.uint64(8))
         worst_ef = max(worst_ef, ((bq >> np.uint64(52)) & np.uint64(0x7FF)) - np.uint64(897))
+    for j in range(ublock):
+        bq = bitcast_f64(float(x[base + j]) * rinv)
         # the round-to-odd float32 bits (sticky bit set), and their table index (low half nonzero)
         # (masked to 32 bits: an element outside the float32 normal range gives garbage but a valid index)
-        r = (((bq >> np.uint64(32)) & np.uint64(0x80000000))
-             | ((((bq & np.uint64(0x7FFFFFFFFFFFFFFF)) >> np.uint64(29)) - np.uint64(896 << 23))
-                & np.uint64(0x7FFFFFFF)))
-        out[off + j] = table[((r >> np.uint64(16)) << np.uint64(1)) | np.uint64(1)]
+        r = ((np.uint32(bq >> np.uint64(32)) & np.uint32(0x80000000))
+             | ((np.uint32(bq >> np.uint64(29)) - np.uint32(896 << 23)) & np.uint32(0x7FFFFFFF)))
+        out[off + j] = table[((r >> np.uint32(16)) << np.uint32(1)) | np.uint32(1)]
     if worst_low <= np.uint64((1 << 29) - 16) and worst_ef <= np.uint64(253):
         return
     for j in range(ublock):
