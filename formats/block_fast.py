@@ -74,7 +74,7 @@ def _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2
     scratch (``2 * block`` int64)."""
     _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan,
                        sp, cmax, recip, rinv, 0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, _NO_THR, b,
-                       b + 1, gs, gs[:0].view(np.float64), gs[:0].view(np.int32), gs[:0].view(np.float64))
+                       b + 1, gs, gs[:0].view(np.float64))
 
 
 @njit(cache=True, inline="always")

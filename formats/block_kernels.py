@@ -13,7 +13,7 @@ magnitude, scale code by the rule (:mod:`formats.scale_rules`), then the element
   Numba encoder on ``q``.
 * ``CODEBOOK`` (a codebook of <= 16 entries, deterministic modes): the code of
   ``q`` is the number of the codebook's thresholds below it
-  (:meth:`formats.codebook.Codebook.thresholds`), counted a block at a time.
+  (:meth:`formats.codebook.Codebook.thresholds`, padded to 15 with +inf).
 * ``VALUES`` (any other scalar element: posit, codebook, takum, unsigned
   integer): the kernel writes ``q`` and the element's own ``encode`` runs after.
 
@@ -33,7 +33,6 @@ from numba.extending import intrinsic
 from .base import f32_table_index
 from .threads import run_ranges
 from .block import draw_u, encode_element
-from .codebook import count_above
 from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
                           ROUND_UP, cmp_prod, mf_value, round_sig_away)
 
@@ -200,17 +199,29 @@ def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin
     return scale_general(amax, emax * S, ROUND_NEAREST, sp, cmax)
 
 
+@njit(cache=True, inline="always")
+def _count15(q, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14):
+    """How many of the 15 thresholds lie below ``q`` (the CODEBOOK path's code)."""
+    return np.uint8((q > t0) + (q > t1) + (q > t2) + (q > t3) + (q > t4) + (q > t5) + (q > t6) + (q > t7)
+                    + (q > t8) + (q > t9) + (q > t10) + (q > t11) + (q > t12) + (q > t13) + (q > t14))
+
+
 @njit(cache=True, _nrt=False)
-def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr, qs, cnt):
-    """Element codes of one block for the divisor ``d = sv * S`` (> 0); ``qs``/``cnt``: scratch of
-    ``block`` for the CODEBOOK path."""
+def _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr):
+    """Element codes of one block for the divisor ``d = sv * S`` (> 0)."""
     r32 = np.float32(rinv / sv) if recip else np.float32(0.0)
-    if path == 3:
+    if path == 3:   # thr: 15 thresholds (padded with +inf); one fused loop that vectorizes
         ubase = np.uint64(base)
-        for j in range(np.uint64(block)):
-            xv = float(x[ubase + j])
-            qs[j] = float(np.float32(xv * float(r32))) if recip else xv / d
-        count_above(qs, thr, out_e[base:base + block], cnt)
+        t0, t1, t2, t3, t4, t5, t6, t7 = thr[0], thr[1], thr[2], thr[3], thr[4], thr[5], thr[6], thr[7]
+        t8, t9, t10, t11, t12, t13, t14 = thr[8], thr[9], thr[10], thr[11], thr[12], thr[13], thr[14]
+        if recip:
+            for j in range(np.uint64(block)):
+                q = float(np.float32(float(x[ubase + j]) * float(r32)))
+                out_e[ubase + j] = _count15(q, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14)
+        else:
+            for j in range(np.uint64(block)):
+                q = float(x[ubase + j]) / d
+                out_e[ubase + j] = _count15(q, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14)
         return
     if path == 0 and not recip:
         _divide_table(x, base, block, d, ub.size == 0, table, out_e)
@@ -236,20 +247,17 @@ def _encode_chunk(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
     """Blocks ``b0 .. b1 - 1`` (one thread's share), every case.  ``stab`` (non-empty): the scale
     format's float32 table for round-to-nearest scale codes (:func:`_scale_nearest`); ``thr``: the
     codebook's thresholds (CODEBOOK path)."""
-    nq = block if path == 3 else 0
     scratch = np.empty(2 * block, dtype=np.int64)
-    qs = np.empty(nq, dtype=np.float64)
-    cnt = np.empty(nq, dtype=np.int32)
     fb = np.empty(0, dtype=np.float64)
     _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                        snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
-                       b0, b1, scratch, qs, cnt, fb)
+                       b0, b1, scratch, fb)
 
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                        snan, sp, cmax, recip, rinv, path, table, ep, etab, mode, key, out_e, out_s, q_out, stab, thr,
-                       b0, b1, scratch, qs, cnt, fb):
+                       b0, b1, scratch, fb):
     """:func:`_encode_chunk` with its scratch arrays, compiled without reference counting (it allocates
     nothing; see :mod:`formats.block_fast`)."""
     zc = 0   # CODEBOOK: the code of 0.0
@@ -291,9 +299,9 @@ def _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
         special = False
         if f32:   # float32 input: the largest magnitude by its bits (NaN and Inf sort above every finite)
             am = np.uint32(0)
-            for j in range(block):
-                v = xb[base + j] & np.uint32(0x7FFFFFFF)
-                am = v if v > am else am
+            ubase = np.uint64(base)   # unsigned: the loop vectorizes
+            for j in range(np.uint64(block)):
+                am = max(am, xb[ubase + j] & np.uint32(0x7FFFFFFF))
             special = am >= np.uint32(0x7F800000)
             amax = float(np.uint32(am).view(np.float32))
         else:
@@ -368,8 +376,7 @@ def _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
         elif path == 0 and not recip:
             _divide_table(x, base, block, d, not f32, table, out_e)
         else:
-            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr, qs,
-                      cnt)
+            _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr)
 
 
 @njit(nogil=True, cache=True)

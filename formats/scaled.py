@@ -260,7 +260,8 @@ def _plan(fmt, mode: int):
     kernel_elem = e if not (isinstance(e, Integer) and e.signed) else FixedPoint(e.bits, 0)
     path, table, ep, thr = VALUES, np.zeros(2, np.uint8), (0,) * 13, np.zeros(0, np.float64)
     if isinstance(e, Codebook) and mode != Rounding.STOCHASTIC and len(e.table) <= 16:
-        path, thr = CODEBOOK, e.thresholds(mode)
+        t = e.thresholds(mode)
+        path, thr = CODEBOOK, np.concatenate([t, np.full(15 - t.size, np.inf)])   # 15: the kernel's count
     if isinstance(kernel_elem, (Minifloat, FixedPoint)):
         path, ep = KERNEL, tuple(int(v) for v in element_params(kernel_elem))
         if e.bits <= 8 and mode != Rounding.STOCHASTIC and 2.0 ** -100 <= e.min_positive and e.max <= 2.0 ** 100:
