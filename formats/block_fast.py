@@ -44,7 +44,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from .block_kernels import _block_scale, _encode_chunk, _encode_chunk_body, bitcast_f64, rto32_bits, scale_general
+from .block_kernels import (_block_scale, _encode_chunk, _encode_chunk_body, bitcast_f64, rto32_bits, scale_general,
+                            scale_nearest_bits)
 from .scale_rules import FOUR_OVER_SIX, NEAREST, ROUND_NEAREST, mf_value
 from .threads import run_ranges
 
@@ -216,6 +217,8 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
         amax = float(bitcast_u32_f32(np.uint32(am)))
         if rule == NEAREST and stab.size:
             sc = _scale_nearest_mul(amax, invD, D, stab, sp, cmax)
+        elif rule == NEAREST:
+            sc = scale_nearest_bits(amax, D, sp, cmax)
         else:
             sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, False, smin, smax, sbias, sp, cmax)
         sv = svals[sc] if svals.size else mf_value(sc, sp)
@@ -257,7 +260,7 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
             if stab.size:
                 c = _scale_nearest_mul(amax, invD0 if t == 0 else invD1, D, stab, sp, cmax)
             else:
-                c = scale_general(amax, D, ROUND_NEAREST, sp, cmax)
+                c = scale_nearest_bits(amax, D, sp, cmax)
             sv = svals[c] if svals.size else mf_value(c, sp)
             d = sv * S
             off = t * block

@@ -174,6 +174,25 @@ def _scale_nearest(num, D, stab, sp, cmax):
 
 
 @njit(cache=True)
+def scale_nearest_bits(num, D, sp, cmax):
+    """:func:`scale_general` (round to nearest even) from the bits of ``r = num / D``: when ``r`` is
+    a normal value of the scale format (params ``sp``) and its dropped bits are not exactly half an
+    ulp, the exact quotient lies on ``r``'s side of every midpoint (``r`` is its correct rounding and
+    the midpoints are float64s), so rounding ``r``'s significand is exact; otherwise scale_general."""
+    r = num / D
+    b = bitcast_f64(r)
+    e = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF)) - 1023
+    m = sp[2]
+    sh = np.uint64(52 - m)
+    low = b & ((np.uint64(1) << sh) - np.uint64(1))
+    half = np.uint64(1) << (sh - np.uint64(1))
+    if e < 1 - sp[3] or e > 1023 or low == half:
+        return scale_general(num, D, ROUND_NEAREST, sp, cmax)
+    c = ((e + sp[3]) << m) + np.int64((b & _MASK52) >> sh) + (1 if low > half else 0)
+    return min(c, cmax)
+
+
+@njit(cache=True)
 def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, sp, cmax):
     if amax == 0.0:
         return np.int64(0)
@@ -345,6 +364,8 @@ def _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
             continue
         if rule == NEAREST and stab.size and not pow2fast:
             sc = _scale_nearest(amax, emax * S, stab, sp, cmax)
+        elif rule == NEAREST and not pow2fast:
+            sc = scale_nearest_bits(amax, emax * S, sp, cmax)
         else:
             sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                               sp, cmax)
