@@ -83,23 +83,15 @@ class FakeQuantSTE(torch.autograd.Function):
         return grad, None, None, None
 
 
-def _numpy_path(y: torch.Tensor, fmt, rounding) -> bool:
-    """Whether a block quantization of ``y`` may run on formats' numpy kernels: a CPU float
-    tensor, blocks along its last axis, a deterministic rounding (the torch path owns the
-    stochastic draws and the codes TR reads)."""
-    return (y.device.type == "cpu" and y.dtype in (torch.float32, torch.float64) and y.dim() >= 1
-            and getattr(fmt, "axis", -1) in (-1, y.dim() - 1) and rounding != Rounding.STOCHASTIC)
-
-
 class _BlockSTE(torch.autograd.Function):
     """``FakeQuantSTE`` of a block format that also hands out the codes (``keep``: None or a list)."""
 
     @staticmethod
     def forward(ctx, y, fmt, rounding, seed, keep):
-        if keep is None and _numpy_path(y, fmt, rounding):
+        if keep is None and _ft().numpy_path(y, fmt, rounding):
             # formats' compiled CPU kernels: the same values bit for bit as formats.torch's
             # torch-op path (tests/sim/qat/test_quant.py), several times faster on CPU
-            return torch.from_numpy(fmt.quantize(y.detach().contiguous().numpy(), rounding=rounding)).to(y.dtype)
+            return _ft().quantize_blocks_numpy(y, fmt, rounding)
         res = _ft().quantize_blocks(y, fmt, rounding=rounding, seed=seed)
         if keep is not None:
             keep.append(tuple(res[1:]))

@@ -94,7 +94,8 @@ def test_block_fake_quant_numpy_path_equals_the_torch_path(fmt):
     formats.torch.quantize_blocks bit for bit, float32 and float64, every deterministic rounding."""
     from formats import torch as ft
     from formats.rounding import Rounding
-    from sim.qat.quantizer import _BlockSTE, _numpy_path
+    from formats.torch import numpy_path
+    from sim.qat.quantizer import _BlockSTE
 
     f = formats.get(fmt)
     g = torch.Generator().manual_seed(3)
@@ -106,12 +107,12 @@ def test_block_fake_quant_numpy_path_equals_the_torch_path(fmt):
     for dt in (torch.float32, torch.float64):
         y = x.to(dt)
         for r in (Rounding.RNE, Rounding.RNA, Rounding.RTZ, Rounding.RUP, Rounding.RDN):
-            assert _numpy_path(y, f, r)
+            assert numpy_path(y, f, r)
             got = _BlockSTE.apply(y, f, r, 0, None)
             want = ft.quantize_blocks(y, f, rounding=r)[0].to(dt)
             assert got.dtype == dt and torch.equal(got.view(torch.int64 if dt == torch.float64 else torch.int32),
                                                    want.view(torch.int64 if dt == torch.float64 else torch.int32)), (dt, r)
-    assert not _numpy_path(x, f, Rounding.STOCHASTIC)
+    assert not numpy_path(x, f, Rounding.STOCHASTIC)
 
 
 def test_eval_reuses_the_quantized_weight_until_a_tensor_of_the_layer_changes():
