@@ -15,7 +15,9 @@ synthesis would later simplify away still counts as a difference.  The design is
 generated (``$``-names embed source line numbers and a global counter) is replaced by a label
 of its place in the netlist, found by colour refinement from the public names.
 Public names (ports, declared wires, instance paths) are kept: a renamed signal counts as a
-change.  Checked: inserting lines and an uncompiled generate block into a source file leaves
+change.  The top module's parameter declarations are dropped (their values, set by ``chparam``,
+are already in the logic), so adding a parameter whose default elaborates the old design, such
+as ``PIPE = 0``, leaves every hash as it was.  Checked: inserting lines and an uncompiled generate block into a source file leaves
 every hash as it was, except where it shifts the numbers of later unnamed generate blocks
 (``genblkN``, a public name).
 """
@@ -63,6 +65,10 @@ def _units(rtlil: str) -> list[tuple[str, list[str]]]:
             modules.append(cur)
         elif s == "end":
             cur = None
+        elif s.startswith("parameter "):
+            # a module's parameter declaration (the top's, after chparam): its value is a build
+            # setting already folded into the logic; a new parameter at its default is no change
+            continue
         else:
             cur[1].append(s)
     return modules

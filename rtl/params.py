@@ -8,9 +8,9 @@ Shared by the simulation runner (:mod:`rtl.run`) and the synthesis flow
 """
 from __future__ import annotations
 
-from sim.mac import Accumulator
+from sim.mac import PIPES, Accumulator
 
-__all__ = ["acc_params", "acc_token"]
+__all__ = ["acc_params", "acc_token", "pipe_params", "PIPES"]
 
 #: the ``ACC`` parameter of each accumulator kind (rtl/src: 0 exact, 1 fp32, 2 fixed)
 ACC_IDS = {"exact": 0, "fp32": 1, "fixed": 2}
@@ -30,3 +30,11 @@ def acc_params(accumulator="exact") -> dict:
 def acc_token(accumulator) -> str:
     """A file-name-safe token of an accumulator (``exact``, ``fp32``, ``fixedI.F``), for build folders."""
     return str(Accumulator.parse(accumulator)).replace("fixed:", "fixed").replace(":", ".")
+
+
+def pipe_params(pipe=0) -> dict:
+    """The Verilog parameter of a pipeline setting: ``{}`` for 0 (the default, so that every
+    existing build's command line and design stay as they were), ``{"PIPE": 1}`` for 1."""
+    if isinstance(pipe, bool) or pipe not in PIPES:      # sim.mac's list (docs/mac.md 3)
+        raise ValueError(f"unknown pipeline setting {pipe!r}; allowed: {', '.join(map(str, PIPES))}")
+    return {"PIPE": int(pipe)} if pipe else {}

@@ -38,7 +38,7 @@ from sim.mac.modes import mode_spec
 
 from . import modes as M
 from . import toolchain
-from .params import acc_params, acc_token
+from .params import acc_params, acc_token, pipe_params
 from .sources import SRC_DIR, sources
 
 __all__ = ["build", "run_beats", "run_rows", "beats_for_rows", "cache_dir", "acc_params",
@@ -68,13 +68,14 @@ def parse_accumulator(spec):
 
 
 def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=None,
-          accumulator="exact") -> Path:
-    """Build (or reuse) the plain stream testbench; returns the executable to run."""
+          accumulator="exact", pipe: int = 0) -> Path:
+    """Build (or reuse) the plain stream testbench; returns the executable to run.  ``pipe``: the
+    engine's ``PIPE`` (0 or 1, ``sim.mac.PIPES``)."""
     if sim not in ("verilator", "icarus"):
         raise ValueError(f"unknown simulator {sim!r}; allowed: verilator, icarus")
-    ap = acc_params(accumulator)
+    ap = {**acc_params(accumulator), **pipe_params(pipe)}
     toolchain.setup()
-    key = f"{sim}-l{lanes}-m{mask:03x}-{acc_token(accumulator)}-{_source_hash()}"
+    key = f"{sim}-l{lanes}-m{mask:03x}-{acc_token(accumulator)}{'-p%d' % pipe if pipe else ''}-{_source_hash()}"
     out = cache_dir() / key
     exe = out / ("Vtb_stream" if sim == "verilator" else "tb_stream.vvp")
     if exe.exists():
@@ -107,11 +108,11 @@ def build(sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK, log=No
 
 def run_beats(beats: list[tuple], sim: str = "verilator", lanes: int = 1, mask: int = M.ALL_MASK,
               gaps: int = 0, reads: int | None = None,
-              accumulator="exact") -> tuple[list[tuple[int, int]], int]:
+              accumulator="exact", pipe: int = 0) -> tuple[list[tuple[int, int]], int]:
     """Drive the beats (op, mode, fp32, lane_en, a, b, sa, sb as integers over all lanes).
 
     Returns ([(cycle, out_y)], cycles run)."""
-    exe = build(sim, lanes, mask, accumulator=accumulator)
+    exe = build(sim, lanes, mask, accumulator=accumulator, pipe=pipe)
     with tempfile.TemporaryDirectory(prefix="rtl-run-") as td:
         fin, fout = Path(td) / "in.hex", Path(td) / "out.txt"
         with open(fin, "w") as f:
@@ -232,14 +233,15 @@ def output_path(out) -> Path:
 
 
 def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="native",
-             mask=None, gaps=0, accumulator="exact", TA=None, TB=None):
+             mask=None, gaps=0, accumulator="exact", TA=None, TB=None, pipe=0):
     """Dot products of the rows of A and B on the engine: (codes uint32 (rows,), cycles).
 
     ``accumulator``: as sim.mac.Engine's (or the ``fixed:I:F`` spelling).  ``TA``, ``TB``:
-    nvfp4's FP32 tensor scales (numbers or one per row)."""
+    nvfp4's FP32 tensor scales (numbers or one per row).  ``pipe``: the engine's ``PIPE`` (the
+    cycle count follows ``sim.mac.Engine(pipe=...)``)."""
     from sim import mac
 
-    e = mac.Engine(mode=mode, lanes=lanes, readout=readout, accumulator=accumulator)
+    e = mac.Engine(mode=mode, lanes=lanes, readout=readout, accumulator=accumulator, pipe=pipe)
     mask = M.ALL_MASK if mask is None else mask
     if not (mask >> M.mode_id(e.mode)) & 1:
         raise ValueError(f"mode {e.mode} is not compiled into mask {mask:#x}")
@@ -252,7 +254,7 @@ def run_rows(mode, A, B, SA=None, SB=None, sim="verilator", lanes=1, readout="na
     R = A.shape[0]
     passes = -(-R // lanes)
     outs, _ = run_beats(beats, sim=sim, lanes=lanes, mask=mask, gaps=gaps, reads=passes,
-                        accumulator=accumulator)
+                        accumulator=accumulator, pipe=pipe)
     if len(outs) != passes:
         raise RuntimeError(f"expected {passes} results from the engine, got {len(outs)}")
     Y = np.zeros(R, dtype=np.uint32)
@@ -289,6 +291,8 @@ def main(argv=None) -> int:
                         "MX modes FP32) or fp32 (FP32 bits for every mode); default native")
     p.add_argument("--accumulator", default="exact",
                    help="exact (default), fp32 or fixed:INT_BITS:FRAC_BITS, as in sim.mac")
+    p.add_argument("--pipe", type=int, default=0, choices=(0, 1),
+                   help="the engine's pipeline: 0 (default, READ latency 14) or 1 (the deep pipeline, 15)")
     p.add_argument("--check", action="store_true", help="also compare with sim.mac and report")
     args = p.parse_args(argv)
     try:
@@ -298,7 +302,7 @@ def main(argv=None) -> int:
         acc = Accumulator.parse(args.accumulator)
         if args.lanes < 1:
             raise ValueError(f"--lanes must be >= 1, got {args.lanes}")
-        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout, accumulator=acc)
+        e = mac.Engine(args.mode, lanes=args.lanes, readout=args.readout, accumulator=acc, pipe=args.pipe)
         out = output_path(args.out)
         A, B = np.load(args.a), np.load(args.b)
         SA = np.load(args.scale_a) if args.scale_a else None
@@ -321,7 +325,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     try:
         Y, cycles = run_rows(args.mode, A, B, SA, SB, sim=args.sim, lanes=args.lanes,
-                             readout=args.readout, accumulator=acc, TA=TA, TB=TB)
+                             readout=args.readout, accumulator=acc, TA=TA, TB=TB, pipe=args.pipe)
         np.save(out, Y)
     except (ValueError, TypeError, RuntimeError, OSError) as err:
         print(f"rtl.run: error: {err}", file=sys.stderr)

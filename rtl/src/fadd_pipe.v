@@ -8,7 +8,8 @@
 module fadd_pipe #(
     parameter MW  = 21,
     parameter EW  = 12,
-    parameter CAP = 48
+    parameter CAP = 48,
+    parameter integer PIPE = 0      // 1: prefix adders for the sum and the magnitude (deep pipeline)
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -63,7 +64,20 @@ module fadd_pipe #(
     wire        lsticky = |lw[NW-1:0];
     wire [FW-1:0] hterm = {{(FW-NW){1'b0}}, hm1} << (s1 + 7'd1);
     wire [FW-1:0] lt    = {{(FW-NW-1){1'b0}}, lw[2*NW-1:NW], lsticky};
-    wire signed [FW-1:0] f = (hs1 ? -$signed(hterm) : $signed(hterm)) + (ls1 ? -$signed(lt) : $signed(lt));
+    wire signed [FW-1:0] f;
+    generate
+        if (PIPE != 0) begin : g_pf
+            // (hterm ^ hs) + (lt ^ ls) + hs + ls: one carry-save step, one prefix adder
+            wire [FW-1:0] x = hterm ^ {FW{hs1}}, y = lt ^ {FW{ls1}};
+            wire [FW-1:0] z = {{(FW-2){1'b0}}, hs1 & ls1, hs1 ^ ls1};
+            wire [FW-1:0] cs = x ^ y ^ z;
+            wire [FW-1:0] cc = ((x & y) | (x & z) | (y & z)) << 1;
+            wire co;
+            padd #(.W(FW)) u_f (.a(cs), .b(cc), .cin(1'b0), .s(f), .cout(co));
+        end else begin : g_f
+            assign f = (hs1 ? -$signed(hterm) : $signed(hterm)) + (ls1 ? -$signed(lt) : $signed(lt));
+        end
+    endgenerate
     wire signed [FW-1:0] f2;
     wire signed [13:0] fexp2;
     wire byp2, nan2;
@@ -71,7 +85,15 @@ module fadd_pipe #(
     pipe_reg #(.W(FW + 14 + 34)) u_c2 (.clk(clk), .rst(rst), .ce(ce[2]),
         .d({f, fexp1, byp1, bval1, nan1}), .q({f2, fexp2, byp2, bval2, nan2}));
     // ---- stage 3: magnitude
-    wire [FW-1:0] fm = f2[FW-1] ? -f2 : f2;
+    wire [FW-1:0] fm;
+    generate
+        if (PIPE != 0) begin : g_pm
+            wire co;
+            padd #(.W(FW)) u_m (.a(f2 ^ {FW{f2[FW-1]}}), .b({FW{1'b0}}), .cin(f2[FW-1]), .s(fm), .cout(co));
+        end else begin : g_m
+            assign fm = f2[FW-1] ? -f2 : f2;
+        end
+    endgenerate
     wire [FW-1:0] fm3;
     wire fs3, byp3, nan3;
     wire signed [13:0] fexp3;

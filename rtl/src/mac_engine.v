@@ -15,7 +15,8 @@ module mac_engine #(
     parameter integer MODES = 2047,         // bit i compiles mode i in (ids: rtl/README.md)
     parameter integer ACC = 0,              // accumulator of the non-MX modes: 0 exact, 1 fp32,
     parameter integer FIX_I = 24,           //   2 ("fixed", FIX_I, FIX_F): FIX_I integer bits (sign
-    parameter integer FIX_F = 24            //   included) and FIX_F fraction bits, 2 <= I, I + F <= 60
+    parameter integer FIX_F = 24,           //   included) and FIX_F fraction bits, 2 <= I, I + F <= 60
+    parameter integer PIPE = 0              // 0: this pipeline (READ latency 14); 1: the deep one
 ) (
     input  wire                clk,
     input  wire                rst,             // synchronous, active high
@@ -40,7 +41,8 @@ module mac_engine #(
     localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : 24;
     localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;
-    localparam NS = 13;                     // register stages a beat passes before the output
+    localparam integer XM = (PIPE != 0) ? 1 : 0;    // PIPE = 1: stages from s3 on are one later
+    localparam NS = 13 + XM;                // register stages a beat passes before the output
 
     wire adv = ~out_valid | out_ready;
     assign in_ready = adv;
@@ -50,7 +52,7 @@ module mac_engine #(
     reg [NS:1]      v;
     reg [2*NS-1:0]  op;                     // stage k at [2(k-1) +: 2]
     reg [4*NS-1:0]  md;                     // stage k at [4(k-1) +: 4]
-    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the fp32 flag is read in stage 12 only
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the fp32 flag is read in stage 12 + XM only
     reg [NS:1]      f;
     /* verilator lint_on UNUSEDSIGNAL */
     reg [LANES*NS-1:0] en;                  // stage k at [LANES(k-1) +: LANES]
@@ -81,13 +83,13 @@ module mac_engine #(
             for (k = 1; k <= NS; k = k + 1) begin : g_ld
                 assign ld[k] = adv & v[k] & en[LANES*(k-1) + l];
             end
-            mac_lane #(.MODES(MODES), .W(W), .ACC(ACC), .FI(FIX_I), .FF(FIX_F)) u_lane (
+            mac_lane #(.MODES(MODES), .W(W), .ACC(ACC), .FI(FIX_I), .FF(FIX_F), .PIPE(PIPE)) u_lane (
                 .clk(clk), .rst(rst),
                 .ld1(fire & in_lane_en[l]), .a(in_a[16*l +: 16]), .b(in_b[16*l +: 16]),
                 .scale_a(in_scale_a[8*l +: 8]), .scale_b(in_scale_b[8*l +: 8]),
-                .ld(ld), .op1(op[0 +: 2]), .op4(op[6 +: 2]), .op13(op[24 +: 2]),
-                .md1(md[0 +: 4]), .md3(md[8 +: 4]), .md4(md[12 +: 4]),
-                .md7(md[24 +: 4]), .md12(md[44 +: 4]), .f12(f[12]), .md13(md[48 +: 4]), .y(y));
+                .ld(ld), .op1(op[0 +: 2]), .op4(op[2*(3+XM) +: 2]), .op13(op[2*(NS-1) +: 2]),
+                .md1(md[0 +: 4]), .md3(md[4*(2+XM) +: 4]), .md4(md[4*(3+XM) +: 4]),
+                .md7(md[4*(6+XM) +: 4]), .md12(md[4*(11+XM) +: 4]), .f12(f[12+XM]), .md13(md[4*(NS-1) +: 4]), .y(y));
             assign out_y[32*l +: 32] = y;
         end
     endgenerate

@@ -15,7 +15,8 @@ module mac_lane #(
     parameter W = 130,              // register width (exact: widest mode; fixed: >= FI + FF)
     parameter integer ACC = 0,      // 0 exact, 1 fp32, 2 ("fixed", FI, FF)
     parameter integer FI = 24,
-    parameter integer FF = 24
+    parameter integer FF = 24,
+    parameter integer PIPE = 0      // 1: the deep pipeline (one more stage, prefix adders)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -24,7 +25,7 @@ module mac_lane #(
     input  wire [15:0] b,
     input  wire [7:0]  scale_a,
     input  wire [7:0]  scale_b,
-    input  wire [13:1] ld,
+    input  wire [13+((PIPE != 0) ? 1 : 0):1] ld,   // PIPE = 1: one stage more
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: op1 is read by nvfp4 builds only
     input  wire [1:0]  op1,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -53,6 +54,15 @@ module mac_lane #(
     localparam integer K2 = (((MDP >> M_INT8) | (MDP >> M_P8) | (MDP >> M_E4M3) | (MDP >> M_E5M2) | (MDP >> M_MXINT8)) & 1);
     localparam integer KMASK = K4 | (K2 << 1) | (K1 << 2);
     localparam HAS_MX = ((MODES >> M_MXFP4) & 1) | ((MODES >> M_MXINT8) & 1);
+    // PIPE = 1: the multiplier takes two stages (s3a, s3), so every stage from s3 on is one later:
+    // the beat in (PIPE = 0's) stage k >= 3 is in register stage k + XM
+    localparam integer XM = (PIPE != 0) ? 1 : 0;
+    // the stage loads as the MX and nvfp4 units count them (PIPE = 0's numbering; nvfp4 also
+    // loads the tensor-scale words as the beat leaves s1)
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: each unit reads only some of them
+    wire [13:1] ldm = ld[13+XM:1+XM];
+    wire [13:1] ldn = {ld[13+XM:2+XM], ld[1]};
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // ---- s1: operand registers
     reg [15:0] a1, b1;
@@ -135,11 +145,33 @@ module mac_lane #(
     reg [2:0]  pfl3;
     reg [1:0]  km3;
     reg [7:0]  sa3, sb3;
+    // PIPE = 1: stage s3a between ma2 and p3 (rmul16p's partial products, and the side values)
+    wire [31:0] prod_d;
+    wire [27:0] psh_d;
+    wire [3:0]  psg_d;
+    wire [2:0]  pfl_d;
+    wire [1:0]  km_d;
+    wire [7:0]  sa_d, sb_d;
+    generate
+        if (PIPE != 0) begin : g_s3a
+            rmul16p #(.KMASK(KMASK)) u_mulp (.clk(clk), .rst(rst), .ce(ld[2]), .a(ma2), .b(mb2),
+                .kmode(kmode2), .p(prod_d));
+            pipe_reg #(.W(28 + 4 + 3 + 2 + 16), .EN(1)) u_s3a (.clk(clk), .rst(rst), .ce(ld[2]),
+                .d({psh, psg, pfl, kmode2, sa2, sb2}), .q({psh_d, psg_d, pfl_d, km_d, sa_d, sb_d}));
+        end else begin : g_s3
+            // unused: p3's loads below take the s3 values directly (PIPE is a constant)
+            assign {prod_d, psh_d, psg_d, pfl_d, km_d, sa_d, sb_d} = {(32 + 28 + 4 + 3 + 2 + 16){1'b0}};
+        end
+    endgenerate
     always @(posedge clk) begin
         if (rst) begin
             p3 <= 32'd0; psh3 <= 28'd0; psg3 <= 4'd0; pfl3 <= 3'd0; km3 <= 2'd0; sa3 <= 8'd0; sb3 <= 8'd0;
-        end else if (ld[2]) begin
-            p3 <= prod; psh3 <= psh; psg3 <= psg; pfl3 <= pfl; km3 <= kmode2; sa3 <= sa2; sb3 <= sb2;
+        end else if (ld[2+XM]) begin
+            if (PIPE != 0) begin
+                p3 <= prod_d; psh3 <= psh_d; psg3 <= psg_d; pfl3 <= pfl_d; km3 <= km_d; sa3 <= sa_d; sb3 <= sb_d;
+            end else begin
+                p3 <= prod; psh3 <= psh; psg3 <= psg; pfl3 <= pfl; km3 <= kmode2; sa3 <= sa2; sb3 <= sb2;
+            end
         end
     end
 
@@ -168,7 +200,7 @@ module mac_lane #(
         if (rst) begin
             t4 <= {4*W{1'b0}}; neg4 <= 3'd0; pm4 <= 104'd0; psh4 <= 28'd0; psg4 <= 4'd0;
             pfl4 <= 3'd0; sa4 <= 8'd0; sb4 <= 8'd0;
-        end else if (ld[3]) begin
+        end else if (ld[3+XM]) begin
             t4 <= tt; neg4 <= tneg; pm4 <= pm3; psh4 <= psh3; psg4 <= psg3;
             pfl4 <= pfl3; sa4 <= sa3; sb4 <= sb3;
         end
@@ -218,7 +250,13 @@ module mac_lane #(
             wire [SW+2:0] c3 = ((s1 & c1) | (s1 & s2) | (c1 & s2)) << 1;
             wire [SW+2:0] s4 = s3 ^ c3 ^ c2;
             wire [SW+2:0] c4 = ((s3 & c3) | (s3 & c2) | (c3 & c2)) << 1;
-            wire [SW+2:0] ssum = s4 + c4;
+            wire [SW+2:0] ssum;
+            if (PIPE != 0) begin : g_pa
+                wire co;
+                padd #(.W(SW+3)) u_pa (.a(s4), .b(c4), .cin(1'b0), .s(ssum), .cout(co));
+            end else begin : g_ra
+                assign ssum = s4 + c4;
+            end
             assign acc_next[LO +: SW] = ssum[SW-1:0];
             assign cy_next[3*gs +: 3] = ssum[SW +: 3];
         end
@@ -243,7 +281,7 @@ module mac_lane #(
             reg signed [WF+1:0] qs4;
             always @(posedge clk) begin
                 if (rst) qs4 <= {(WF+2){1'b0}};
-                else if (ld[3]) qs4 <= qsum;
+                else if (ld[3+XM]) qs4 <= qsum;
             end
             wire signed [WF-1:0] fsum;
             fixed_acc #(.WF(WF)) u_fix (.qs(qs4), .acc(acc[WF-1:0]), .sum(fsum));
@@ -292,7 +330,7 @@ module mac_lane #(
             rraw <= {W{1'b0}}; rcy <= {W{1'b0}}; rsm <= 1'b0; rsgn <= 1'b0; rcls <= 2'd0; rexp <= 12'sd0;
             cnt <= 4'd0; bsa <= 8'd0; bsb <= 8'd0; mo_add <= 1'b0; mo_rdo <= 1'b0; mo_rdc <= 1'b0;
             mo_clr <= 1'b0; mo_sum <= 21'sd0; mo_sa <= 8'd0; mo_sb <= 8'd0; mo_mode <= 4'd0;
-        end else if (ld[4]) begin
+        end else if (ld[4+XM]) begin
             mo_add <= 1'b0;
             mo_rdo <= 1'b0;
             mo_rdc <= 1'b0;
@@ -359,12 +397,15 @@ module mac_lane #(
     reg [W-H-1:0] rawh6, cyh6;
     reg [1:0]   cls6;
     reg signed [11:0] exp6;
-    wire [H:0] lo6_w = {1'b0, rraw[H-1:0]} + {1'b0, rcy[H-1:0]};
+    wire [H:0] lo6_w;
+    wire [W-H-1:0] hi7_w;            // s7's high half: rawh6 + cyh6 + c6
+    wire [H:0] lo9_w;
+    wire [W-H-1:0] hi10_w;           // s10's high half: uh9 + c9
     always @(posedge clk) begin
         if (rst) begin
             lo6 <= {H{1'b0}}; c6 <= 1'b0; sm6 <= 1'b0; sg6 <= 1'b0; rawh6 <= {(W-H){1'b0}};
             cyh6 <= {(W-H){1'b0}}; cls6 <= 2'd0; exp6 <= 12'sd0;
-        end else if (ld[5]) begin
+        end else if (ld[5+XM]) begin
             lo6 <= lo6_w[H-1:0]; c6 <= lo6_w[H]; sm6 <= rsm; sg6 <= rsgn; rawh6 <= rraw[W-1:H];
             cyh6 <= rcy[W-1:H]; cls6 <= rcls; exp6 <= rexp;
         end
@@ -377,8 +418,8 @@ module mac_lane #(
     always @(posedge clk) begin
         if (rst) begin
             v7 <= {W{1'b0}}; sm7 <= 1'b0; sg7 <= 1'b0; cls7 <= 2'd0; exp7 <= 12'sd0;
-        end else if (ld[6]) begin
-            v7 <= {rawh6 + cyh6 + {{(W-H-1){1'b0}}, c6}, lo6}; sm7 <= sm6; sg7 <= sg6; cls7 <= cls6;
+        end else if (ld[6+XM]) begin
+            v7 <= (PIPE != 0) ? {hi7_w, lo6} : {rawh6 + cyh6 + {{(W-H-1){1'b0}}, c6}, lo6}; sm7 <= sm6; sg7 <= sg6; cls7 <= cls6;
             exp7 <= exp6;
         end
     end
@@ -400,7 +441,7 @@ module mac_lane #(
     always @(posedge clk) begin
         if (rst) begin
             u8 <= {W{1'b0}}; inc8 <= 1'b0; sign8 <= 1'b0; cls8 <= 2'd0; exp8 <= 12'sd0;
-        end else if (ld[7]) begin
+        end else if (ld[7+XM]) begin
             u8 <= neg7 ? ~accw : accw; inc8 <= neg7; sign8 <= sm7 ? sg7 : accw[W-1];
             cls8 <= cls7; exp8 <= exp7;
         end
@@ -411,15 +452,31 @@ module mac_lane #(
     reg [W-H-1:0] uh9;
     reg [1:0]   cls9;
     reg signed [11:0] exp9;
-    wire [H:0] lo9_w = {1'b0, u8[H-1:0]} + {{H{1'b0}}, inc8};
     always @(posedge clk) begin
         if (rst) begin
             lo9 <= {H{1'b0}}; c9 <= 1'b0; sign9 <= 1'b0; uh9 <= {(W-H){1'b0}}; cls9 <= 2'd0; exp9 <= 12'sd0;
-        end else if (ld[8]) begin
+        end else if (ld[8+XM]) begin
             lo9 <= lo9_w[H-1:0]; c9 <= lo9_w[H]; sign9 <= sign8; uh9 <= u8[W-1:H]; cls9 <= cls8;
             exp9 <= exp8;
         end
     end
+    // the readout's carry-propagate additions (PIPE = 1: prefix adders)
+    generate
+        if (PIPE != 0) begin : g_rpa
+            /* verilator lint_off UNUSEDSIGNAL */  // waiver: the wrap drops the top carries
+            wire co7, co10;
+            /* verilator lint_on UNUSEDSIGNAL */
+            padd #(.W(H)) u_a6 (.a(rraw[H-1:0]), .b(rcy[H-1:0]), .cin(1'b0), .s(lo6_w[H-1:0]), .cout(lo6_w[H]));
+            padd #(.W(W-H)) u_a7 (.a(rawh6), .b(cyh6), .cin(c6), .s(hi7_w), .cout(co7));
+            padd #(.W(H)) u_a9 (.a(u8[H-1:0]), .b({H{1'b0}}), .cin(inc8), .s(lo9_w[H-1:0]), .cout(lo9_w[H]));
+            padd #(.W(W-H)) u_a10 (.a(uh9), .b({(W-H){1'b0}}), .cin(c9), .s(hi10_w), .cout(co10));
+        end else begin : g_rra
+            assign lo6_w = {1'b0, rraw[H-1:0]} + {1'b0, rcy[H-1:0]};
+            assign hi7_w = {(W-H){1'b0}};      // (the additions stay inline where they were)
+            assign lo9_w = {1'b0, u8[H-1:0]} + {{H{1'b0}}, inc8};
+            assign hi10_w = {(W-H){1'b0}};
+        end
+    endgenerate
     reg         rsign;
     reg [W-1:0] rmag;
     reg [1:0]   cls10;
@@ -427,8 +484,8 @@ module mac_lane #(
     always @(posedge clk) begin
         if (rst) begin
             rsign <= 1'b0; rmag <= {W{1'b0}}; cls10 <= 2'd0; exp10 <= 12'sd0;
-        end else if (ld[9]) begin
-            rsign <= sign9; rmag <= {uh9 + {{(W-H-1){1'b0}}, c9}, lo9}; cls10 <= cls9; exp10 <= exp9;
+        end else if (ld[9+XM]) begin
+            rsign <= sign9; rmag <= (PIPE != 0) ? {hi10_w, lo9} : {uh9 + {{(W-H-1){1'b0}}, c9}, lo9}; cls10 <= cls9; exp10 <= exp9;
         end
     end
 
@@ -444,18 +501,18 @@ module mac_lane #(
     always @(posedge clk) begin
         if (rst) begin
             nsign <= 1'b0; nst <= 1'b0; nzero <= 1'b1; nsig <= 40'd0; nexp <= 12'sd0; ncls <= 2'd0;
-        end else if (ld[10]) begin
+        end else if (ld[10+XM]) begin
             nsign <= rsign; nst <= nst_w; nzero <= nzero_w; nsig <= nsig_w; nexp <= nexp_w; ncls <= cls10;
         end
     end
 
-    // s12, s13: encode (the cut registers inside readout load with ld[11]); out register
+    // s12, s13: encode (the cut registers inside readout load with ld[11+XM]); out register
     wire [31:0] yenc;
-    readout #(.MODES(MODES)) u_rd (.clk(clk), .rst(rst), .ce(ld[11]), .mode(md12), .fp32(f12),
+    readout #(.MODES(MODES)) u_rd (.clk(clk), .rst(rst), .ce(ld[11+XM]), .mode(md12), .fp32(f12),
                                    .sign(nsign), .sig(nsig), .st(nst), .mexp(nexp), .zero(nzero),
                                    .cls(ncls), .y(yenc));
     wire [31:0] yd13;
-    pipe_reg #(.W(32)) u_y13 (.clk(clk), .rst(rst), .ce(ld[12]), .d(yenc), .q(yd13));
+    pipe_reg #(.W(32)) u_y13 (.clk(clk), .rst(rst), .ce(ld[12+XM]), .d(yenc), .q(yd13));
 
     // ---- MX: the FP32 block additions and the READ of the running sum (mx_acc)
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: MX-only in configs without MX
@@ -464,7 +521,7 @@ module mac_lane #(
     generate
         if (HAS_MX != 0) begin : g_mx
             wire signed [9:0] lsb2 = (mo_mode == M_MXFP4) ? -10'sd2 : -10'sd12;   // mxint8 elements: int8 * 2^-6
-            mx_acc u_mx (.clk(clk), .rst(rst), .ld(ld), .add(mo_add), .rdo(mo_rdo), .rdc(mo_rdc),
+            mx_acc #(.PIPE(PIPE)) u_mx (.clk(clk), .rst(rst), .ld(ldm), .add(mo_add), .rdo(mo_rdo), .rdc(mo_rdc),
                          .clr(mo_clr), .bsum(mo_sum), .sa(mo_sa), .sb(mo_sb), .lsb2(lsb2), .ry(ymx));
         end else begin : g_nomx
             assign ymx = 32'd0;
@@ -481,12 +538,12 @@ module mac_lane #(
             assign is_mx4 = ((HAS_MX != 0) && (md4 == M_MXFP4 || md4 == M_MXINT8)) || md4 == M_NVFP4;
             assign per_block = (md4 == M_NVFP4) ? 4'd3 : (md4 == M_MXFP4) ? 4'd7 : 4'd15;
             wire [31:0] ynv;
-            nv_acc u_nv (.clk(clk), .rst(rst), .ld(ld), .op1(op1), .md1(md1), .a1(a1), .b1(b1),
+            nv_acc #(.PIPE(PIPE)) u_nv (.clk(clk), .rst(rst), .ld(ldn), .op1(op1), .md1(md1), .a1(a1), .b1(b1),
                          .add(mo_add), .rdo(mo_rdo), .rdc(mo_rdc), .clr(mo_clr), .bsum(mo_sum),
                          .sa(mo_sa), .sb(mo_sb), .ry(ynv));
             always @(posedge clk) begin
                 if (rst) y <= 32'd0;
-                else if (ld[13] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv : is_mx13 ? ymx : yd13;
+                else if (ld[13+XM] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv : is_mx13 ? ymx : yd13;
             end
         end else begin : g_nonv
             assign md1d = md1;
@@ -494,7 +551,7 @@ module mac_lane #(
             assign per_block = (md4 == M_MXFP4) ? 4'd7 : 4'd15;
             always @(posedge clk) begin
                 if (rst) y <= 32'd0;
-                else if (ld[13] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
+                else if (ld[13+XM] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
             end
         end
     endgenerate

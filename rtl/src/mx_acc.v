@@ -9,7 +9,9 @@
 // A block has >= 8 words, so a close never reads acc32 before the previous close wrote it.
 // A NaN scale (E8M0 0xFF) gives NaN; Inf/NaN in acc32 stay; an exact zero sum is +0; a NaN
 // result reads out as the canonical 0x7fc00000.
-module mx_acc (
+module mx_acc #(
+    parameter integer PIPE = 0      // 1: the deep pipeline's adders (fadd_pipe PIPE = 1)
+) (
     input  wire               clk,
     input  wire               rst,
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: stages 5 to 12 only
@@ -32,7 +34,7 @@ module mx_acc (
     wire signed [11:0] xexp = $signed({{2{lsb2[9]}}, lsb2}) + $signed({4'd0, sa}) + $signed({4'd0, sb}) - 12'sd254;
     wire nan_scale = (sa == 8'hff) || (sb == 8'hff);
     wire [31:0] csum;
-    fadd_pipe #(.MW(21), .EW(12)) u_close (.clk(clk), .rst(rst), .ce(ld[8:5]), .acc(acc32), .xs(xs),
+    fadd_pipe #(.MW(21), .EW(12), .PIPE(PIPE)) u_close (.clk(clk), .rst(rst), .ce(ld[8:5]), .acc(acc32), .xs(xs),
         .xm(xm), .xexp(xexp), .nan(nan_scale), .pass(1'b0), .sum(csum));
     wire [1:0] cop6, cop7, cop8, cop9;          // {clr, add} of stages 6..9
     pipe_reg #(.W(2)) u_o6 (.clk(clk), .rst(rst), .ce(ld[5]), .d({clr, add}), .q(cop6));
@@ -63,7 +65,7 @@ module mx_acc (
     wire signed [11:0] rxexp = $signed({{2{rl[9]}}, rl}) + $signed({4'd0, rsa}) + $signed({4'd0, rsb}) - 12'sd254;
     wire rnan = !rdc9 && ((rsa == 8'hff) || (rsb == 8'hff));
     wire [31:0] r;
-    fadd_pipe #(.MW(21), .EW(12)) u_read (.clk(clk), .rst(rst), .ce(ld[12:9]), .acc(acc32), .xs(rxs),
+    fadd_pipe #(.MW(21), .EW(12), .PIPE(PIPE)) u_read (.clk(clk), .rst(rst), .ce(ld[12:9]), .acc(acc32), .xs(rxs),
         .xm(rxm), .xexp(rxexp), .nan(rnan), .pass(rdc9), .sum(r));
     assign ry = (r[30:23] == 8'hff && r[22:0] != 0) ? 32'h7fc00000 : r;
 endmodule

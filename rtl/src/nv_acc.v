@@ -11,7 +11,9 @@
 // S_A/S_B (kept in tlo), the READ beat's the high halves; P is formed in s2 and travels with
 // the READ to s12 (loaded by READs only, so it holds still between them).  NaN scale code 0x7F: the block, and the sum until CLEAR, is NaN; a NaN
 // result is 0x7fc00000; S_A, S_B must be positive finite (other words: unspecified).
-module nv_acc (
+module nv_acc #(
+    parameter integer PIPE = 0      // 1: the deep pipeline's adders (fadd_pipe4 PIPE = 1)
+) (
     input  wire               clk,
     input  wire               rst,
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: stages 1 to 12 only
@@ -52,7 +54,7 @@ module nv_acc (
     wire nan_scale = (sa[6:0] == 7'h7f) || (sb[6:0] == 7'h7f);
     // ---- close adder: reads acc32 in s5, acc32 written in s8
     wire [31:0] csum;
-    fadd_pipe4 #(.MW(21), .EW(12)) u_close (.clk(clk), .rst(rst), .ce(ld[7:5]), .acc(acc32), .xs(xs),
+    fadd_pipe4 #(.MW(21), .EW(12), .PIPE(PIPE)) u_close (.clk(clk), .rst(rst), .ce(ld[7:5]), .acc(acc32), .xs(xs),
         .xm(xm), .xexp(xexp), .nan(nan_scale), .pass(1'b0), .sum(csum));
     wire [1:0] cop6, cop7, cop8;                 // {clr, add} of stages 6..8
     pipe_reg #(.W(2)) u_o6 (.clk(clk), .rst(rst), .ce(ld[5]), .d({clr, add}), .q(cop6));
@@ -78,7 +80,7 @@ module nv_acc (
     wire signed [11:0] rxexp = uexp(rsa) + uexp(rsb) - 12'sd2;
     wire rnan = !rdc8 && ((rsa[6:0] == 7'h7f) || (rsb[6:0] == 7'h7f));
     wire [31:0] r;
-    fadd_pipe4 #(.MW(21), .EW(12)) u_read (.clk(clk), .rst(rst), .ce(ld[10:8]), .acc(acc32), .xs(rxs),
+    fadd_pipe4 #(.MW(21), .EW(12), .PIPE(PIPE)) u_read (.clk(clk), .rst(rst), .ce(ld[10:8]), .acc(acc32), .xs(rxs),
         .xm(rxm), .xexp(rxexp), .nan(rnan), .pass(rdc8), .sum(r));
     // which beats are READs (s9 to s12): the multiplier's registers load only for them, so the
     // multipliers do not toggle on the other beats

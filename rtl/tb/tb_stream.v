@@ -10,6 +10,7 @@ module tb_stream;
     parameter integer ACC = 0;          // 0 exact, 1 fp32, 2 fixed (FIX_I, FIX_F)
     parameter integer FIX_I = 24;
     parameter integer FIX_F = 24;
+    parameter integer PIPE = 0;         // the engine's pipeline (0, or 1: the deep one)
     reg clk = 1'b0;
     reg rst = 1'b1;
     reg in_valid = 1'b0;
@@ -22,7 +23,7 @@ module tb_stream;
     reg [LANES-1:0] in_en = 0;
     wire out_valid;
     wire [32*LANES-1:0] out_y;
-    mac_engine #(.LANES(LANES), .MODES(MODES), .ACC(ACC), .FIX_I(FIX_I), .FIX_F(FIX_F)) dut (
+    mac_engine #(.LANES(LANES), .MODES(MODES), .ACC(ACC), .FIX_I(FIX_I), .FIX_F(FIX_F), .PIPE(PIPE)) dut (
         .clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_op(in_op),
         .in_mode(in_mode), .in_fp32(in_fp32), .in_a(in_a), .in_b(in_b), .in_scale_a(in_sa),
         .in_scale_b(in_sb), .in_lane_en(in_en), .out_valid(out_valid), .out_ready(1'b1),

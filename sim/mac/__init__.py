@@ -18,9 +18,9 @@ Modes, accumulator widths, readout rules, specials and timing: docs/mac.md.
 from __future__ import annotations
 
 from .accumulator import ACCUMULATORS, FIXED_MAX_WIDTH, Accumulator
-from .engine import LATENCY, READOUTS, Engine, mode_table, parse_accumulator
+from .engine import LATENCIES, LATENCY, PIPES, READOUTS, Engine, mode_table, parse_accumulator
 from .lane import Lane
 from .modes import MODES, mode_for
 
 __all__ = ["Engine", "Lane", "MODES", "ACCUMULATORS", "FIXED_MAX_WIDTH", "READOUTS", "LATENCY",
-           "Accumulator", "mode_for", "mode_table", "parse_accumulator"]
+           "LATENCIES", "PIPES", "Accumulator", "mode_for", "mode_table", "parse_accumulator"]

@@ -17,13 +17,18 @@ from . import tensor_scale as TS
 from .accumulator import ACCUMULATORS, FIXED_MAX_WIDTH, Accumulator
 from .modes import MODES, mode_spec, scale_tables, tables
 
-__all__ = ["Engine", "ACCUMULATORS", "READOUTS", "LATENCY", "FIXED_MAX_WIDTH"]
+__all__ = ["Engine", "ACCUMULATORS", "READOUTS", "LATENCY", "LATENCIES", "PIPES", "FIXED_MAX_WIDTH"]
 
 READOUTS = ("native", "fp32")
 #: cycles from the READ issue to the result on the output, per accumulator kind: the pipelined
 #: RTL's depth (docs/mac.md 3), the same in every mode so that back-to-back READs of different
 #: modes never meet at the output
 LATENCY = {"exact": 14, "fixed": 14, "fp32": 14, "mx": 14}
+#: the RTL's pipeline settings (its ``PIPE`` parameter, ``Engine(pipe=...)``): 0 the pipeline
+#: above, 1 the deep pipeline (the multiplier over two stages; docs/mac.md 3)
+PIPES = (0, 1)
+#: ``LATENCY`` per pipeline setting; the results are the same, only the timing differs
+LATENCIES = {0: LATENCY, 1: {"exact": 15, "fixed": 15, "fp32": 15, "mx": 15}}
 
 
 def parse_accumulator(acc):
@@ -49,11 +54,16 @@ class Engine:
     ``mode``: one of ``sim.mac.MODES``; ``lanes``: independent dot products per pass
     (timing only); ``accumulator``: ``"exact"`` (default), ``"fp32"`` or
     ``("fixed", int_bits, frac_bits)`` (or ``"fixed:I:F"``; MX modes: ``"exact"`` only,
-    the block/FP32 scheme); ``readout``: ``"native"`` or ``"fp32"``.
+    the block/FP32 scheme); ``readout``: ``"native"`` or ``"fp32"``; ``pipe``: the RTL's
+    pipeline (``PIPES``: 0 default, 1 the deep pipeline), which sets ``latency`` only.
     """
 
-    def __init__(self, mode="posit8_0", lanes=1, accumulator="exact", readout="native"):
+    def __init__(self, mode="posit8_0", lanes=1, accumulator="exact", readout="native", pipe=0):
         self.spec = mode_spec(mode)
+        if isinstance(pipe, bool) or pipe not in PIPES:
+            raise ValueError(f"unknown pipeline setting pipe={pipe!r}; allowed: {', '.join(map(str, PIPES))}")
+        #: the RTL pipeline this engine's timing models (``PIPES``)
+        self.pipe = int(pipe)
         self.mode = self.spec.name
         if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
             raise ValueError(f"lanes must be a positive integer, got {lanes!r}")
@@ -113,7 +123,7 @@ class Engine:
     @property
     def latency(self) -> int:
         """Cycles from a READ issue to its result on the output."""
-        return LATENCY["mx" if self.spec.mx else self._acc[0]]
+        return LATENCIES[self.pipe]["mx" if self.spec.mx else self._acc[0]]
 
     @property
     def widths(self) -> dict:
@@ -132,7 +142,7 @@ class Engine:
 
     def __repr__(self) -> str:
         return (f"Engine(mode={self.mode!r}, lanes={self.lanes}, accumulator={self.accumulator!r}, "
-                f"readout={self.readout!r})")
+                f"readout={self.readout!r}" + (f", pipe={self.pipe})" if self.pipe else ")"))
 
     # --- timing ----------------------------------------------------------------------------
     def cycles(self, K: int, rows: int = 1) -> int:

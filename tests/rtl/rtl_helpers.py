@@ -29,8 +29,8 @@ def require_sim(sim: str) -> None:
 TENSOR_SCALES = (0.37, 1.3e-3)
 
 
-def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=None, TB=None):
-    e = mac.Engine(mode, lanes=LANES, readout=readout, accumulator=accumulator)
+def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=None, TB=None, pipe=0):
+    e = mac.Engine(mode, lanes=LANES, readout=readout, accumulator=accumulator, pipe=pipe)
     kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
     if e.tensor_scale:
         TA = np.float32(TENSOR_SCALES[0]) if TA is None else TA
@@ -38,10 +38,10 @@ def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=No
         kw.update(tensor_scale_a=TA, tensor_scale_b=TB)
     ref = e.dot(A, B, **kw)
     Y, cycles = R.run_rows(mode, A, B, SA, SB, sim=sim, lanes=LANES, readout=readout,
-                           accumulator=accumulator, TA=TA, TB=TB)
+                           accumulator=accumulator, TA=TA, TB=TB, pipe=pipe)
     bad = np.nonzero(Y != ref)[0]
     if bad.size:
-        lines = [f"{mode} ({readout}, {e.accumulator} accumulator, {sim}): {bad.size} of {len(ref)} "
+        lines = [f"{mode} ({readout}, {e.accumulator} accumulator, pipe {pipe}, {sim}): {bad.size} of {len(ref)} "
                  f"dot products differ"]
         for r in bad[:10]:
             sc = f" sa={SA[r].tolist()} sb={SB[r].tolist()}" if SA is not None else ""
