@@ -61,39 +61,42 @@ module fadd_pipe4 #(
     wire [31:0] bval1;
     pipe_reg #(.W(C1)) u_c1 (.clk(clk), .rst(rst), .ce(ce[1]),
         .d({hm, lm, hs, ls, s, r, fexp, byp, bval, nan}), .q({hm1, lm1, hs1, ls1, s1, r1, fexp1, byp1, bval1, nan1}));
-    // ---- stage 2: alignment shifts and the exact signed sum
+    // ---- stage 2: alignment shifts and (PIPE = 0) the exact signed sum
     wire [2*NW-1:0] lw = {lm1, {NW{1'b0}}} >> r1;
     wire        lsticky = |lw[NW-1:0];
     wire [FW-1:0] hterm = {{(FW-NW){1'b0}}, hm1} << (s1 + 7'd1);
     wire [FW-1:0] lt    = {{(FW-NW-1){1'b0}}, lw[2*NW-1:NW], lsticky};
-    wire signed [FW-1:0] f;
-    generate
-        if (PIPE != 0) begin : g_pf
-            // (hterm ^ hs) + (lt ^ ls) + hs + ls: one carry-save step, one prefix adder
-            wire [FW-1:0] x = hterm ^ {FW{hs1}}, y = lt ^ {FW{ls1}};
-            wire [FW-1:0] z = {{(FW-2){1'b0}}, hs1 & ls1, hs1 ^ ls1};
-            wire [FW-1:0] cs = x ^ y ^ z;
-            wire [FW-1:0] cc = ((x & y) | (x & z) | (y & z)) << 1;
-            wire co;
-            padd #(.W(FW)) u_f (.a(cs), .b(cc), .cin(1'b0), .s(f), .cout(co));
-        end else begin : g_f
-            assign f = (hs1 ? -$signed(hterm) : $signed(hterm)) + (ls1 ? -$signed(lt) : $signed(lt));
-        end
-    endgenerate
+    wire signed [FW-1:0] f;         // PIPE = 0: the exact signed sum (PIPE = 1: unused)
     wire signed [FW-1:0] f2;
     wire signed [13:0] fexp2;
     wire byp2, nan2;
     wire [31:0] bval2;
     pipe_reg #(.W(FW + 14 + 34)) u_c2 (.clk(clk), .rst(rst), .ce(ce[2]),
         .d({f, fexp1, byp1, bval1, nan1}), .q({f2, fexp2, byp2, bval2, nan2}));
-    // ---- stage 3: magnitude
+    // ---- stage 3: magnitude (PIPE = 0: |f2|; PIPE = 1: stage 2 only aligns, registering both
+    // terms, and stage 3 forms |(-1)^hs hterm + (-1)^ls lt| and its sign with prefix adders:
+    // the sum, or both differences with the non-negative one chosen)
     wire [FW-1:0] fm;
+    wire fsp;
     generate
         if (PIPE != 0) begin : g_pm
-            wire co;
-            padd #(.W(FW)) u_m (.a(f2 ^ {FW{f2[FW-1]}}), .b({FW{1'b0}}), .cin(f2[FW-1]), .s(fm), .cout(co));
+            assign f = {FW{1'b0}};
+            wire [FW-1:0] ht2, lt2;
+            wire hs2, ls2;
+            pipe_reg #(.W(2 * FW + 2), .EN(1)) u_c2p (.clk(clk), .rst(rst), .ce(ce[2]),
+                .d({hterm, lt, hs1, ls1}), .q({ht2, lt2, hs2, ls2}));
+            wire [FW-1:0] sum_w, d_hl, d_lh;
+            wire co_s, ge, co_lh;
+            padd #(.W(FW)) u_sum (.a(ht2), .b(lt2), .cin(1'b0), .s(sum_w), .cout(co_s));
+            padd #(.W(FW)) u_dhl (.a(ht2), .b(~lt2), .cin(1'b1), .s(d_hl), .cout(ge));   // ge: ht2 >= lt2
+            padd #(.W(FW)) u_dlh (.a(lt2), .b(~ht2), .cin(1'b1), .s(d_lh), .cout(co_lh));
+            wire sub = hs2 ^ ls2;
+            assign fm = !sub ? sum_w : ge ? d_hl : d_lh;
+            assign fsp = (!sub || ge) ? hs2 : ls2;      // (a zero magnitude rounds to +0 whatever the sign)
         end else begin : g_m
+            assign f = (hs1 ? -$signed(hterm) : $signed(hterm)) + (ls1 ? -$signed(lt) : $signed(lt));
             assign fm = f2[FW-1] ? -f2 : f2;
+            assign fsp = 1'b0;
         end
     endgenerate
     wire [FW-1:0] fm3;
@@ -101,7 +104,7 @@ module fadd_pipe4 #(
     wire signed [13:0] fexp3;
     wire [31:0] bval3;
     pipe_reg #(.W(FW + 14 + 35)) u_c3 (.clk(clk), .rst(rst), .ce(ce[3]),
-        .d({fm, f2[FW-1], fexp2, byp2, bval2, nan2}), .q({fm3, fs3, fexp3, byp3, bval3, nan3}));
+        .d({fm, (PIPE != 0) ? fsp : f2[FW-1], fexp2, byp2, bval2, nan2}), .q({fm3, fs3, fexp3, byp3, bval3, nan3}));
     // ---- stage 4: normalise and round
     wire [31:0] rounded;
     enc_fp32 #(.WM(FW), .EW(14), .PIPE(0)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(fs3),
