@@ -20,6 +20,9 @@ from sim import mac
 from sim.mac import tensor_scale
 
 ACC, CLEAR, READ = 0, 1, 2
+#: the engine's PIPE parameter of this build (tests/rtl/test_protocol.py sets RTL_PIPE): the
+#: model's timing (sim.mac.Engine(pipe=...)) follows it
+PIPE = int(os.environ.get("RTL_PIPE", "0"))
 
 
 class Bench:
@@ -39,7 +42,7 @@ class Bench:
     def engine(self, mode, readout):
         key = (mode, readout)
         if key not in self.engines:
-            self.engines[key] = mac.Engine(mode, lanes=self.lanes, readout=readout)
+            self.engines[key] = mac.Engine(mode, lanes=self.lanes, readout=readout, pipe=PIPE)
         return self.engines[key]
 
     async def start(self):
@@ -256,7 +259,7 @@ async def throughput_posit8_exhaustive(dut):
     b = Bench(dut, seed=5)
     await b.start()
     lanes = b.lanes
-    e = mac.Engine("posit8_0", lanes=lanes)
+    e = mac.Engine("posit8_0", lanes=lanes, pipe=PIPE)
     pairs = np.arange(1 << 16)
     a = (pairs >> 8).astype(np.uint8).reshape(-1, 2)
     bb = (pairs & 0xFF).astype(np.uint8).reshape(-1, 2)
@@ -284,7 +287,7 @@ async def throughput_posit8_exhaustive(dut):
                 got.append(int(d.out_y.value))
     # drain: the last READs come out mac.LATENCY cycles later (a few spare cycles on top)
     d.in_valid.value = 0
-    for _ in range(max(mac.LATENCY.values()) + 4):
+    for _ in range(max(mac.LATENCIES[PIPE].values()) + 4):
         if len(got) == passes:
             break
         await FallingEdge(d.clk)
@@ -297,3 +300,125 @@ async def throughput_posit8_exhaustive(dut):
     assert bad.size == 0, f"posit8_0: {bad.size} dot products differ, first row {bad[0]}"
     dut._log.info(f"cocotb throughput, posit8_0 exhaustive: {a.size} MACs in {dt:.1f} s = "
                   f"{a.size / dt:,.0f} MAC/s ({lanes} lanes)")
+
+
+@cocotb.test()
+async def block_boundaries_back_to_back(dut):
+    """Block modes: passes that end exactly on a block boundary, one word before and after it,
+    and READs right behind a block's close, back to back with no gap and then under
+    back-pressure: every READ comes out sim's latency later (without back-pressure)."""
+    b = Bench(dut, seed=6)
+    await b.start()
+    rng = np.random.default_rng(6)
+    beats = []
+    for mode in ("mxfp4", "mxint8", "nvfp4", "int8", "mxfp4"):
+        e = b.engine(mode, "native")
+        blk = e.block or 8 * e.k
+        for K in (e.k, blk - e.k, blk, blk + e.k, 2 * blk, 3 * blk - e.k, 4 * blk):
+            beats += dot_beats(b, mode, K, rng)
+    await b.run(beats, latency_check=True)
+    beats = []
+    for mode in ("nvfp4", "mxint8", "posit16_1", "mxfp4", "fp8_e5m2"):
+        e = b.engine(mode, "native")
+        blk = e.block or 8 * e.k
+        for K in (blk, blk + e.k, 2 * blk):
+            beats += dot_beats(b, mode, K, rng)
+    await b.run(beats, p_valid=0.8, p_ready=0.5)
+
+
+def _pair_rows(e, rng):
+    """(A, B) with one word pair per row: every operand pair of a mode of <= 8-bit elements (k
+    pairs a row), 4096 random pairs of posit16_1."""
+    dt = e.element_format.code_dtype
+    if e.element_bits > 8:
+        n = 1 << e.element_bits
+        return (rng.integers(0, n, size=(4096, 1)).astype(dt), rng.integers(0, n, size=(4096, 1)).astype(dt))
+    n = 1 << e.element_bits
+    pairs = np.arange(n * n)
+    return (pairs // n).astype(dt).reshape(-1, e.k), (pairs % n).astype(dt).reshape(-1, e.k)
+
+
+@cocotb.test(skip=os.environ.get("RTL_EXHAUSTIVE") is None)
+async def exhaustive_pairs(dut):
+    """RTL_EXHAUSTIVE=MODE,MODE,... (or "all"): every operand pair of each mode (posit16_1: 4096
+    random pairs), one word pair per pass streamed back to back (CLEAR, ACC, READ on every
+    lane), in both readouts; each result checked against sim.mac.Engine.dot and each READ's
+    output cycle against sim's latency.  MX modes: random block scales; nvfp4: random UE4M3
+    block scales and FP32 tensor scales."""
+    sel = os.environ["RTL_EXHAUSTIVE"]
+    modes = ALL if sel == "all" else sel.split(",")
+    b = Bench(dut, seed=7)
+    await b.start()
+    rng = np.random.default_rng(7)
+    lanes = b.lanes
+    d = dut
+    d.out_ready.value = 1
+    d.in_lane_en.value = (1 << lanes) - 1
+    for mode in modes:
+        for readout in ("native", "fp32"):
+            e = b.engine(mode, readout)
+            A, B = _pair_rows(e, rng)
+            rows = A.shape[0]
+            kw, SA, SB, TW = {}, None, None, None
+            if e.block:
+                one = int(e.scale_format.encode(1.0))
+                lo, hi = (one - 12, one + 12) if e.tensor_scale else (100, 150)
+                SA = rng.integers(lo, hi, size=(rows, 1)).astype(np.uint8)
+                SB = rng.integers(lo, hi, size=(rows, 1)).astype(np.uint8)
+                kw = {"scale_a": SA, "scale_b": SB}
+            if e.tensor_scale:
+                TA = rng.uniform(1e-3, 4.0, rows).astype(np.float32)
+                TB = rng.uniform(1e-3, 4.0, rows).astype(np.float32)
+                kw.update(tensor_scale_a=TA, tensor_scale_b=TB)
+                TW = [tensor_scale.words(TA[r], TB[r]) for r in range(rows)]
+            ref = e.dot(A, B, **kw).astype(np.int64)
+            wa, wb = e.pack(A)[:, 0].astype(np.int64), e.pack(B)[:, 0].astype(np.int64)
+            passes = -(-rows // lanes)
+            d.in_mode.value = M.mode_id(mode)
+            d.in_fp32.value = int(readout == "fp32")
+            got, reads, cycle = [], [], 0
+
+            def lanes_of(vals, r0, bits):
+                return sum(int(v) << (bits * l) for l, v in enumerate(vals[r0:r0 + lanes]))
+
+            for p in range(passes):
+                r0 = p * lanes
+                for op in (CLEAR, ACC, READ):
+                    d.in_valid.value = 1
+                    d.in_op.value = op
+                    d.in_a.value = d.in_b.value = 0
+                    d.in_scale_a.value = d.in_scale_b.value = 0
+                    if op == ACC:
+                        d.in_a.value = lanes_of(wa, r0, 16)
+                        d.in_b.value = lanes_of(wb, r0, 16)
+                        if SA is not None:
+                            d.in_scale_a.value = lanes_of(SA[:, 0], r0, 8)
+                            d.in_scale_b.value = lanes_of(SB[:, 0], r0, 8)
+                    elif TW is not None:
+                        h = 0 if op == CLEAR else 1
+                        d.in_a.value = lanes_of([w[h][0] for w in TW], r0, 16)
+                        d.in_b.value = lanes_of([w[h][1] for w in TW], r0, 16)
+                    if op == READ:
+                        reads.append(cycle)
+                    await FallingEdge(d.clk)
+                    cycle += 1
+                    if int(d.out_valid.value):
+                        got.append((cycle, int(d.out_y.value)))
+            d.in_valid.value = 0
+            for _ in range(e.latency + 4):
+                if len(got) == passes:
+                    break
+                await FallingEdge(d.clk)
+                cycle += 1
+                if int(d.out_valid.value):
+                    got.append((cycle, int(d.out_y.value)))
+            assert len(got) == passes, f"{mode}: {len(got)} results for {passes} READs"
+            late = [(c - rc) for (c, _), rc in zip(got, reads) if c - rc != e.latency]
+            assert not late, f"{mode}: READ -> output took {late[0]} cycles, sim says {e.latency}"
+            obits = e.output_format.bits
+            y = np.array([(v >> (32 * l)) & ((1 << obits) - 1) for _, v in got for l in range(lanes)][:rows])
+            bad = np.nonzero(y != ref)[0]
+            assert bad.size == 0, (f"{mode} ({readout}): {bad.size} of {rows} results differ; first row "
+                                   f"{bad[0]}: a={A[bad[0]].tolist()} b={B[bad[0]].tolist()} "
+                                   f"rtl={int(y[bad[0]]):#x} sim={int(ref[bad[0]]):#x}")
+            dut._log.info(f"{mode} ({readout}): {A.size} operand pairs match sim.mac (pipe {PIPE})")

@@ -1,0 +1,82 @@
+"""The deep pipeline (``PIPE = 1``): the same results as sim.mac and sim's timing for it
+(``sim.mac.Engine(pipe=1)``: READ latency 15), on both simulators.
+
+- the cocotb protocol bench (back-to-back passes of every mode with the latency checked, block
+  boundaries and READs right behind a block's close, back-pressure, reset, lane enables) on an
+  every-mode build with PIPE = 1;
+- every operand pair of every mode (posit16_1: random pairs) through cocotb, one word pair per
+  pass, results and each READ's output cycle against sim.mac (Icarus: the 4-bit modes and
+  posit16_1 by default, the 8-bit modes under `slow`);
+- the plain stream bench: exhaustive pairs as long dot products, random long dot products of
+  the wide and block modes, and the fixed and fp32 accumulators, cycle counts included.
+"""
+import numpy as np
+import pytest
+from rtl_helpers import check, exhaustive_rows, random_rows, require_sim
+from test_protocol import build_and_test
+
+from sim import mac
+
+MODES4 = ["int4", "fp4_e2m1", "posit4_1", "mxfp4", "nvfp4"]
+MODES8 = ["int8", "fp8_e4m3", "fp8_e5m2", "posit8_0", "mxint8"]
+
+
+def test_latency_model():
+    for mode in mac.MODES:
+        assert mac.Engine(mode, pipe=1).latency == mac.LATENCIES[1]["mx" if mac.Engine(mode).block else "exact"] == 15
+        assert mac.Engine(mode).latency == 14
+    assert mac.Engine("int8", lanes=4, pipe=1).cycles(64, rows=10) == 3 * (32 + 2) + 15
+    with pytest.raises(ValueError, match="pipe"):
+        mac.Engine("int8", pipe=2)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+def test_protocol_pipe1(sim):
+    require_sim(sim)
+    build_and_test(sim, pipe=1)
+
+
+def _exhaustive_cases():
+    out = [pytest.param("all", "verilator", id="all-verilator")]
+    out.append(pytest.param(",".join(MODES4 + ["posit16_1"]), "icarus", id="4bit+posit16_1-icarus"))
+    out.append(pytest.param(",".join(MODES8), "icarus", id="8bit-icarus", marks=pytest.mark.slow))
+    return out
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("modes,sim", _exhaustive_cases())
+def test_exhaustive_pairs_cocotb_pipe1(modes, sim):
+    require_sim(sim)
+    build_and_test(sim, testcase="exhaustive_pairs", pipe=1, env={"RTL_EXHAUSTIVE": modes})
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("mode", ["int4", "fp4_e2m1", "posit4_1", "int8", "fp8_e4m3", "fp8_e5m2", "posit8_0"])
+def test_exhaustive_long_dots_pipe1(mode):
+    """Every pair, shuffled into dot products of 64 (4-bit modes: 16) products (Verilator)."""
+    A, B = exhaustive_rows(mode)
+    a, b = A[:, 0], B[:, 0]
+    perm = np.random.default_rng(5).permutation(a.size)
+    K = 16 if mac.Engine(mode).k == 4 else 64
+    check(mode, a[perm].reshape(-1, K), b[perm].reshape(-1, K), "verilator", "native", pipe=1)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+@pytest.mark.parametrize("mode", ["posit16_1", "mxfp4", "mxint8", "nvfp4", "fp8_e5m2"])
+def test_random_long_pipe1(mode, sim):
+    require_sim(sim)
+    rows = 64 if sim == "verilator" else 16
+    for K in (7, 100):
+        A, B, SA, SB = random_rows(mode, rows, K, seed=K)
+        for readout in ("native", "fp32"):
+            check(mode, A, B, sim, readout, SA, SB, pipe=1)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("acc", ["fp32", "fixed:16:8", "fixed:4:6"])
+@pytest.mark.parametrize("mode", ["int4", "posit8_0", "posit16_1", "fp8_e5m2", "fp4_e2m1"])
+def test_accumulators_pipe1(mode, acc):
+    A, B, _, _ = random_rows(mode, 64, 64, seed=11)
+    check(mode, A, B, "verilator", "native", accumulator=acc, pipe=1)
