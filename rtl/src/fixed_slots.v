@@ -6,13 +6,15 @@
 // intermediate vectors unused for some parameters
 module fixed_slots #(
     parameter WF = 48,              // register width I + F
-    parameter FF = 24               // fraction bits F
+    parameter FF = 24,              // fraction bits F
+    parameter integer PIPE = 0      // 1: prefix adders and bit tests instead of carry chains
 ) (
     input  wire [103:0]         pm,       // slot magnitudes from prod_slots
     input  wire [27:0]          psh,      // 4 x 7-bit exponent sums
     input  wire [3:0]           psign,
     input  wire [3:0]           mode,
-    output wire [4*(WF+2)-1:0]  q         // slot s in [s*(WF+2) +: WF+2], signed
+    output wire [4*(WF+2)-1:0]  q,        // slot s in [s*(WF+2) +: WF+2], signed
+    output wire [3:0]           qc        // PIPE = 1: q holds one's complements, qc[s] the +1 of slot s
 );
 `include "mac_defs.vh"
     localparam XW = WF + 27;                             // shifted magnitude width
@@ -37,14 +39,33 @@ module fixed_slots #(
             wire [52:0] wr = {m, 27'd0} >> u;
             wire lost = |wr[26:0];
             wire [XW-1:0] mf = (t >= 0) ? shl : {{(XW-26){1'b0}}, wr[52:27]};
-            wire [XW:0] mn = {1'b0, mf} + {{XW{1'b0}}, (t < 0) & lost & sg};
+            wire [XW:0] mn;
             wire [XW:0] half = {{XW{1'b0}}, 1'b1} << (WF - 1);                      // 2^(WF-1)
-            wire sat_p = (mn >= half);
-            wire sat_n = (mn > half);
+            wire sat_p, sat_n;
             wire signed [WF+1:0] mx = {3'b000, {(WF-1){1'b1}}};                     // 2^(WF-1) - 1
             wire signed [WF+1:0] mi = {3'b111, {(WF-1){1'b0}}};                     // -2^(WF-1)
             wire signed [WF+1:0] mv = $signed({2'b00, mn[WF-1:0]});
-            assign q[s*(WF+2) +: WF+2] = sg ? (sat_n ? mi : -mv) : (sat_p ? mx : mv);
+            if (PIPE != 0) begin : g_p
+                // no carry chain: mn = mf + inc is compared with 2^(WF-1) by bit tests, and a
+                // negative slot is ~mf plus a carry (1 - inc) that the sum of the slots adds
+                wire inc = (t < 0) & lost & sg;
+                wire ge_h = |mf[XW-1:WF-1];                                   // mf >= 2^(WF-1)
+                wire eq_hm1 = !ge_h && (&mf[WF-2:0]);                         // mf == 2^(WF-1) - 1
+                wire gt_h = (|mf[XW-1:WF]) || (mf[WF-1] && (|mf[WF-2:0]));   // mf > 2^(WF-1)
+                wire eq_h = mf[WF-1] && !(|mf[XW-1:WF]) && !(|mf[WF-2:0]);   // mf == 2^(WF-1)
+                assign mn = {(XW+1){1'b0}};
+                assign sat_p = ge_h || (eq_hm1 && inc);
+                assign sat_n = gt_h || (eq_h && inc);
+                wire [WF+1:0] mvf = {2'b00, mf[WF-1:0]};
+                assign q[s*(WF+2) +: WF+2] = sg ? (sat_n ? mi : ~mvf) : (sat_p ? mx : mvf);
+                assign qc[s] = sg & !sat_n & !inc;
+            end else begin : g_r
+                assign qc[s] = 1'b0;
+                assign mn = {1'b0, mf} + {{XW{1'b0}}, (t < 0) & lost & sg};
+                assign sat_p = (mn >= half);
+                assign sat_n = (mn > half);
+                assign q[s*(WF+2) +: WF+2] = sg ? (sat_n ? mi : -mv) : (sat_p ? mx : mv);
+            end
         end
     endgenerate
 endmodule

@@ -26,9 +26,15 @@ module padd #(
     wire [W-1:0] p0 = a ^ b;
     // level lv of (g, p) at [lv*W +: W]; bit 0 absorbs the carry in
     wire [(L+1)*W-1:0] G, P;
-    assign G[W-1:0] = {g0[W-1:1], g0[0] | (p0[0] & cin)};
-    assign P[W-1:0] = p0;
     genvar lv, i;
+    generate
+        if (W > 1) begin : g_g0
+            assign G[W-1:0] = {g0[W-1:1], g0[0] | (p0[0] & cin)};
+        end else begin : g_g01
+            assign G[0] = g0[0] | (p0[0] & cin);
+        end
+    endgenerate
+    assign P[W-1:0] = p0;
     generate
         for (lv = 0; lv < L; lv = lv + 1) begin : g_lv
             for (i = 0; i < W; i = i + 1) begin : g_b
