@@ -12,7 +12,8 @@ module fixed_slots #(
     input  wire [103:0]         pm,       // slot magnitudes from prod_slots
     input  wire [27:0]          psh,      // 4 x 7-bit exponent sums
     input  wire [3:0]           psign,
-    input  wire [3:0]           mode,
+    input  wire [3:0]           mode,     // PIPE = 1: unused (tin carries its part)
+    input  wire [39:0]          tin,      // PIPE = 1: per slot psh + lsb2(mode) + FF, from the stage before
     output wire [4*(WF+2)-1:0]  q,        // slot s in [s*(WF+2) +: WF+2], signed
     output wire [3:0]           qc        // PIPE = 1: q holds one's complements, qc[s] the +1 of slot s
 );
@@ -29,7 +30,7 @@ module fixed_slots #(
         for (s = 0; s < 4; s = s + 1) begin : g_slot
             wire [25:0] m = pm[26*s +: 26];
             wire sg = psign[s];
-            wire signed [9:0] t = $signed({3'd0, psh[7*s +: 7]}) + t0;
+            wire signed [9:0] t = (PIPE != 0) ? $signed(tin[10*s +: 10]) : $signed({3'd0, psh[7*s +: 7]}) + t0;
             // t >= 0: shift left (capped: any nonzero m shifted by >= WF saturates anyway)
             wire [6:0] tl = ($signed({{22{t[9]}}, t}) >= WFI) ? WF7 : t[6:0];
             wire [XW-1:0] shl = {{(XW-26){1'b0}}, m} << tl;

@@ -88,7 +88,7 @@ module mac_engine #(
                 .ld1(fire & in_lane_en[l]), .a(in_a[16*l +: 16]), .b(in_b[16*l +: 16]),
                 .scale_a(in_scale_a[8*l +: 8]), .scale_b(in_scale_b[8*l +: 8]),
                 .ld(ld), .op1(op[0 +: 2]), .op4(op[2*(3+XM) +: 2]), .op13(op[2*(NS-1) +: 2]),
-                .md1(md[0 +: 4]), .md3(md[4*(2+XM) +: 4]), .md4(md[4*(3+XM) +: 4]),
+                .md1(md[0 +: 4]), .md3(md[8 +: 4]), .md4(md[4*(3+XM) +: 4]),
                 .md7(md[4*(6+XM) +: 4]), .md12(md[4*(11+XM) +: 4]), .f12(f[12+XM]), .md13(md[4*(NS-1) +: 4]), .y(y));
             assign out_y[32*l +: 32] = y;
         end

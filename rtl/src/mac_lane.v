@@ -278,7 +278,24 @@ module mac_lane #(
             /* verilator lint_off UNUSEDSIGNAL */  // waiver: PIPE = 0 leaves the +1s at 0, unused
             wire [3:0] qc;
             /* verilator lint_on UNUSEDSIGNAL */
-            fixed_slots #(.WF(WF), .FF(FF), .PIPE(PIPE)) u_fq (.pm(pm3), .psh(psh3), .psign(psg3), .mode(md3), .q(q), .qc(qc));
+            // PIPE = 1: the slots' shift exponents t = psh + lsb2 + F are formed a stage earlier
+            // (md3 is then the mode of the beat in the multiplier's second stage)
+            /* verilator lint_off UNUSEDSIGNAL */  // waiver: PIPE = 0 does not use them
+            wire [39:0] tpre;
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (PIPE != 0) begin : g_tp
+                wire signed [9:0] t0 = lsb2_of(md3) + $signed(FF12[9:0]);
+                wire [39:0] tw;
+                genvar gq;
+                for (gq = 0; gq < 4; gq = gq + 1) begin : g_t
+                    assign tw[10*gq +: 10] = $signed({3'd0, psh_d[7*gq +: 7]}) + t0;
+                end
+                pipe_reg #(.W(40), .EN(1)) u_t4 (.clk(clk), .rst(rst), .ce(ld[2+XM]), .d(tw), .q(tpre));
+            end else begin : g_tn
+                assign tpre = 40'd0;
+            end
+            fixed_slots #(.WF(WF), .FF(FF), .PIPE(PIPE)) u_fq (.pm(pm3), .psh(psh3), .psign(psg3), .mode(md3),
+                .tin(tpre), .q(q), .qc(qc));
             wire signed [WF+1:0] qsum;
             if (PIPE != 0) begin : g_pq
                 // four one's complement terms and the count of their +1s: three carry-save
