@@ -6,7 +6,11 @@ module fixed_acc #(
     parameter WF = 48,              // register width I + F
     parameter integer PIPE = 0      // 1: a prefix adder, and saturation from the top bits
 ) (
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: PIPE = 0 adds qs, PIPE = 1 qa + qb
     input  wire signed [WF+1:0] qs,
+    input  wire [WF+2:0]        qa,         // PIPE = 1: qs as two carry-save addends (mod 2^(WF+3))
+    input  wire [WF+2:0]        qb,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire signed [WF-1:0] acc,
     output wire signed [WF-1:0] sum
 );
@@ -20,7 +24,10 @@ module fixed_acc #(
             /* verilator lint_off UNUSEDSIGNAL */  // waiver: the carry out (the frame holds the sum)
             wire co;
             /* verilator lint_on UNUSEDSIGNAL */
-            padd #(.W(WF+3)) u_add (.a({{3{acc[WF-1]}}, acc}), .b({qs[WF+1], qs}), .cin(1'b0), .s(tot), .cout(co));
+            wire [WF+2:0] ax = {{3{acc[WF-1]}}, acc};
+            wire [WF+2:0] cs = ax ^ qa ^ qb;
+            wire [WF+2:0] cc = ((ax & qa) | (ax & qb) | (qa & qb)) << 1;
+            padd #(.W(WF+3)) u_add (.a(cs), .b(cc), .cin(1'b0), .s(tot), .cout(co));
             // tot > hi: non-negative with a bit at or above WF-1; tot < lo: negative and not all ones there
             wire over = !tot[WF+2] && (|tot[WF+1:WF-1]);
             wire under = tot[WF+2] && !(&tot[WF+1:WF-1]);

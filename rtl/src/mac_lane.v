@@ -297,23 +297,25 @@ module mac_lane #(
             fixed_slots #(.WF(WF), .FF(FF), .PIPE(PIPE)) u_fq (.pm(pm3), .psh(psh3), .psign(psg3), .mode(md3),
                 .tin(tpre), .q(q), .qc(qc));
             wire signed [WF+1:0] qsum;
+            wire [WF+2:0] qa4, qb4;         // PIPE = 1: the slot sum as two carry-save addends
             if (PIPE != 0) begin : g_pq
-                // four one's complement terms and the count of their +1s: three carry-save
-                // steps, one prefix adder
-                wire [WF+1:0] q0 = q[0 +: WF+2], q1 = q[WF+2 +: WF+2], q2 = q[2*(WF+2) +: WF+2], q3 = q[3*(WF+2) +: WF+2];
+                // four one's complement terms (sign-extended to the adder's WF + 3 bits) and the
+                // count of their +1s: three carry-save steps here, the carry-propagate addition
+                // in the accumulate stage (fixed_acc adds acc + qa + qb)
+                wire [WF+2:0] q0 = {q[WF+1], q[0 +: WF+2]}, q1 = {q[2*(WF+2)-1], q[WF+2 +: WF+2]};
+                wire [WF+2:0] q2 = {q[3*(WF+2)-1], q[2*(WF+2) +: WF+2]}, q3 = {q[4*(WF+2)-1], q[3*(WF+2) +: WF+2]};
                 wire [2:0] nc = {2'b00, qc[0]} + {2'b00, qc[1]} + {2'b00, qc[2]} + {2'b00, qc[3]};
-                wire [WF+1:0] q4 = {{(WF-1){1'b0}}, nc};
-                wire [WF+1:0] s0 = q0 ^ q1 ^ q2;
-                wire [WF+1:0] c0 = ((q0 & q1) | (q0 & q2) | (q1 & q2)) << 1;
-                wire [WF+1:0] s1 = s0 ^ q3 ^ q4;
-                wire [WF+1:0] c1 = ((s0 & q3) | (s0 & q4) | (q3 & q4)) << 1;
-                wire [WF+1:0] s2 = s1 ^ c1 ^ c0;
-                wire [WF+1:0] c2 = ((s1 & c1) | (s1 & c0) | (c1 & c0)) << 1;
-                /* verilator lint_off UNUSEDSIGNAL */  // waiver: the carry out (the sum fits)
-                wire co;
-                /* verilator lint_on UNUSEDSIGNAL */
-                padd #(.W(WF+2)) u_qs (.a(s2), .b(c2), .cin(1'b0), .s(qsum), .cout(co));
+                wire [WF+2:0] q4 = {{WF{1'b0}}, nc};
+                wire [WF+2:0] s0 = q0 ^ q1 ^ q2;
+                wire [WF+2:0] c0 = ((q0 & q1) | (q0 & q2) | (q1 & q2)) << 1;
+                wire [WF+2:0] s1 = s0 ^ q3 ^ q4;
+                wire [WF+2:0] c1 = ((s0 & q3) | (s0 & q4) | (q3 & q4)) << 1;
+                wire [WF+2:0] s2 = s1 ^ c1 ^ c0;
+                wire [WF+2:0] c2 = ((s1 & c1) | (s1 & c0) | (c1 & c0)) << 1;
+                assign qsum = {(WF+2){1'b0}};
+                pipe_reg #(.W(2*(WF+3)), .EN(1)) u_q4 (.clk(clk), .rst(rst), .ce(ld[3+XM]), .d({s2, c2}), .q({qa4, qb4}));
             end else begin : g_rq
+                assign {qa4, qb4} = {(2*(WF+3)){1'b0}};
                 assign qsum = $signed(q[0 +: WF+2]) + $signed(q[WF+2 +: WF+2]) +
                               $signed(q[2*(WF+2) +: WF+2]) + $signed(q[3*(WF+2) +: WF+2]);
             end
@@ -323,7 +325,7 @@ module mac_lane #(
                 else if (ld[3+XM]) qs4 <= qsum;
             end
             wire signed [WF-1:0] fsum;
-            fixed_acc #(.WF(WF), .PIPE(PIPE)) u_fix (.qs(qs4), .acc(acc[WF-1:0]), .sum(fsum));
+            fixed_acc #(.WF(WF), .PIPE(PIPE)) u_fix (.qs(qs4), .qa(qa4), .qb(qb4), .acc(acc[WF-1:0]), .sum(fsum));
             assign acc_fix = {{(W-WF){fsum[WF-1]}}, fsum};
             assign accf_next = 32'd0;
             assign f32sig = {W{1'b0}};
