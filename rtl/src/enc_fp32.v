@@ -8,7 +8,9 @@ module enc_fp32 #(
     parameter integer LSB_FIXED = 0,   // 1: the lsb exponent is the build-time constant LSB
     parameter integer LSB = 0,         //    (the lsbexp port is then ignored)
     parameter integer NORM = 0,        // 1: mag is normalised (msb set, or mag = 0): no shift
-    parameter integer PIPE = 0         // 1: a register (ce) between normalising and rounding
+    parameter integer PIPE = 0,        // 1: a register (ce) between normalising and rounding
+    parameter integer FAST = 0         // 1: the rounding increment as a prefix adder, the
+                                       //    overflow test on the exponent bits (deep pipeline)
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -60,8 +62,19 @@ module enc_fp32 #(
     wire        guard = shf[27];
     wire        sticky = (|shf[26:0]) | low_sticky;
     wire        rup = guard & (mant[0] | sticky);
-    wire [30:0] q = {ef, mant[22:0]} + {30'd0, rup};
+    wire [30:0] q;
+    wire qovf;                          // q >= 0x7f800000 (q is at most that: ef <= 254)
+    generate
+        if (FAST != 0) begin : g_fast
+            wire co;
+            padd #(.W(31)) u_inc (.a({ef, mant[22:0]}), .b(31'd0), .cin(rup), .s(q), .cout(co));
+            assign qovf = &q[30:23];
+        end else begin : g_slow
+            assign q = {ef, mant[22:0]} + {30'd0, rup};
+            assign qovf = 1'b0;             // (the comparison stays inline below)
+        end
+    endgenerate
     assign code = zero ? 32'd0 : ovf ? {sgn, 8'hff, 23'd0} :
-                  (q >= 31'h7f800000) ? {sgn, 8'hff, 23'd0} : {sgn, q};
+                  ((FAST != 0) ? qovf : (q >= 31'h7f800000)) ? {sgn, 8'hff, 23'd0} : {sgn, q};
 endmodule
 /* verilator lint_on UNUSEDSIGNAL */

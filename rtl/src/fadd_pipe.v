@@ -105,7 +105,7 @@ module fadd_pipe #(
         .d({fm, (PIPE != 0) ? fsp : f2[FW-1], fexp2, byp2, bval2, nan2}), .q({fm3, fs3, fexp3, byp3, bval3, nan3}));
     // ---- stages 4 and 5: normalise (cut ce[4] inside enc_fp32), round
     wire [31:0] rounded;
-    enc_fp32 #(.WM(FW), .EW(14), .PIPE(1)) u_round (.clk(clk), .rst(rst), .ce(ce[4]), .sign(fs3),
+    enc_fp32 #(.WM(FW), .EW(14), .PIPE(1), .FAST(PIPE)) u_round (.clk(clk), .rst(rst), .ce(ce[4]), .sign(fs3),
         .mag(fm3), .lsbexp(fexp3), .code(rounded));
     wire byp4, nan4;
     wire [31:0] bval4;

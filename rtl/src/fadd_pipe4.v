@@ -107,7 +107,7 @@ module fadd_pipe4 #(
         .d({fm, (PIPE != 0) ? fsp : f2[FW-1], fexp2, byp2, bval2, nan2}), .q({fm3, fs3, fexp3, byp3, bval3, nan3}));
     // ---- stage 4: normalise and round
     wire [31:0] rounded;
-    enc_fp32 #(.WM(FW), .EW(14), .PIPE(0)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(fs3),
+    enc_fp32 #(.WM(FW), .EW(14), .PIPE(0), .FAST(PIPE)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(fs3),
         .mag(fm3), .lsbexp(fexp3), .code(rounded));
     assign sum = nan3 ? 32'h7fc00000 : byp3 ? bval3 : rounded;
 endmodule

@@ -152,17 +152,6 @@ module mac_lane #(
     wire [2:0]  pfl_d;
     wire [1:0]  km_d;
     wire [7:0]  sa_d, sb_d;
-    generate
-        if (PIPE != 0) begin : g_s3a
-            rmul16p #(.KMASK(KMASK)) u_mulp (.clk(clk), .rst(rst), .ce(ld[2]), .a(ma2), .b(mb2),
-                .kmode(kmode2), .p(prod_d));
-            pipe_reg #(.W(28 + 4 + 3 + 2 + 16), .EN(1)) u_s3a (.clk(clk), .rst(rst), .ce(ld[2]),
-                .d({psh, psg, pfl, kmode2, sa2, sb2}), .q({psh_d, psg_d, pfl_d, km_d, sa_d, sb_d}));
-        end else begin : g_s3
-            // unused: p3's loads below take the s3 values directly (PIPE is a constant)
-            assign {prod_d, psh_d, psg_d, pfl_d, km_d, sa_d, sb_d} = {(32 + 28 + 4 + 3 + 2 + 16){1'b0}};
-        end
-    endgenerate
     always @(posedge clk) begin
         if (rst) begin
             p3 <= 32'd0; psh3 <= 28'd0; psg3 <= 4'd0; pfl3 <= 3'd0; km3 <= 2'd0; sa3 <= 8'd0; sb3 <= 8'd0;
@@ -338,6 +327,19 @@ module mac_lane #(
             assign acc_fix = {W{1'b0}};
             assign accf_next = 32'd0;
             assign f32sig = {W{1'b0}};
+        end
+    endgenerate
+    // PIPE = 1: the multiplier's second stage s3a (placed after the accumulator's unnamed generate
+    // block so that its genblk number stays as it was)
+    generate
+        if (PIPE != 0) begin : g_s3a
+            rmul16p #(.KMASK(KMASK)) u_mulp (.clk(clk), .rst(rst), .ce(ld[2]), .a(ma2), .b(mb2),
+                .kmode(kmode2), .p(prod_d));
+            pipe_reg #(.W(28 + 4 + 3 + 2 + 16), .EN(1)) u_s3a (.clk(clk), .rst(rst), .ce(ld[2]),
+                .d({psh, psg, pfl, kmode2, sa2, sb2}), .q({psh_d, psg_d, pfl_d, km_d, sa_d, sb_d}));
+        end else begin : g_s3
+            // unused: p3's loads below take the s3 values directly (PIPE is a constant)
+            assign {prod_d, psh_d, psg_d, pfl_d, km_d, sa_d, sb_d} = {(32 + 28 + 4 + 3 + 2 + 16){1'b0}};
         end
     endgenerate
     wire signed [9:0] lm4 = lsb2_of(md4);

@@ -139,7 +139,7 @@ module nv_acc #(
     pipe_reg #(.W(72 + 12 + 3)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12] & rd12),
         .d({prod, pexp, r12[31], snan, sinf}), .q({prod13, pexp13, sg13, nan13, inf13}));
     wire [31:0] code;
-    enc_fp32 #(.WM(72), .EW(12), .PIPE(0)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(sg13),
+    enc_fp32 #(.WM(72), .EW(12), .PIPE(0), .FAST(PIPE)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(sg13),
         .mag(prod13), .lsbexp(pexp13), .code(code));
     assign ry = nan13 ? 32'h7fc00000 : inf13 ? {sg13, 31'h7f800000} : code;
 endmodule
