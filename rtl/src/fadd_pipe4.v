@@ -38,7 +38,8 @@ module fadd_pipe4 #(
     wire [NW-1:0] bm = {{(NW-MW){1'b0}}, xm};
     wire        a_zero = (am == {NW{1'b0}});
     wire        x_zero = (bm == {NW{1'b0}});
-    wire        a_hi = !a_zero && (x_zero || aexp >= bexp);
+    wire        ge_p;                // PIPE = 1: aexp >= bexp, from a subtraction started at once
+    wire        a_hi = !a_zero && (x_zero || ((PIPE != 0) ? ge_p : aexp >= bexp));
     wire [NW-1:0] hm = a_hi ? am : bm;
     wire [NW-1:0] lm = a_hi ? (x_zero ? {NW{1'b0}} : bm) : (a_zero ? {NW{1'b0}} : am);
     wire        hs = a_hi ? acc[31] : xs;
@@ -46,12 +47,38 @@ module fadd_pipe4 #(
     wire signed [13:0] he = a_hi ? aexp : bexp;
     wire signed [13:0] le = a_hi ? bexp : aexp;
     wire signed [14:0] d = he - le;
-    wire [6:0]  s  = (lm == {NW{1'b0}}) ? 7'd0 : (d > CAP) ? CAP7 : d[6:0];
-    wire signed [14:0] r_full = d - $signed({8'd0, s});
-    wire [5:0]  r  = (lm == {NW{1'b0}}) ? 6'd0 : ($signed({{17{r_full[14]}}, r_full}) > NW1I) ? NW1 : r_full[5:0];
+    wire [6:0]  s;
+    wire signed [14:0] r_full;
+    wire [5:0]  r;
+    wire signed [13:0] fexp;
+    generate
+        if (PIPE != 0) begin : g_e1
+            // the exponent differences (and less CAP) in both directions and the exponents less
+            // one (and less CAP) start at once; the comparison only selects among them
+            wire signed [14:0] ax = {aexp[13], aexp}, bx = {bexp[13], bexp};
+            wire signed [14:0] dab = ax - bx, dba = bx - ax;
+            wire signed [14:0] dabc = ax - bx - CAP, dbac = bx - ax - CAP;
+            wire signed [13:0] am1 = aexp - 14'sd1, bm1 = bexp - 14'sd1;
+            wire signed [13:0] amc = aexp - CAP - 14'sd1, bmc = bexp - CAP - 14'sd1;
+            assign ge_p = !dab[14];
+            wire lmz = a_hi ? x_zero : a_zero;                        // lm == 0
+            wire signed [14:0] dsel = a_hi ? dab : dba;              // d
+            wire signed [14:0] dcs = a_hi ? dabc : dbac;             // d - CAP
+            wire big = !dcs[14] && (dcs != 15'sd0);                   // d > CAP
+            assign s = lmz ? 7'd0 : big ? CAP7 : dsel[6:0];
+            assign r_full = 15'sd0;
+            assign r = (lmz || !big) ? 6'd0 : ($signed({{17{dcs[14]}}, dcs}) > NW1I) ? NW1 : dcs[5:0];
+            assign fexp = lmz ? (a_hi ? am1 : bm1) : big ? (a_hi ? amc : bmc) : (a_hi ? bm1 : am1);
+        end else begin : g_e0
+            assign ge_p = 1'b0;
+            assign s = (lm == {NW{1'b0}}) ? 7'd0 : (d > CAP) ? CAP7 : d[6:0];
+            assign r_full = d - $signed({8'd0, s});
+            assign r = (lm == {NW{1'b0}}) ? 6'd0 : ($signed({{17{r_full[14]}}, r_full}) > NW1I) ? NW1 : r_full[5:0];
+            assign fexp = he - $signed({7'd0, s}) - 14'sd1;
+        end
+    endgenerate
     wire        byp = pass || (ae == 8'hff) || x_zero;
     wire [31:0] bval = (pass || ae == 8'hff) ? acc : (acc == 32'h80000000) ? 32'd0 : acc;
-    wire signed [13:0] fexp = he - $signed({7'd0, s}) - 14'sd1;
     localparam C1 = 2*NW + 2 + 7 + 6 + 14 + 1 + 32 + 1;
     wire [NW-1:0] hm1, lm1;
     wire hs1, ls1, byp1, nan1;
