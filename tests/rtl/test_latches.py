@@ -29,17 +29,19 @@ def _yosys(tool: str) -> list[str]:
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("tool", ["yowasp", "debian"])
-def test_no_latches(tool):
+@pytest.mark.parametrize("pipe", [0, 1])
+def test_no_latches(tool, pipe):
+    """Every configuration with PIPE = 0 and with PIPE = 1 (the deep pipeline)."""
     files = " ".join(str(p) for p in sources())
     bad = []
     for acc, fi, ff, modes in CONFIGS:
         script = (f"read_verilog -DSYNTHESIS -I{SRC_DIR} {files}; "
-                  f"chparam -set MODES {modes} -set ACC {acc} -set FIX_I {fi} -set FIX_F {ff} {TOP}; "
+                  f"chparam -set MODES {modes} -set ACC {acc} -set FIX_I {fi} -set FIX_F {ff} -set PIPE {pipe} {TOP}; "
                   f"hierarchy -top {TOP}; proc; flatten; "
                   f"select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*")
         proc = subprocess.run(_yosys(tool) + ["-p", script], capture_output=True, text=True)
         log = proc.stdout + proc.stderr
         if proc.returncode != 0 or "Latch inferred" in log:
             lines = [ln for ln in log.splitlines() if "atch" in ln or "ERROR" in ln]
-            bad.append(f"MODES={modes} ACC={acc} ({fi},{ff}): " + "; ".join(lines[:5]))
+            bad.append(f"MODES={modes} ACC={acc} ({fi},{ff}) PIPE={pipe}: " + "; ".join(lines[:5]))
     assert not bad, f"{tool} yosys infers latches:\n" + "\n".join(bad)
