@@ -325,7 +325,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     try:
         Y, cycles = run_rows(args.mode, A, B, SA, SB, sim=args.sim, lanes=args.lanes,
-                             readout=args.readout, accumulator=acc, TA=TA, TB=TB, pipe=args.pipe)
+                             readout=args.readout, accumulator=acc, TA=TA, TB=TB,
+                             **({"pipe": args.pipe} if args.pipe else {}))
         np.save(out, Y)
     except (ValueError, TypeError, RuntimeError, OSError) as err:
         print(f"rtl.run: error: {err}", file=sys.stderr)

@@ -40,7 +40,8 @@ def test_protocol_pipe1(sim):
 def _exhaustive_cases():
     out = [pytest.param("all", "verilator", id="all-verilator")]
     out.append(pytest.param(",".join(MODES4 + ["posit16_1"]), "icarus", id="4bit+posit16_1-icarus"))
-    out.append(pytest.param(",".join(MODES8), "icarus", id="8bit-icarus", marks=pytest.mark.slow))
+    out.append(pytest.param(",".join(MODES8), "icarus", id="8bit-icarus",
+                            marks=(pytest.mark.slow, pytest.mark.icarus_full)))
     return out
 
 
@@ -80,3 +81,19 @@ def test_random_long_pipe1(mode, sim):
 def test_accumulators_pipe1(mode, acc):
     A, B, _, _ = random_rows(mode, 64, 64, seed=11)
     check(mode, A, B, "verilator", "native", accumulator=acc, pipe=1)
+
+
+@pytest.mark.rtl
+def test_run_cli_pipe1(tmp_path, capsys):
+    """``python -m rtl.run --pipe 1 --check``: the deep pipeline's build, checked against sim.mac,
+    in sim's cycle count for pipe 1."""
+    from rtl import run as R
+
+    A, B, _, _ = random_rows("posit8_0", 8, 10, seed=2)
+    np.save(tmp_path / "a.npy", A)
+    np.save(tmp_path / "b.npy", B)
+    argv = ["--mode", "posit8_0", "--a", str(tmp_path / "a.npy"), "--b", str(tmp_path / "b.npy"),
+            "--out", str(tmp_path / "y.npy"), "--pipe", "1", "--check"]
+    assert R.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "0 mismatches" in out and f"in {mac.Engine('posit8_0', pipe=1).cycles(10, rows=8)} cycles" in out
