@@ -25,7 +25,8 @@ module sep_engine #(
     parameter integer MODES = 1023,         // bit i: a unit for mode i (ids: rtl/README.md)
     parameter integer ACC = 0,              // as mac_engine: 0 exact, 1 fp32, 2 fixed(FIX_I, FIX_F)
     parameter integer FIX_I = 24,
-    parameter integer FIX_F = 24
+    parameter integer FIX_F = 24,
+    parameter integer PIPE = 0              // as mac_engine: 1 = the deep pipeline (READ -> 15 cycles)
 ) (
     input  wire                clk,
     input  wire                rst,
@@ -45,7 +46,7 @@ module sep_engine #(
 );
     localparam N_IDS = 10;                  // mode ids 0..9 (rtl/modes.py)
     localparam OP_READ = 2'd2;
-    localparam NS = 13;                     // register stages before the output, as mac_engine
+    localparam NS = 13 + ((PIPE != 0) ? 1 : 0);   // register stages before the output, as mac_engine
 
     function integer count_below(input integer mask, input integer id);   // units before mode id
         integer i;
@@ -90,7 +91,7 @@ module sep_engine #(
             if (((MODES >> g) & 1) != 0) begin : g_on
                 localparam integer U = count_below(MODES, g);
                 wire on = hit_in && (in_mode == g);
-                mac_engine #(.LANES(LANES), .MODES(1 << g), .ACC(ACC), .FIX_I(FIX_I), .FIX_F(FIX_F)) u_eng (
+                mac_engine #(.LANES(LANES), .MODES(1 << g), .ACC(ACC), .FIX_I(FIX_I), .FIX_F(FIX_F), .PIPE(PIPE)) u_eng (
                     .clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(u_ready[U]), .in_op(in_op),
                     .in_mode(g), .in_fp32(in_fp32 & on),
                     .in_a(in_a & {16*LANES{on}}), .in_b(in_b & {16*LANES{on}}),
