@@ -440,7 +440,8 @@ module mac_lane #(
     reg [W-H-1:0] rawh6, cyh6;
     reg [1:0]   cls6;
     reg signed [11:0] exp6;
-    wire [H:0] lo6_w;
+    wire [H:0] lo6_w = {1'b0, rraw[H-1:0]} + {1'b0, rcy[H-1:0]};
+    wire [H:0] lo6_p;                // PIPE = 1: the same sum from a prefix adder
     wire [W-H-1:0] hi7_w;            // s7's high half: rawh6 + cyh6 + c6
     wire [H:0] lo9_w;
     wire [W-H-1:0] hi10_w;           // s10's high half: uh9 + c9
@@ -449,7 +450,7 @@ module mac_lane #(
             lo6 <= {H{1'b0}}; c6 <= 1'b0; sm6 <= 1'b0; sg6 <= 1'b0; rawh6 <= {(W-H){1'b0}};
             cyh6 <= {(W-H){1'b0}}; cls6 <= 2'd0; exp6 <= 12'sd0;
         end else if (ld[5+XM]) begin
-            lo6 <= lo6_w[H-1:0]; c6 <= lo6_w[H]; sm6 <= rsm; sg6 <= rsgn; rawh6 <= rraw[W-1:H];
+            lo6 <= (PIPE != 0) ? lo6_p[H-1:0] : lo6_w[H-1:0]; c6 <= (PIPE != 0) ? lo6_p[H] : lo6_w[H]; sm6 <= rsm; sg6 <= rsgn; rawh6 <= rraw[W-1:H];
             cyh6 <= rcy[W-1:H]; cls6 <= rcls; exp6 <= rexp;
         end
     end
@@ -509,12 +510,12 @@ module mac_lane #(
             /* verilator lint_off UNUSEDSIGNAL */  // waiver: the wrap drops the top carries
             wire co7, co10;
             /* verilator lint_on UNUSEDSIGNAL */
-            padd #(.W(H)) u_a6 (.a(rraw[H-1:0]), .b(rcy[H-1:0]), .cin(1'b0), .s(lo6_w[H-1:0]), .cout(lo6_w[H]));
+            padd #(.W(H)) u_a6 (.a(rraw[H-1:0]), .b(rcy[H-1:0]), .cin(1'b0), .s(lo6_p[H-1:0]), .cout(lo6_p[H]));
             padd #(.W(W-H)) u_a7 (.a(rawh6), .b(cyh6), .cin(c6), .s(hi7_w), .cout(co7));
             padd #(.W(H)) u_a9 (.a(u8[H-1:0]), .b({H{1'b0}}), .cin(inc8), .s(lo9_w[H-1:0]), .cout(lo9_w[H]));
             padd #(.W(W-H)) u_a10 (.a(uh9), .b({(W-H){1'b0}}), .cin(c9), .s(hi10_w), .cout(co10));
         end else begin : g_rra
-            assign lo6_w = {1'b0, rraw[H-1:0]} + {1'b0, rcy[H-1:0]};
+            assign lo6_p = {(H+1){1'b0}};
             assign hi7_w = {(W-H){1'b0}};      // (the additions stay inline where they were)
             assign lo9_w = {1'b0, u8[H-1:0]} + {{H{1'b0}}, inc8};
             assign hi10_w = {(W-H){1'b0}};
