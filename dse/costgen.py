@@ -76,9 +76,12 @@ CONFIGS = ([("single", (m,), 1, "exact", True, m == "int8") for m in MODES]
 TOPS = {"separate": "sep_engine", "separate-eq": "sep_engine"}
 #: builds synthesized at the period the 1-lane xr-npe build reaches (EQ_FROM), rounded up to 0.1 ns
 EQ_BUILDS = ("xr-npe-eq", "separate-eq")
+#: the deep pipeline (the engine's PIPE = 1, issue 14): every engine build of CONFIGS again, with a
+#: seventh field, the pipeline (the separate-units baseline and the equal-clock pairs have none)
+PIPE_CONFIGS = [(*c, 1) for c in CONFIGS if c[0] not in TOPS and c[0] not in EQ_BUILDS]
 EQ_FROM = ("xr-npe", XR_NPE, 1, "exact")
 
-COLUMNS = ["mode", "lanes", "accumulator", "build", "compiled_modes", "area_um2", "fmax_mhz",
+COLUMNS = ["mode", "lanes", "accumulator", "build", "pipe", "compiled_modes", "area_um2", "fmax_mhz",
            "pj_per_mac", "pj_per_mac_real", "energy_clock_mhz", "pj_dynamic_per_mac", "pj_leak_per_mac_ns",
            "pj_per_mac_timed", "glitch_ratio", "critical_path_ns", "target_period_ns", "slack_at_target_ns", "cells",
            "area_hier_um2", "area_decoders_um2", "area_multiplier_um2", "area_align_acc_um2",
@@ -88,9 +91,16 @@ BLOCK_COLS = {"decoders": "area_decoders_um2", "multiplier": "area_multiplier_um
               "pipeline registers": "area_pipeline_regs_um2", "control/other": "area_control_um2"}
 
 
-def key(build: str, modes, lanes: int, acc: str = "exact") -> str:
+def key(build: str, modes, lanes: int, acc: str = "exact", pipe: int = 0) -> str:
+    """A configuration's name, ``build:modes:lanes[:acc][:pipe1]`` (``--only`` takes these)."""
     base = f"{build}:{'+'.join(modes) if build == 'single' else build}:{lanes}"
-    return base if acc == "exact" else f"{base}:{acc.replace('fixed:', 'fixed').replace(':', '.')}"
+    base = base if acc == "exact" else f"{base}:{acc.replace('fixed:', 'fixed').replace(':', '.')}"
+    return f"{base}:pipe{pipe}" if pipe else base
+
+
+def cfg_key(cfg: tuple) -> str:
+    """:func:`key` of a CONFIGS entry."""
+    return key(cfg[0], cfg[1], cfg[2], cfg[3], cfg[6] if len(cfg) > 6 else 0)
 
 
 def flow_version(build: str = "single") -> str:
@@ -112,12 +122,13 @@ def unpack_liberty(dst: Path) -> Path:
 
 
 def synth_one(build, modes, lanes, work: Path, log=print, acc: str = "exact", breakdown: bool = True,
-              sdf: bool = False, period_ns: float = PERIOD_NS) -> dict:
+              sdf: bool = False, period_ns: float = PERIOD_NS, pipe: int = 0) -> dict:
     from rtl import synth
 
-    d = work / key(build, modes, lanes, acc).replace(":", "_").replace("+", "-")
+    d = work / key(build, modes, lanes, acc, pipe).replace(":", "_").replace("+", "-")
     res = synth.synthesize(list(modes), lanes, str(LIBERTY), period_ns, keep=str(d), log=log,
-                           accumulator=acc, breakdown=breakdown, sdf=sdf, top=TOPS.get(build, "mac_engine"))
+                           accumulator=acc, breakdown=breakdown, sdf=sdf, top=TOPS.get(build, "mac_engine"),
+                           pipe=pipe)
     res["cells"] = sum(1 for line in (d / "net.v").read_text().splitlines()
                        if line.lstrip().startswith("sky130_fd_sc_hd__"))
     res["net_dir"] = str(d)
@@ -130,7 +141,7 @@ def rows_of(res: dict, build: str) -> list[dict]:
     for mode in res["modes"]:
         en = res.get("energy", {}).get(mode, {})
         row = {"mode": mode, "lanes": res["lanes"], "accumulator": res.get("accumulator", "exact"),
-               "build": build, "compiled_modes": "+".join(res["modes"]), "area_um2": round(res["total"], 2),
+               "build": build, "pipe": res.get("pipe", 0), "compiled_modes": "+".join(res["modes"]), "area_um2": round(res["total"], 2),
                "fmax_mhz": res["fmax_mhz"], "critical_path_ns": res["critical_path_ns"],
                "target_period_ns": res.get("target_period_ns", PERIOD_NS),
                "slack_at_target_ns": res["slack_at_target_ns"], "cells": res["cells"],
@@ -153,44 +164,63 @@ def rows_of(res: dict, build: str) -> list[dict]:
     return rows
 
 
-def write_table(results: list[tuple[str, dict]], out: Path, command: str) -> None:
-    import csv
+def row_id(row: dict) -> tuple:
+    """What a table row is: (build, compiled modes, lanes, accumulator, pipeline, mode)."""
+    return (row["build"], row["compiled_modes"], int(row["lanes"]), str(row["accumulator"]),
+            int(row.get("pipe") or 0), row["mode"])
 
+
+def _order(row: dict) -> int:
+    """A row's place: the order of CONFIGS then PIPE_CONFIGS (rows of no configuration last)."""
+    b, cm, lanes, acc, pipe, _ = row_id(row)
+    for i, c in enumerate(CONFIGS + PIPE_CONFIGS):
+        if (c[0], c[2], c[3], c[6] if len(c) > 6 else 0) == (b, lanes, acc, pipe) and "+".join(c[1]) == cm:
+            return i
+    return len(CONFIGS) + len(PIPE_CONFIGS)
+
+
+def write_table(results: list[tuple[str, dict]], out: Path, command: str) -> None:
+    """The table of ``results``, plus the previous table's rows of configurations this run has no
+    result for (kept as they were, with their own flow_version) and its ``# Note:`` lines."""
     from rtl import sta
 
+    from . import csvtable
+
     c = sta.CONSTRAINTS
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
-        fh.write(
-            f"# MAC engine costs measured by: {command}\n"
-            f"# {datetime.date.today()} on {platform.node()} ({platform.machine()}), sky130_fd_sc_hd tt_025C_1v80 (1.80 V, 25 C).\n"
-            f"# Flow: Yosys synth -flatten, dfflibmap, abc -D {PERIOD_NS * 1000:.0f} -constr (driving cell, output load); "
-            "area_um2 = stat -liberty of that flat run, cells only, before placement\n"
-            "# (placed estimate: divide by a utilisation of ~0.6-0.7); area_hier_um2 and area_*_um2 blocks: a second, "
-            "hierarchy-kept run (ABC per module, no delay target), a per-block breakdown only.\n"
-            "# fp32-accumulator builds: synth -noshare (Yosys' SAT-based sharing runs out of memory on their flattened "
-            "chained FP32 adders, which are all busy every cycle).\n"
-            f"# OpenSTA 2.0.17 (rtl/sta.py): clock uncertainty {c['clock_uncertainty_ns']} ns, inputs driven by "
-            f"{c['driving_cell']}, outputs loaded with {c['load_fanout']}x {c['load_cell']}/{c['load_pin']}, "
-            f"input/output delays {c['io_delay_fraction']:.0%} of the period,\n"
-            f"# wire-load model {c['wire_load_model']}, setup included; fmax_mhz = 1/the period at zero worst slack; "
-            "slack_at_target_ns at target_period_ns (the abc -D target).\n"
-            "# Energy (rtl/power.py): gate-level simulation of the netlist (bit-exact against sim.mac), toggles x "
-            "Liberty internal energy at each pin's slew and load + 0.5 C V^2 (pins + wire load) + leakage;\n"
-            "# pj_per_mac (uniform random codes) and pj_per_mac_real (quantized MLP weights x ReLU activations) "
-            "quoted at energy_clock_mhz = the row's own Fmax; zero-delay (no glitches):\n"
-            "# pj_per_mac_timed = SDF-timed simulation (glitches counted), glitch_ratio = its dynamic energy / the "
-            "zero-delay one. At another clock f (MHz): pj_dynamic_per_mac + pj_leak_per_mac_ns x 1000/f.\n"
-            "# Accumulators: exact, fp32 and fixed:I:F as in sim.mac (MX modes: their block scheme, listed as exact). "
-            "build separate = rtl/src/baseline/sep_engine.v; builds *-eq: synthesized for the clock the 1-lane xr-npe "
-            "build reaches (equal throughput). Empty cell = not measured.\n")
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        for build, res in results:
-            for row in rows_of(res, build):
-                w.writerow(row)
-    tmp.replace(out)
+    old_head, old_rows = csvtable.read_raw(out)
+    for r in old_rows:
+        r.setdefault("pipe", "0")
+        r["pipe"] = r["pipe"] or "0"
+    head = (
+        f"# MAC engine costs measured by: {command}\n"
+        f"# Table written {datetime.date.today()} on {platform.node()} ({platform.machine()}), sky130_fd_sc_hd tt_025C_1v80 (1.80 V, 25 C).\n"
+        f"# Flow: Yosys synth -flatten, dfflibmap, abc -D {PERIOD_NS * 1000:.0f} -constr (driving cell, output load); "
+        "area_um2 = stat -liberty of that flat run, cells only, before placement\n"
+        "# (placed estimate: divide by a utilisation of ~0.6-0.7); area_hier_um2 and area_*_um2 blocks: a second, "
+        "hierarchy-kept run (ABC per module, no delay target), a per-block breakdown only.\n"
+        "# fp32-accumulator builds: synth -noshare (Yosys' SAT-based sharing runs out of memory on their flattened "
+        "chained FP32 adders, which are all busy every cycle).\n"
+        f"# OpenSTA 2.0.17 (rtl/sta.py): clock uncertainty {c['clock_uncertainty_ns']} ns, inputs driven by "
+        f"{c['driving_cell']}, outputs loaded with {c['load_fanout']}x {c['load_cell']}/{c['load_pin']}, "
+        f"input/output delays {c['io_delay_fraction']:.0%} of the period,\n"
+        f"# wire-load model {c['wire_load_model']}, setup included; fmax_mhz = 1/the period at zero worst slack; "
+        "slack_at_target_ns at target_period_ns (the abc -D target).\n"
+        "# Energy (rtl/power.py): gate-level simulation of the netlist (bit-exact against sim.mac), toggles x "
+        "Liberty internal energy at each pin's slew and load + 0.5 C V^2 (pins + wire load) + leakage;\n"
+        "# pj_per_mac (uniform random codes) and pj_per_mac_real (quantized MLP weights x ReLU activations) "
+        "quoted at energy_clock_mhz = the row's own Fmax; zero-delay (no glitches):\n"
+        "# pj_per_mac_timed = SDF-timed simulation (glitches counted), glitch_ratio = its dynamic energy / the "
+        "zero-delay one. At another clock f (MHz): pj_dynamic_per_mac + pj_leak_per_mac_ns x 1000/f.\n"
+        "# Accumulators: exact, fp32 and fixed:I:F as in sim.mac (MX modes: their block scheme, listed as exact). "
+        "build separate = rtl/src/baseline/sep_engine.v; builds *-eq: synthesized for the clock the 1-lane xr-npe "
+        "build reaches (equal throughput). Empty cell = not measured.\n"
+        "# Rows of configurations a run did not measure are kept from the previous table; each row's "
+        "flow_version names the sources and flow it was measured with (python -m dse.restamp moves it "
+        "when rtl.designhash shows the design unchanged).\n"
+        "# pipe: the engine's PIPE parameter (0: READ latency 14; 1: the deep pipeline, docs/mac.md 3).\n")
+    new_rows = [row for build, res in results for row in rows_of(res, build)]
+    rows = csvtable.merge(old_rows, new_rows, row_id, _order)
+    csvtable.write_raw(out, head.rstrip("\n").split("\n") + csvtable.notes(old_head), COLUMNS, rows)
 
 
 def _json(work: Path, k: str) -> Path:
@@ -200,7 +230,8 @@ def _json(work: Path, k: str) -> Path:
 def measure_one(k: str, cfg: tuple, work: str, energy: bool, fresh: bool, lib: str) -> str:
     """Synthesize, time and (``energy``) simulate one configuration; its JSON is saved after each
     step, so an interrupted run loses at most the step in progress.  Returns a progress line."""
-    b, modes, lanes, acc, with_energy, timed = cfg
+    b, modes, lanes, acc, with_energy, timed = cfg[:6]
+    pipe = cfg[6] if len(cfg) > 6 else 0
     work = Path(work)
     jf = _json(work, k)
     version = flow_version(b)
@@ -211,7 +242,7 @@ def measure_one(k: str, cfg: tuple, work: str, energy: bool, fresh: bool, lib: s
     if res is None:
         period = eq_period(work) if b in EQ_BUILDS else PERIOD_NS
         res = synth_one(b, modes, lanes, work, acc=acc, breakdown=(lanes == 1), sdf=timed, log=lambda *a: None,
-                        period_ns=period)
+                        period_ns=period, pipe=pipe)
         res["flow_version"] = version
         res["top"] = TOPS.get(b, "mac_engine")
         _save(jf, res)
@@ -265,8 +296,9 @@ def collect(work: Path) -> list[tuple[str, dict]]:
     flow is dropped)."""
     ev = None
     results = []
-    for b, modes, lanes, acc, _, _ in CONFIGS:
-        jf = _json(work, key(b, modes, lanes, acc))
+    for cfg in CONFIGS + PIPE_CONFIGS:
+        b = cfg[0]
+        jf = _json(work, cfg_key(cfg))
         if not jf.exists():
             continue
         res = json.loads(jf.read_text())
@@ -286,7 +318,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m dse.costgen", description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="+", default=None, metavar="KEY",
                    help="configurations to (re)measure, as build:modes:lanes keys "
-                        f"(default all: {', '.join(key(c[0], c[1], c[2], c[3]) for c in CONFIGS)})")
+                        f"(default all: {', '.join(cfg_key(c) for c in CONFIGS + PIPE_CONFIGS)})")
     p.add_argument("--no-energy", action="store_true", help="skip the gate-level energy runs")
     p.add_argument("--jobs", type=int, default=1, help="configurations measured in parallel (default 1)")
     p.add_argument("--table-only", action="store_true", help="only assemble the table from finished results")
@@ -315,7 +347,7 @@ def main(argv=None) -> int:
     if args.jobs < 1:
         print(f"error: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
         return 2
-    known = {key(c[0], c[1], c[2], c[3]): c for c in CONFIGS}
+    known = {cfg_key(c): c for c in CONFIGS + PIPE_CONFIGS}
     todo = [] if args.table_only else (args.only or list(known))
     bad = [k for k in todo if k not in known]
     if bad:

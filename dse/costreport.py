@@ -143,6 +143,10 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
 
     head = [l for l in open(table) if l.startswith("#")]
     allrows = pd.read_csv(table, comment="#")
+    if "pipe" not in allrows:
+        allrows["pipe"] = 0
+    allrows["pipe"] = allrows["pipe"].fillna(0).astype(int)
+    deep, allrows = allrows[allrows["pipe"] == 1], allrows[allrows["pipe"] == 0]
     df = allrows[allrows.accumulator == "exact"]
     s1 = df[(df.build == "single") & (df.lanes == 1)]
     single = s1.set_index("mode").reindex([m for m in MODES if m in set(s1["mode"])]).reset_index()
@@ -241,6 +245,7 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
                  _md(adf, list(adf.columns)), ""]
     text += _models(allrows, table, costs)
     text += _old_vs_new(allrows)
+    text += _deep(deep, allrows)
     text += [
         "## Orientation: the XR-NPE paper (28 nm)", "",
         "The paper reports 0.016 mm², 1.72 GHz and \"14 pJ\" for its whole NPE at 28 nm. sky130 is a 130 nm "
@@ -321,6 +326,35 @@ def _models(allrows, table, costs) -> list[str]:
                  f"{FIXED_REF} row. Checked against a row not used in the fit:", "",
                  _md(pd.DataFrame(fval), list(fval[0])) if fval else "(none measured)", ""]
     return text
+
+
+def _deep(deep, shallow) -> list[str]:
+    """The deep pipeline's (PIPE = 1) measured rows beside the same build with PIPE = 0."""
+    out = ["## The deep pipeline (PIPE = 1)", "",
+           "The engine with `PIPE = 1` (issue 14: READ latency 15 instead of 14, the same results bit for bit; "
+           "docs/mac.md 3). Every table above is PIPE = 0."]
+    if deep.empty:
+        return out + ["", "No PIPE = 1 build is in the table yet: `python -m dse.costgen --only KEY:pipe1` measures "
+                      "one (keys: `python -m dse.costgen --help`); reports/rtl_synth.md has the one-lane synthesis "
+                      "of each mode subset with PIPE = 1.", ""]
+    lines = ["| build | mode | lanes | accumulator | area µm² | Fmax MHz | pJ/MAC @Fmax | PIPE = 0: area µm² | "
+             "Fmax MHz | pJ/MAC @Fmax | area | Fmax |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in deep.iterrows():
+        twin = shallow[(shallow.build == r["build"]) & (shallow.compiled_modes == r["compiled_modes"])
+                       & (shallow.lanes == r["lanes"]) & (shallow.accumulator == r["accumulator"])
+                       & (shallow["mode"] == r["mode"])]
+        t = twin.iloc[0] if not twin.empty else None
+        ratio = (lambda a, b: f"{100 * (a / b - 1):+.1f} %" if t is not None and b and not math.isnan(b) else "–")
+        lines.append(f"| {r['build']} | {r['mode']} | {r['lanes']} | {r['accumulator']} | {_num(r['area_um2'])} | "
+                     f"{_num(r['fmax_mhz'])} | {_num(r['pj_per_mac'])} | "
+                     + (f"{_num(t['area_um2'])} | {_num(t['fmax_mhz'])} | {_num(t['pj_per_mac'])} | "
+                        f"{ratio(r['area_um2'], t['area_um2'])} | {ratio(r['fmax_mhz'], t['fmax_mhz'])} |"
+                        if t is not None else "– | – | – | – | – |"))
+    slow = deep[deep.fmax_mhz < deep.accumulator.map(lambda a: 50 if a == "fp32" else 100)]
+    return out + ["", *lines, "",
+                  "Rows below issue 14's targets (100 MHz; 50 MHz with the fp32 accumulator): "
+                  + (", ".join(f"{r['build']} {r['mode']} x{r['lanes']} {r['accumulator']} ({r['fmax_mhz']:g} MHz)"
+                               for _, r in slow.iterrows()) or "none") + ".", ""]
 
 
 def _old_vs_new(allrows) -> list[str]:

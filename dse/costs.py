@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from sim.mac import Accumulator, MODES, mode_for
+from sim.mac import PIPES, Accumulator, MODES, mode_for
 from sim.mac.modes import mode_spec
 
 from . import csvtable
@@ -91,7 +91,8 @@ def _parse(path: str, reader) -> dict:
     rows = {}
     for row in reader:
         build = (row.get("build") or "single").strip()
-        key = (row["mode"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])), build)
+        key = (row["mode"].strip().lower(), int(row["lanes"]), str(Accumulator.parse(row["accumulator"])), build,
+               int(row.get("pipe") or 0))
         rows[key] = {k: csvtable.number(row.get(k)) for k in _NUMERIC + _EXTRA}
     return rows
 
@@ -110,14 +111,14 @@ def data_version(path=None) -> str:
     return csvtable.data_version(Path(path) if path is not None else COSTS_CSV)
 
 
-def lane_model(path=None) -> dict | None:
+def lane_model(path=None, pipe: int = 0) -> dict | None:
     """Shared fractions of area and of energy per cycle, fitted on FIT_MODE at 1 and 4 lanes.
 
     Model: ``X(L) = X(1) * (f + (1 - f) * L)`` for area and for energy per cycle (so
     pJ/MAC(L) = pJ/MAC(1) * (f_e + (1 - f_e) * L) / L, since MACs per cycle grow with L);
     Fmax(L) = Fmax(1).  None when the table lacks the two fitting rows."""
     rows = _rows(path)
-    one, four = rows.get((FIT_MODE, 1, "exact", "single")), rows.get((FIT_MODE, 4, "exact", "single"))
+    one, four = rows.get((FIT_MODE, 1, "exact", "single", pipe)), rows.get((FIT_MODE, 4, "exact", "single", pipe))
     if one is None or four is None:
         return None
 
@@ -128,7 +129,7 @@ def lane_model(path=None) -> dict | None:
     return {"area_shared": shared(one["area_um2"], four["area_um2"]), "energy_shared": shared(e1, e4)}
 
 
-def fixed_model(path=None) -> dict | None:
+def fixed_model(path=None, pipe: int = 0) -> dict | None:
     """Relative per-register-bit slopes of a fixed accumulator's costs, fitted on FIT_MODE.
 
     A least-squares line ``a + b W`` over FIT_MODE's single-mode, 1-lane ``fixed:I:F`` rows
@@ -138,8 +139,9 @@ def fixed_model(path=None) -> dict | None:
     path.  (Relative rather than absolute, so that a mode with more products per cycle is
     not charged the fitting mode's per-MAC increment; reports/costs.md checks it on a row not
     in the fit.)  None when fewer than two widths are measured."""
-    pts = sorted((Accumulator.parse(acc).width, row) for (m, l, acc, b), row in _rows(path).items()
-                 if m == FIT_MODE and l == 1 and b == "single" and Accumulator.parse(acc).kind == "fixed")
+    pts = sorted(((Accumulator.parse(acc).width, row) for (m, l, acc, b, p), row in _rows(path).items()
+                  if m == FIT_MODE and l == 1 and b == "single" and p == pipe and Accumulator.parse(acc).kind == "fixed"),
+                 key=lambda t: t[0])
     if len({w for w, _ in pts}) < 2:
         return None
 
@@ -160,15 +162,15 @@ def fixed_model(path=None) -> dict | None:
             "ns_per_bit": slope(lambda r: 1000.0 / r["fmax_mhz"])}
 
 
-def _fixed_row(mode: str, accumulator: str, build: str, path=None) -> tuple[dict, str] | None:
+def _fixed_row(mode: str, accumulator: str, build: str, path=None, pipe: int = 0) -> tuple[dict, str] | None:
     """The mode's 1-lane row for a fixed accumulator: measured, or modelled from FIXED_REF."""
     rows = _rows(path)
-    row = rows.get((mode, 1, accumulator, build))
+    row = rows.get((mode, 1, accumulator, build, pipe))
     if row is not None:
         return row, "measured"
     w = Accumulator.parse(accumulator).width
-    ref = rows.get((mode, 1, FIXED_REF, build))
-    fit = fixed_model(path)
+    ref = rows.get((mode, 1, FIXED_REF, build, pipe))
+    fit = fixed_model(path, pipe)
     if w is None or ref is None or fit is None:
         return None
     d = w - Accumulator.parse(FIXED_REF).width
@@ -180,7 +182,7 @@ def _fixed_row(mode: str, accumulator: str, build: str, path=None) -> tuple[dict
 
 
 def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str = "single",
-           data: str = "random") -> dict:
+           data: str = "random", pipe: int = 0) -> dict:
     """Area (µm²), Fmax (MHz) and energy per MAC (pJ) of the engine in ``mode``.
 
     Returns ``dict(area_um2, fmax_mhz, pj_per_mac, source)``.  ``source`` is the
@@ -191,7 +193,8 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
     block/FP32 scheme is the only one).
     Unmeasured values are NaN.  ``build`` picks the compiled mode set ("single": the
     mode alone, "xr-npe", "all"); ``data`` the operand set of the energy ("random" codes
-    or "real" quantized MLP weights and activations).
+    or "real" quantized MLP weights and activations); ``pipe`` the engine's pipeline (0, or 1: the
+    deep pipeline of issue 14; its rows and models come from its own measured rows only).
     """
     nan = dict(area_um2=math.nan, fmax_mhz=math.nan, pj_per_mac=math.nan)
     if mode is None:
@@ -200,17 +203,19 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
         raise ValueError(f"unknown engine mode {mode!r}; modes: {', '.join(ENGINE_MODES)}")
     if data not in ("random", "real"):
         raise ValueError(f"unknown operand data {data!r}; choose random or real")
+    if isinstance(pipe, bool) or pipe not in PIPES:
+        raise ValueError(f"unknown pipeline setting pipe={pipe!r}; allowed: {', '.join(map(str, PIPES))}")
     col = "pj_per_mac" if data == "random" else "pj_per_mac_real"
     rows = _rows(path)
     name = (Path(path) if path else COSTS_CSV).name
     acc = "exact" if mode_spec(mode).mx else str(Accumulator.parse(accumulator))
-    row = rows.get((mode, int(lanes), acc, build))
+    row = rows.get((mode, int(lanes), acc, build, pipe))
     if row is not None:
         return {"area_um2": row["area_um2"], "fmax_mhz": row["fmax_mhz"], "pj_per_mac": row[col],
                 "source": name}
-    base, how = rows.get((mode, 1, acc, build)), "measured"
+    base, how = rows.get((mode, 1, acc, build, pipe)), "measured"
     if base is None and Accumulator.parse(acc).kind == "fixed":
-        got = _fixed_row(mode, acc, build, path)
+        got = _fixed_row(mode, acc, build, path, pipe)
         if got is not None:
             base, how = got
     if base is None:
@@ -218,7 +223,7 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None, build: str
     if int(lanes) == 1:
         return {"area_um2": base["area_um2"], "fmax_mhz": base["fmax_mhz"], "pj_per_mac": base[col],
                 "source": f"model: {name} {how}"}
-    fit = lane_model(path)
+    fit = lane_model(path, pipe)
     if fit is None or int(lanes) < 1:
         return {**nan, "source": "unmeasured"}
     L = int(lanes)
