@@ -214,11 +214,22 @@ TRAIN_KEYS = {
     "budget": _or_recipe(_fraction),
     "finetune_lr": _or_recipe(_positive_float),
 }
+def _pipe(name, value):
+    """The engine's pipeline (``sim.mac.PIPES``: 0, or 1 the deep pipeline)."""
+    from sim.mac import PIPES
+
+    if isinstance(value, bool) or value not in PIPES:
+        raise ConfigError(f"{name} = {value!r} is not valid; choose one of: {', '.join(map(str, PIPES))} "
+                          "(the engine's pipeline: 0 READ latency 14, 1 the deep pipeline)")
+    return int(value)
+
+
 #: keys of [space] that change only the costs of a point, never its training
 COST_KEYS = {
     "target": _one_of("sky130", "ecp5"),
     "accumulator": _accumulator,
     "lanes": _int(1),
+    "pipe": _pipe,
     "weight_memory": _memory,
     "act_memory": _memory,
 }

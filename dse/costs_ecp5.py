@@ -85,7 +85,7 @@ def _with_equiv(r: dict) -> dict:
     return out
 
 
-def lookup(mode: str | None, lanes: int, accumulator: str, path=None) -> dict:
+def lookup(mode: str | None, lanes: int, accumulator: str, path=None, pipe: int = 0) -> dict:
     """Resources, ``lut_equiv`` and post-route ``fmax_mhz`` of the one-mode engine on the ECP5.
 
     Returns a dict with :data:`RESOURCES`, ``lut_equiv``, ``fmax_mhz`` and ``source``: the
@@ -95,6 +95,8 @@ def lookup(mode: str | None, lanes: int, accumulator: str, path=None) -> dict:
     nan = {k: math.nan for k in (*RESOURCES, "lut_equiv", "fmax_mhz")}
     if mode is None:
         return {**nan, "source": "no engine mode"}
+    if pipe:        # the deep pipeline (issue 14) has no ECP5 row yet: reports/costs_ecp5.md
+        return {**nan, "source": "unmeasured (no ECP5 row with PIPE = 1)"}
     spec = mode_spec(mode)
     acc = "exact" if spec.mx else str(Accumulator.parse(accumulator))
     rows = _rows(path)

@@ -180,10 +180,10 @@ def point_row(point: dict, records: list[dict | None]) -> dict:
     mode = costs.engine_mode(None if is_reference(point) else point["weights"])
     fpga = point.get("target", "sky130") == "ecp5"
     if fpga:   # placed and routed: resources and post-route Fmax, no energy (no ECP5 power model)
-        mac = costs_ecp5.lookup(mode, point["lanes"], point["accumulator"])
+        mac = costs_ecp5.lookup(mode, point["lanes"], point["accumulator"], pipe=point.get("pipe", 0))
         mac.update(area_um2=nan, pj_per_mac=nan)
     else:
-        mac = costs.lookup(mode, point["lanes"], point["accumulator"])
+        mac = costs.lookup(mode, point["lanes"], point["accumulator"], pipe=point.get("pipe", 0))
     row.update(engine_mode=mode or "", cost_source=mac["source"], area_um2=mac["area_um2"],
                fmax_mhz=mac["fmax_mhz"], pj_per_mac=mac["pj_per_mac"], **{k: mac.get(k, nan) for k in FPGA})
     # MACs per cycle: each lane's 16-bit word holds k operands of the mode (4 x 4-bit, 2 x 8-bit, 1 x 16-bit)

@@ -80,6 +80,8 @@ def test_cost_keys_do_not_change_the_training_run():
                                  "workload=digits/mlp", "method=qat", "qat_weights=all"])["space"])
     assert len(p) == 3 and p[0]["weights"] == "fp32"  # the reference takes the first lanes value only
     assert p[1]["lanes"] != p[2]["lanes"] and run_for(p[1], 0) == run_for(p[2], 0)
+    q = expand(C.load(overrides=["weights=int4", "method=ptq", "workload=digits/mlp", "pipe=[0,1]"])["space"])
+    assert [x["pipe"] for x in q[1:]] == [0, 1] and run_for(q[1], 0) == run_for(q[2], 0)
 
 
 @pytest.mark.parametrize("override, words", [
@@ -97,6 +99,8 @@ def test_cost_keys_do_not_change_the_training_run():
     ("sweep.search=random", ["random", "nsga2"]),
     ("budget=1.5", ["budget", "1.5", "recipe"]),
     ("unsigned_acts=maybe", ["maybe", "auto", "off"]),
+    ("pipe=2", ["pipe", "2", "0, 1"]),
+    ("pipe=true", ["pipe", "True", "0, 1"]),
     ("bogus.key=1", ["bogus", "space"]),
 ])
 def test_bad_config_names_the_key_or_value_and_the_choices(override, words):
