@@ -76,9 +76,10 @@ CONFIGS = ([("single", (m,), 1, "exact", True, m == "int8") for m in MODES]
 TOPS = {"separate": "sep_engine", "separate-eq": "sep_engine"}
 #: builds synthesized at the period the 1-lane xr-npe build reaches (EQ_FROM), rounded up to 0.1 ns
 EQ_BUILDS = ("xr-npe-eq", "separate-eq")
-#: the deep pipeline (the engine's PIPE = 1, issue 14): every engine build of CONFIGS again, with a
-#: seventh field, the pipeline (the separate-units baseline and the equal-clock pairs have none)
-PIPE_CONFIGS = [(*c, 1) for c in CONFIGS if c[0] not in TOPS and c[0] not in EQ_BUILDS]
+#: the deep pipeline (the engine's PIPE = 1, issue 14): every build of CONFIGS again, with a seventh
+#: field, the pipeline (the separate-units baseline takes PIPE too; the equal-clock pairs, synthesized
+#: for the PIPE = 0 xr-npe build's clock, have no PIPE = 1 twin)
+PIPE_CONFIGS = [(*c, 1) for c in CONFIGS if c[0] not in EQ_BUILDS]
 EQ_FROM = ("xr-npe", XR_NPE, 1, "exact")
 
 COLUMNS = ["mode", "lanes", "accumulator", "build", "pipe", "compiled_modes", "area_um2", "fmax_mhz",
