@@ -208,8 +208,11 @@ def compare(ref: str = "main", builds=None, log=print) -> list[dict]:
 
 
 def _ref_mode_count(src: Path) -> int:
-    m = re.search(r"N_MODES\s*=\s*(\d+)", (src / "mac_defs.vh").read_text())
-    return int(m.group(1)) if m else len(M.MODE_IDS)
+    """How many modes the reference's RTL has: one more than the largest mode id ``M_<NAME> = <id>``
+    its mac_defs.vh declares (``N_MODES`` there counts only the modes of its decode tables, not
+    nvfp4, whose id it declares apart)."""
+    ids = [int(v) for v in re.findall(r"\bM_[A-Z0-9_]+\s*=\s*(\d+)", (src / "mac_defs.vh").read_text())]
+    return max(ids) + 1 if ids else len(M.MODE_IDS)
 
 
 def main(argv=None) -> int:
