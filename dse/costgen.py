@@ -36,6 +36,7 @@ from rtl.modes import XR_NPE
 from sim.mac.modes import MODES as _SIM_MODES
 from sim.mac.modes import mode_spec
 
+from . import csvtable
 from .costgen_energy import energy_one, energy_version, pj_at, timed_one, timed_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,8 +185,6 @@ def write_table(results: list[tuple[str, dict]], out: Path, command: str) -> Non
     """The table of ``results``, plus the previous table's rows of configurations this run has no
     result for (kept as they were, with their own flow_version) and its ``# Note:`` lines."""
     from rtl import sta
-
-    from . import csvtable
 
     c = sta.CONSTRAINTS
     old_head, old_rows = csvtable.read_raw(out)

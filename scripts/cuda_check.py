@@ -50,22 +50,22 @@ def check_formats(dev: str) -> list[dict]:
         block = bool(getattr(f, "block", None))
         for rounding in ("rne", "stochastic"):
             row = {"format": name, "rounding": rounding}
-            try:
+            def run(t):
                 if block:
-                    cpu = ft.quantize_blocks(x.reshape(-1, 512), name, rounding=rounding, overflow="saturate", seed=7)[0]
-                    t0 = time.time()
-                    gpu = ft.quantize_blocks(x.reshape(-1, 512).to(dev), name, rounding=rounding, overflow="saturate",
-                                             seed=7)[0]
-                else:
-                    cpu = ft.quantize(x, name, rounding=rounding, overflow="saturate", seed=7)
-                    t0 = time.time()
-                    gpu = ft.quantize(x.to(dev), name, rounding=rounding, overflow="saturate", seed=7)
-                if gpu.is_cuda:
-                    torch.cuda.synchronize()
-                row.update(n=int(x.numel()), mismatches=same(cpu, gpu), gpu_s=round(time.time() - t0, 3),
-                           gpu_device=str(gpu.device))
-            except (ValueError, NotImplementedError, KeyError, TypeError) as err:   # a rule the CPU path has too
+                    return ft.quantize_blocks(t.reshape(-1, 512), name, rounding=rounding, overflow="saturate",
+                                              seed=7)[0]
+                return ft.quantize(t, name, rounding=rounding, overflow="saturate", seed=7)
+            try:
+                cpu = run(x)
+            except (ValueError, KeyError, TypeError) as err:   # a rule of the format: not a CUDA question
                 row["not_applicable"] = f"{type(err).__name__}: {err}"[:160]
+                rows.append(row)
+                continue
+            t0 = time.time()
+            gpu = run(x.to(dev))                              # any error here is a CUDA-path failure
+            torch.cuda.synchronize()
+            row.update(n=int(x.numel()), mismatches=same(cpu, gpu), gpu_s=round(time.time() - t0, 3),
+                       gpu_device=str(gpu.device))
             rows.append(row)
     return rows
 
