@@ -5,8 +5,12 @@
   boundaries and READs right behind a block's close, back-pressure, reset, lane enables) on an
   every-mode build with PIPE = 1;
 - every operand pair of every mode (posit16_1: random pairs) through cocotb, one word pair per
-  pass, results and each READ's output cycle against sim.mac (Icarus: the 4-bit modes and
-  posit16_1 by default, the 8-bit modes under `slow`);
+  pass, results and each READ's output cycle against sim.mac;
+
+On Icarus the cocotb benches of the every-mode PIPE = 1 build run for tens of CPU-minutes, so
+CI runs them on Verilator and, on Icarus, only the plain stream bench (nvfp4's random long dot
+products); the Icarus cocotb runs are `slow` and `icarus_full` (``bash scripts/test.sh`` runs
+them).
 - the plain stream bench: exhaustive pairs as long dot products, random long dot products of
   the wide and block modes, and the fixed and fp32 accumulators, cycle counts included.
 """
@@ -30,8 +34,11 @@ def test_latency_model():
         mac.Engine("int8", pipe=2)
 
 
+ICARUS_FULL = (pytest.mark.slow, pytest.mark.icarus_full)
+
+
 @pytest.mark.rtl
-@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+@pytest.mark.parametrize("sim", ["verilator", pytest.param("icarus", marks=ICARUS_FULL)])
 def test_protocol_pipe1(sim):
     require_sim(sim)
     build_and_test(sim, pipe=1)
@@ -39,9 +46,9 @@ def test_protocol_pipe1(sim):
 
 def _exhaustive_cases():
     out = [pytest.param("all", "verilator", id="all-verilator")]
-    out.append(pytest.param(",".join(MODES4 + ["posit16_1"]), "icarus", id="4bit+posit16_1-icarus"))
-    out.append(pytest.param(",".join(MODES8), "icarus", id="8bit-icarus",
-                            marks=(pytest.mark.slow, pytest.mark.icarus_full)))
+    out.append(pytest.param(",".join(MODES4 + ["posit16_1"]), "icarus", id="4bit+posit16_1-icarus",
+                            marks=ICARUS_FULL))
+    out.append(pytest.param(",".join(MODES8), "icarus", id="8bit-icarus", marks=ICARUS_FULL))
     return out
 
 
@@ -63,9 +70,16 @@ def test_exhaustive_long_dots_pipe1(mode):
     check(mode, a[perm].reshape(-1, K), b[perm].reshape(-1, K), "verilator", "native", pipe=1)
 
 
+def _random_long_cases():
+    out = []
+    for mode in ["posit16_1", "mxfp4", "mxint8", "nvfp4", "fp8_e5m2"]:
+        out.append(pytest.param(mode, "verilator", id=f"{mode}-verilator"))
+        out.append(pytest.param(mode, "icarus", id=f"{mode}-icarus", marks=() if mode == "nvfp4" else ICARUS_FULL))
+    return out
+
+
 @pytest.mark.rtl
-@pytest.mark.parametrize("sim", ["verilator", "icarus"])
-@pytest.mark.parametrize("mode", ["posit16_1", "mxfp4", "mxint8", "nvfp4", "fp8_e5m2"])
+@pytest.mark.parametrize("mode,sim", _random_long_cases())
 def test_random_long_pipe1(mode, sim):
     require_sim(sim)
     rows = 64 if sim == "verilator" else 16
