@@ -35,7 +35,7 @@ from pathlib import Path
 from sim.mac import Accumulator
 
 from . import modes as M
-from .params import acc_params
+from .params import acc_params, pipe_params
 from .sources import SRC_DIR, TOP
 
 __all__ = ["canonical", "design_text", "design_hash", "costgen_builds", "compare", "main"]
@@ -125,7 +125,7 @@ def canonical(rtlil: str) -> str:
 
 
 def design_text(src_dir: Path, mask: int, lanes: int = 1, accumulator="exact", top: str = TOP,
-                yosys: str = "yosys") -> str:
+                yosys: str = "yosys", pipe: int = 0) -> str:
     """The canonical elaborated design of one build from the Verilog in ``src_dir``."""
     exe = shutil.which(yosys)
     if exe is None:
@@ -135,7 +135,7 @@ def design_text(src_dir: Path, mask: int, lanes: int = 1, accumulator="exact", t
     if top != TOP:
         files.append(src_dir / "baseline" / f"{top}.v")
     chp = " ".join(f"-set {k} {v}" for k, v in {"LANES": lanes, "MODES": mask,
-                                                 **acc_params(accumulator)}.items())
+                                                 **acc_params(accumulator), **pipe_params(pipe)}.items())
     with tempfile.TemporaryDirectory(prefix="rtl-dhash-") as td:
         out = Path(td) / "design.il"
         script = (f"read_verilog -DSYNTHESIS -I{src_dir} {' '.join(map(str, files))}; chparam {chp} {top}; "
@@ -148,9 +148,9 @@ def design_text(src_dir: Path, mask: int, lanes: int = 1, accumulator="exact", t
 
 
 def design_hash(src_dir: Path = SRC_DIR, mask: int = M.ALL_MASK, lanes: int = 1, accumulator="exact",
-                top: str = TOP, yosys: str = "yosys") -> str:
+                top: str = TOP, yosys: str = "yosys", pipe: int = 0) -> str:
     """sha256 (16 hex digits) of :func:`design_text`."""
-    return hashlib.sha256(design_text(src_dir, mask, lanes, accumulator, top, yosys).encode()).hexdigest()[:16]
+    return hashlib.sha256(design_text(src_dir, mask, lanes, accumulator, top, yosys, pipe).encode()).hexdigest()[:16]
 
 
 def costgen_builds() -> list[tuple]:

@@ -13,16 +13,27 @@ import inspect
 import subprocess
 from pathlib import Path
 
-__all__ = ["flow_version"]
+__all__ = ["flow_version", "tools_version"]
 
 
 def flow_version(top: str | None = None) -> str:
     """``yosys-<v>+opensta-2.0.17+<hash>``; ``top``: a baseline module of rtl/src/baseline/."""
+    return _version(top, sources=True)
+
+
+def tools_version(top: str | None = None) -> str:
+    """:func:`flow_version` without the engine's sources: the flow's code, the baseline's file and
+    the Yosys version.  Two results with the same ``tools_version`` and the same elaborated design
+    (:func:`rtl.designhash.design_hash`) come from the same synthesis input and flow."""
+    return _version(top, sources=False)
+
+
+def _version(top, sources: bool) -> str:
     from . import sta, synth
     from .run import _source_hash
     from .sources import BASELINE_DIR, TOP
 
-    h = hashlib.sha256(_source_hash().encode())
+    h = hashlib.sha256(_source_hash().encode() if sources else b"tools")
     for fn in (synth.synthesize, synth._yosys, synth._parse_stat, synth._blocks, synth._block_of):
         h.update(inspect.getsource(fn).encode())
     h.update(repr(synth.BLOCKS).encode())

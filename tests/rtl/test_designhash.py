@@ -42,6 +42,7 @@ def test_hash_sees_a_logic_change_and_not_a_comment(tmp_path):
     shutil.copytree(SRC_DIR, src)
     mask = 1 << 0                                    # int4 alone: a few seconds
     h = D.design_hash(src, mask)
+    assert D.design_hash(src, mask, pipe=1) != h                    # the deep pipeline is another design
     lane = src / "mac_lane.v"
     text = lane.read_text()
     lane.write_text("// a comment\n\n" + text)
