@@ -29,7 +29,9 @@ def require_sim(sim: str) -> None:
 TENSOR_SCALES = (0.37, 1.3e-3)
 
 
-def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=None, TB=None, pipe=0):
+def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=None, TB=None, pipe=0, mask=None):
+    """A and B (and block/tensor scales) through the engine against sim.mac, results and cycle
+    count; ``mask``: the build's modes (default every mode)."""
     e = mac.Engine(mode, lanes=LANES, readout=readout, accumulator=accumulator, pipe=pipe)
     kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
     if e.tensor_scale:
@@ -38,7 +40,7 @@ def check(mode, A, B, sim, readout, SA=None, SB=None, accumulator="exact", TA=No
         kw.update(tensor_scale_a=TA, tensor_scale_b=TB)
     ref = e.dot(A, B, **kw)
     Y, cycles = R.run_rows(mode, A, B, SA, SB, sim=sim, lanes=LANES, readout=readout,
-                           accumulator=accumulator, TA=TA, TB=TB, pipe=pipe)
+                           accumulator=accumulator, TA=TA, TB=TB, pipe=pipe, mask=mask)
     bad = np.nonzero(Y != ref)[0]
     if bad.size:
         lines = [f"{mode} ({readout}, {e.accumulator} accumulator, pipe {pipe}, {sim}): {bad.size} of {len(ref)} "
