@@ -8,10 +8,9 @@ mode alone with PIPE = 1 (the deep pipeline), then a few rows through the PyPI Y
 
 Every row is one :func:`rtl.synth.synthesize` run; results are kept as JSON under
 ``build/rtl_synth/`` keyed by the configuration and a hash of the sources and flow, so an
-interrupted run resumes and an unchanged configuration is not redone.  Each result also records
-its elaborated design (:func:`rtl.designhash.design_hash`): after a source change, a row whose
-design is the same (same flow code and Yosys) takes that result instead of being synthesized
-again, and the report lists those rows with the version they were measured under.
+interrupted run resumes and an unchanged configuration is not redone; after a source change, a
+row whose elaborated design is the same takes its earlier result (:mod:`rtl.synth_cache`), and
+the report lists those rows with the version they were measured under.
 """
 from __future__ import annotations
 
@@ -31,6 +30,7 @@ from sim.mac.modes import mode_spec
 
 from . import modes as M
 from . import synth
+from . import synth_cache as cache
 from .flowid import flow_version, tools_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,40 +108,6 @@ def _one(modes, acc, liberty: str, pipe: int, breakdown: bool) -> dict:
                             breakdown=breakdown)
 
 
-class _Serial:
-    """In-process stand-in for a one-worker pool."""
-    map = staticmethod(map)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _design_hash(modes, acc, pipe: int) -> str:
-    from .designhash import design_hash
-
-    return design_hash(mask=M.mask_of(modes), lanes=1, accumulator=acc, pipe=pipe)
-
-
-def _same_design(work: Path, modes, acc, pipe: int, dh: str, tv: str):
-    """A finished result in ``work`` of the same build whose elaborated design (``dh``) and flow
-    without the sources (``tv``) are this tree's: an earlier source version that elaborates to the
-    same design; the newest such result, or None."""
-    best = None
-    for jf in work.glob("*.json"):
-        try:
-            res = json.loads(jf.read_text())
-        except (OSError, ValueError):
-            continue
-        if (res.get("design_hash") == dh and res.get("tools_version") == tv and res.get("modes") == list(modes)
-                and res.get("accumulator") == acc and int(res.get("pipe", 0)) == pipe):
-            if best is None or jf.stat().st_mtime > best[0]:
-                best = (jf.stat().st_mtime, res)
-    return None if best is None else best[1]
-
-
 def measure(liberty: Path, work: Path = WORK, log=print, reuse: Path | None = None, rows=None, pipe: int = 0,
             jobs: int = 1) -> list[tuple[str, dict]]:
     """Each row of ``rows`` (default :data:`ROWS`) synthesized with ``PIPE = pipe``; finished rows are
@@ -159,31 +125,17 @@ def measure(liberty: Path, work: Path = WORK, log=print, reuse: Path | None = No
     for label, modes, acc in rows:
         tag = f"{'+'.join(modes)}|{acc}|{fh}" + (f"|pipe{pipe}" if pipe else "")
         jf = work / f"{hashlib.sha256(tag.encode()).hexdigest()[:12]}.json"
-        res = _reused(reuse, modes, acc, fh) if not pipe else None
-        if res is None and jf.exists():
-            res = json.loads(jf.read_text())
-        if res is not None and res.get("tools_version") != tv:
-            # measured with these sources: record its design so a later source change can find it
-            res.update(design_hash=_design_hash(modes, acc, pipe), tools_version=tv, pipe=pipe)
-            jf.write_text(json.dumps(res, indent=1))
-        if res is None:
-            dh = _design_hash(modes, acc, pipe)
-            res = _same_design(work, modes, acc, pipe, dh, tv)
-            if res is not None:
-                res = dict(res, same_design_as=fh)
-                log(f"[pipe {pipe}] {label}: design unchanged since {res['flow_version']} (rtl.designhash {dh})")
-                jf.write_text(json.dumps(res, indent=1))
+        res, dh = cache.lookup(jf, work, modes, acc, pipe, fh, tv, _reused(reuse, modes, acc, fh) if not pipe else None,
+                               log)
         if res is None:
             todo.append((label, modes, acc, jf, dh))
         else:
             found[label] = res
     # the single-mode deep-pipeline rows skip the hierarchy-kept run (their blocks: reports/costs.md)
     args = [(modes, acc, str(liberty), pipe, not (pipe and len(modes) == 1)) for _, modes, acc, _, _ in todo]
-    with ProcessPoolExecutor(jobs) if jobs > 1 and len(args) > 1 else _Serial() as pool:
+    with ProcessPoolExecutor(jobs) if jobs > 1 and len(args) > 1 else cache.Serial() as pool:
         for (label, modes, acc, jf, dh), res in zip(todo, pool.map(_one, *zip(*args)) if args else ()):
-            res.update(flow_version=fh, tools_version=tv, design_hash=dh, pipe=pipe)
-            jf.write_text(json.dumps(res, indent=1))
-            found[label] = res
+            found[label] = cache.store(jf, res, fh, tv, dh, pipe)
             log(f"[pipe {pipe}] {label}: {res['total']:.0f} um2, {res.get('fmax_mhz')} MHz")
     return [(label, found[label]) for label, _, _ in rows]
 
@@ -204,17 +156,7 @@ def cross_check(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, 
     for label in CROSS:
         modes, acc = rows[label]
         jf = work / (hashlib.sha256(f"yowasp|{'+'.join(modes)}|{acc}|{fh}".encode()).hexdigest()[:12] + ".json")
-        res = json.loads(jf.read_text()) if jf.exists() else None
-        if res is not None and res.get("tools_version") != tv:
-            res.update(design_hash=_design_hash(modes, acc, 0), tools_version=tv, pipe=0,
-                       flow_version=res.get("flow_version", fh))
-            jf.write_text(json.dumps(res, indent=1))
-        if res is None:
-            dh = _design_hash(modes, acc, 0)
-            res = _same_design(work, modes, acc, 0, dh, tv)
-            if res is not None:
-                res = dict(res, same_design_as=fh)
-                jf.write_text(json.dumps(res, indent=1))
+        res, dh = cache.lookup(jf, work, modes, acc, 0, fh, tv)
         if res is None:
             import os
             import tempfile
@@ -233,8 +175,7 @@ def cross_check(liberty: Path, work: Path = WORK, log=print) -> list[tuple[str, 
             finally:
                 tempfile.tempdir = old_tmp
                 os.chdir(cwd)
-            res.update(wall_s=round(time.time() - t0, 1), flow_version=fh, tools_version=tv, design_hash=dh, pipe=0)
-            jf.write_text(json.dumps(res, indent=1))
+            res = cache.store(jf, dict(res, wall_s=round(time.time() - t0, 1)), fh, tv, dh, 0)
         log(f"[yowasp] {label}: {res['total']:.0f} um2, {res.get('fmax_mhz')} MHz")
         out.append((label, res))
     return out

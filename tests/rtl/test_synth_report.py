@@ -1,7 +1,8 @@
-"""rtl.synth_report's cache: a row whose sources changed but whose elaborated design did not
+"""rtl.synth_report's cache (rtl.synth_cache): a row whose sources changed but whose elaborated design did not
 (rtl.designhash) takes the earlier measurement and says so; a changed design is synthesized."""
 import json
 
+from rtl import synth_cache as C
 from rtl import synth_report as S
 
 ROWS = [("int8", ["int8"], "exact"), ("fp4_e2m1", ["fp4_e2m1"], "exact")]
@@ -10,7 +11,7 @@ ROWS = [("int8", ["int8"], "exact"), ("fp4_e2m1", ["fp4_e2m1"], "exact")]
 def _fake(monkeypatch, fv, designs, synthesized):
     monkeypatch.setattr(S, "flow_version", lambda: fv)
     monkeypatch.setattr(S, "tools_version", lambda: "tools-A")
-    monkeypatch.setattr(S, "_design_hash", lambda modes, acc, pipe: designs[(modes[0], pipe)])
+    monkeypatch.setattr(C, "design_hash_of", lambda modes, acc, pipe: designs[(modes[0], pipe)])
 
     def one(modes, acc, liberty, pipe, breakdown):
         synthesized.append((modes[0], pipe))
@@ -37,7 +38,7 @@ def test_unchanged_design_is_reused_changed_one_resynthesized(tmp_path, monkeypa
     assert second["int8"]["total"] == first["int8"]["total"]
     assert second["int8"]["flow_version"] == "flow-1" and second["int8"]["same_design_as"] == "flow-2"
     assert "same_design_as" not in second["fp4_e2m1"] and second["fp4_e2m1"]["flow_version"] == "flow-2"
-    assert any("design unchanged since flow-1" in m for m in logs)
+    assert any("int8: design unchanged since flow-1" in m for m in logs)
 
     # a PIPE = 0 row never takes a PIPE = 1 result of the same modes, nor another flow's tools
     done.clear()
