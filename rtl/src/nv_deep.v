@@ -6,8 +6,8 @@
 //           acc32 read in s6, written in s8 (a three-stage loop; blocks are 4 words apart)
 //   READ    waits s6, s7; s8 to s10: the open block added (fadd_std; acc32 holds every block
 //           closed before the READ in s8); s11: acc * P as a carry-save pair (mul_tree, radix
-//           4, 3P formed in s10); s12: the pair added; s13: one RNE rounding of the product,
-//           normalised by one place at most
+//           4, 3P formed in s10); s12: the pair added, normalised by one place at most, the
+//           rounding's exponent and sticky bit (enc_fp32's cut); s13: one RNE rounding
 //   P       = S_A * S_B: s2 decode, s3 carry-save product, s4 added, s5 normalised (msb set),
 //           then carried to s11
 // Every addend, and so every sum, is a multiple of 2^-20 (docs/mac.md 4.5): acc32 and the read
@@ -150,16 +150,15 @@ module nv_deep (
     wire [71:0] prod;
     wire prco;
     padd #(.W(72)) u_pra (.a(prs12), .b(prc12), .cin(1'b0), .s(prod), .cout(prco));
-    wire [71:0] prod13;
-    wire signed [11:0] pexp13;
-    wire sg13, nan13, inf13;
-    pipe_reg #(.W(72 + 12 + 3)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12] & rd12),
-        .d({prod, pexp12, sg12, nan12, inf12}), .q({prod13, pexp13, sg13, nan13, inf13}));
-    // ---- s13: normalised by one place at most, one RNE rounding
-    wire [71:0] pnrm = prod13[71] ? prod13 : {prod13[70:0], 1'b0};
-    wire signed [11:0] pnexp = prod13[71] ? pexp13 : pexp13 - 12'sd1;
+    // normalised by one place at most; enc_fp32's normalising half here, its cut is the s13
+    // register, and its rounding half is s13
+    wire [71:0] pnrm = prod[71] ? prod : {prod[70:0], 1'b0};
+    wire signed [11:0] pnexp = prod[71] ? pexp12 : pexp12 - 12'sd1;
     wire [31:0] code;
-    enc_fp32 #(.WM(72), .EW(12), .NORM(1), .PIPE(0), .FAST(1)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(sg13),
-        .mag(pnrm), .lsbexp(pnexp), .code(code));
+    enc_fp32 #(.WM(72), .EW(12), .NORM(1), .PIPE(1), .FAST(1)) u_round (.clk(clk), .rst(rst), .ce(ld[12] & rd12),
+        .sign(sg12), .mag(pnrm), .lsbexp(pnexp), .code(code));
+    wire sg13, nan13, inf13;
+    pipe_reg #(.W(3)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12] & rd12), .d({sg12, nan12, inf12}), .q({sg13, nan13, inf13}));
+    // ---- s13: one RNE rounding
     assign ry = nan13 ? 32'h7fc00000 : inf13 ? {sg13, 31'h7f800000} : code;
 endmodule
