@@ -85,7 +85,9 @@ module nv_deep (
 
     // ---- tensor scales: low halves on CLEAR (tlo), high halves on READ
     reg [31:0] tlo;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the sign bits (scales are positive)
     reg [31:0] ta2, tb2;
+    /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         if (rst) begin
             tlo <= 32'd0; ta2 <= 32'd0; tb2 <= 32'd0;
@@ -111,7 +113,9 @@ module nv_deep (
     wire signed [11:0] pe4;
     pipe_reg #(.W(108)) u_p4 (.clk(clk), .rst(rst), .ce(ld[3]), .d({pms, pmc, pe3}), .q({pms4, pmc4, pe4}));
     wire [47:0] pm;
-    wire pco;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the carries out (the sums fit)
+    wire pco, prco;
+    /* verilator lint_on UNUSEDSIGNAL */
     padd #(.W(48)) u_pma (.a(pms4), .b(pmc4), .cin(1'b0), .s(pm), .cout(pco));
     wire [47:0] pm5;
     wire signed [11:0] pe5;
@@ -148,7 +152,6 @@ module nv_deep (
     pipe_reg #(.W(144 + 12 + 3)) u_s12 (.clk(clk), .rst(rst), .ce(ld[11] & rd11),
         .d({prs, prc, ae + p11e, r11[31], snan, sinf}), .q({prs12, prc12, pexp12, sg12, nan12, inf12}));
     wire [71:0] prod;
-    wire prco;
     padd #(.W(72)) u_pra (.a(prs12), .b(prc12), .cin(1'b0), .s(prod), .cout(prco));
     // normalised by one place at most; enc_fp32's normalising half here, its cut is the s13
     // register, and its rounding half is s13
