@@ -9,8 +9,10 @@ module enc_fp32 #(
     parameter integer LSB = 0,         //    (the lsbexp port is then ignored)
     parameter integer NORM = 0,        // 1: mag is normalised (msb set, or mag = 0): no shift
     parameter integer PIPE = 0,        // 1: a register (ce) between normalising and rounding
-    parameter integer FAST = 0         // 1: the rounding increment as a prefix adder, the
+    parameter integer FAST = 0,        // 1: the rounding increment as a prefix adder, the
                                        //    overflow test on the exponent bits (deep pipeline)
+    parameter integer NOSUB = 0        // 1: the value is never below 2^-126 (or zero): no
+                                       //    subnormal shift (nvfp4's sums, nv_deep)
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -43,10 +45,10 @@ module enc_fp32 #(
     wire signed [EW+2:0] biased = biased32[EW+2:0];
     // subnormal: shift right by 1 - biased (at most 26 matters)
     wire signed [EW+2:0] rs_full = 1 - biased;
-    wire [4:0] rs = (biased >= 1) ? 5'd0 : (rs_full > 26) ? 5'd26 : rs_full[4:0];
+    wire [4:0] rs = (NOSUB != 0) ? 5'd0 : (biased >= 1) ? 5'd0 : (rs_full > 26) ? 5'd26 : rs_full[4:0];
     wire [25:0] top_d = m[XW-1 -: 26];                                // 24 bits + guard + one more
     wire        low_sticky_d = |m[XW-27:0];
-    wire [7:0]  ef_d = (biased >= 1) ? biased[7:0] : 8'd0;
+    wire [7:0]  ef_d = (NOSUB != 0) ? biased[7:0] : (biased >= 1) ? biased[7:0] : 8'd0;
     wire        ovf_d = (biased >= 255);
     wire        zero_d = (mag == 0);
     // the cut (PIPE = 1): everything above is normalising, everything below rounding
@@ -57,7 +59,7 @@ module enc_fp32 #(
     pipe_reg #(.W(43), .EN(PIPE)) u_cut (.clk(clk), .rst(rst), .ce(ce),
         .d({top_d, low_sticky_d, rs, ef_d, ovf_d, zero_d, sign}),
         .q({top, low_sticky, rsq, ef, ovf, zero, sgn}));
-    wire [51:0] shf = {top, 26'd0} >> rsq;
+    wire [51:0] shf = (NOSUB != 0) ? {top, 26'd0} : {top, 26'd0} >> rsq;
     wire [23:0] mant = shf[51:28];
     wire        guard = shf[27];
     wire        sticky = (|shf[26:0]) | low_sticky;

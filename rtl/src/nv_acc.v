@@ -141,5 +141,14 @@ module nv_acc #(
     wire [31:0] code;
     enc_fp32 #(.WM(72), .EW(12), .PIPE(0), .FAST(PIPE)) u_round (.clk(clk), .rst(rst), .ce(1'b0), .sign(sg13),
         .mag(prod13), .lsbexp(pexp13), .code(code));
-    assign ry = nan13 ? 32'h7fc00000 : inf13 ? {sg13, 31'h7f800000} : code;
+    // PIPE = 1: nv_deep does all of the above over stages that fit the deep pipeline's clock
+    // (the logic above is then unused, and removed by synthesis)
+    wire [31:0] ry_deep;
+    generate
+        if (PIPE != 0) begin : g_deep
+            nv_deep u_deep (.clk(clk), .rst(rst), .ld(ld), .op1(op1), .md1(md1), .a1(a1), .b1(b1),
+                .add(add), .rdo(rdo), .rdc(rdc), .clr(clr), .bsum(bsum), .sa(sa), .sb(sb), .ry(ry_deep));
+        end
+    endgenerate
+    assign ry = (PIPE != 0) ? ry_deep : nan13 ? 32'h7fc00000 : inf13 ? {sg13, 31'h7f800000} : code;
 endmodule
