@@ -139,4 +139,19 @@ function integer clog2(input integer v);
         end
     end
 endfunction
+// the fp32 accumulator at PIPE = 1 (word_sum): magnitude bits of a word's exact product sum over
+// the compiled non-MX modes (k > 1: the widest shifted slot product and log2 k carry bits;
+// k = 1: the product alone, its shift kept as an exponent)
+function integer fp32_sum_width(input integer mask);
+    integer i, v;
+    begin
+        fp32_sum_width = 1;
+        for (i = 0; i < M_MXFP4; i = i + 1)
+            if (((mask >> i) & 1) != 0) begin
+                v = (mode_k(i) == 1) ? 26 : max_psh(1 << i, 0) + max_pw(1 << i, 0) + ((mode_k(i) == 4) ? 2 : 1);
+                if (v > fp32_sum_width) fp32_sum_width = v;
+            end
+    end
+endfunction
 /* verilator lint_on VARHIDDEN */
+

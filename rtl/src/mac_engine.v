@@ -38,7 +38,8 @@ module mac_engine #(
     // register width: exact, the widest compiled mode's; fixed, I + F; fp32, the 24-bit significand
     // of the readout; with MX modes compiled in, at least their 21-bit block register
     localparam integer W_MX = acc_width(dp_modes(MODES) & MASK_MX);   // nvfp4: mxfp4's block register
-    localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : 24;
+    // (PIPE = 1: the 59-bit frame of the READ's exact sum of two FP32 partial sums, f32_sum2)
+    localparam integer W_ACC = (ACC == 0) ? acc_width(MODES) : (ACC == 2) ? FIX_I + FIX_F : (PIPE != 0) ? 59 : 24;
     localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;
     localparam integer XM = (PIPE != 0) ? 1 : 0;    // PIPE = 1: stages from s3 on are one later

@@ -319,7 +319,8 @@ module mac_lane #(
             assign accf_next = 32'd0;
             assign f32sig = {W{1'b0}};
         end else if (ACC == 1) begin : g_f32
-            fp32_acc #(.MODES(MODES)) u_f32 (.pm(pm4), .psh(psh4), .psign(psg4), .mode(md4),
+            // PIPE = 1: no chained adders (an empty mode set passes acc through); g_f32w adds instead
+            fp32_acc #(.MODES((PIPE != 0) ? 0 : MODES)) u_f32 (.pm(pm4), .psh(psh4), .psign(psg4), .mode(md4),
                 .acc(accf), .sum(accf_next));
             assign acc_fix = {W{1'b0}};
             assign f32sig = {{(W-24){1'b0}}, (accf[30:23] != 8'd0), accf[22:0]};
@@ -454,6 +455,14 @@ module mac_lane #(
             cyh6 <= rcy[W-1:H]; cls6 <= rcls; exp6 <= rexp;
         end
     end
+    // fp32 accumulator, PIPE = 1 (g_f32w): the READ's exact sum of the two partial sums, in s7
+    localparam integer F32W = (ACC == 1 && PIPE != 0) ? 1 : 0;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: read only by PIPE = 1 fp32 builds
+    wire [W-1:0] f32w_mag;
+    wire         f32w_sgn;
+    wire [11:0]  f32w_exp;
+    wire [1:0]   f32w_cls;
+    /* verilator lint_on UNUSEDSIGNAL */
     // s7: resolve, high half
     reg [W-1:0] v7;
     reg         sm7, sg7;
@@ -463,8 +472,9 @@ module mac_lane #(
         if (rst) begin
             v7 <= {W{1'b0}}; sm7 <= 1'b0; sg7 <= 1'b0; cls7 <= 2'd0; exp7 <= 12'sd0;
         end else if (ld[6+XM]) begin
-            v7 <= (PIPE != 0) ? {hi7_w, lo6} : {rawh6 + cyh6 + {{(W-H-1){1'b0}}, c6}, lo6}; sm7 <= sm6; sg7 <= sg6; cls7 <= cls6;
-            exp7 <= exp6;
+            v7 <= (F32W != 0) ? f32w_mag : (PIPE != 0) ? {hi7_w, lo6} : {rawh6 + cyh6 + {{(W-H-1){1'b0}}, c6}, lo6};
+            sm7 <= (F32W != 0) ? 1'b1 : sm6; sg7 <= (F32W != 0) ? f32w_sgn : sg6; cls7 <= (F32W != 0) ? f32w_cls : cls6;
+            exp7 <= (F32W != 0) ? $signed(f32w_exp) : exp6;
         end
     end
     // s8: wrap at the mode's own width (exact register, as sim's), sign, one's complement
@@ -597,6 +607,75 @@ module mac_lane #(
                 if (rst) y <= 32'd0;
                 else if (ld[13+XM] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
             end
+        end
+    endgenerate
+    // ---- fp32 accumulator, PIPE = 1 (docs/mac.md 4.2): one rounding per word, into two FP32
+    // partial sums that take the words in turn (ACC word c: partial c % 2), added exactly at READ.
+    // s4: the word's exact product sum (word_sum); s5 (stage A): fadd_pipe's alignment and
+    // magnitude from the partial sum, s6 (stage B): its normalise and round, written back; a word
+    // reads its partial two beats after the last word that wrote it.  READ: the partial sums when
+    // the READ is in stage B (the last word has written), f32_sum2's two stages, into s7.
+    generate
+        if (F32W != 0) begin : g_f32w
+            localparam integer SWR = fp32_sum_width(MDP & MASK_NONMX);
+            localparam integer SWM = (SWR > 8) ? SWR : 8;
+            localparam integer NWL = (SWM > 24) ? SWM : 24;
+            wire ws_sg, ws_sg4;
+            wire [SWM-1:0] ws_m, ws_m4;
+            wire [6:0] ws_e, ws_e4;
+            word_sum #(.KMASK(KMASK), .SW(SWM)) u_ws (.pm(pm3), .psh(psh3), .psign(psg3), .kmode(km3),
+                .sign(ws_sg), .mag(ws_m), .e0(ws_e));
+            pipe_reg #(.W(SWM + 8), .EN(1)) u_ws4 (.clk(clk), .rst(rst), .ce(ld[3+XM]), .d({ws_sg, ws_m, ws_e}),
+                .q({ws_sg4, ws_m4, ws_e4}));
+            reg [31:0] fpa0, fpa1;          // the partial sums
+            reg tag_a, wv_b, tag_b;         // partial of the next word; stage B: a word, its partial
+            wire [31:0] fpsum;
+            wire signed [9:0] wxe = $signed({3'd0, ws_e4}) + lm4;
+            // exponent gaps above CAP = NW + 2 fold the smaller operand into the sticky bit
+            fadd_pipe #(.MW(SWM), .EW(10), .CAP(NWL + 2), .PIPE(1), .CUTS(4)) u_fw (.clk(clk), .rst(rst),
+                .ce({1'b0, ld[4+XM], 2'b00}), .acc(tag_a ? fpa1 : fpa0), .xs(ws_sg4), .xm(ws_m4), .xexp(wxe),
+                .nan(1'b0), .pass(1'b0), .sum(fpsum));
+            always @(posedge clk) begin
+                if (rst) begin
+                    fpa0 <= 32'd0; fpa1 <= 32'd0; tag_a <= 1'b0; wv_b <= 1'b0; tag_b <= 1'b0;
+                end else begin
+                    if (ld[5+XM] && wv_b) begin
+                        if (tag_b) fpa1 <= fpsum;
+                        else fpa0 <= fpsum;
+                    end
+                    if (ld[4+XM]) begin
+                        wv_b <= (op4 == OP_ACC) && !is_mx4;
+                        tag_b <= tag_a;
+                        // CLEAR wins over a write of the word ahead of it (a CLEAR without READ)
+                        if (op4 == OP_CLEAR) begin
+                            tag_a <= 1'b0; fpa0 <= 32'd0; fpa1 <= 32'd0;
+                        end else if (op4 == OP_ACC && !is_mx4) begin
+                            tag_a <= ~tag_a;
+                        end
+                    end
+                end
+            end
+            localparam integer FW2 = 24 + 32 + 3;
+            wire [FW2-1:0] rs_mag;
+            wire rs_sg;
+            /* verilator lint_off UNUSEDSIGNAL */  // waiver: the readout's exponent is 12 bits wide
+            wire signed [13:0] rs_exp;
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [2:0] rs_fl;
+            f32_sum2 #(.CAP(32)) u_rs (.clk(clk), .rst(rst), .ce(ld[5+XM]), .a(fpa0), .b(fpa1),
+                .mag(rs_mag), .sign(rs_sg), .lexp(rs_exp), .fl(rs_fl));
+            // the class: the READ's flags (cls6) and Inf/NaN partial sums
+            wire [2:0] fl6 = (cls6 == 2'd1) ? 3'd1 : (cls6 == 2'd2) ? 3'd2 : (cls6 == 2'd3) ? 3'd4 : 3'd0;
+            wire [2:0] flm = fl6 | rs_fl;
+            assign f32w_cls = (flm[0] || flm[2:1] == 2'b11) ? 2'd1 : flm[1] ? 2'd2 : flm[2] ? 2'd3 : 2'd0;
+            assign f32w_mag = {{(W-FW2){1'b0}}, rs_mag};
+            assign f32w_sgn = rs_sg;
+            assign f32w_exp = rs_exp[11:0];
+        end else begin : g_f32w0
+            assign f32w_mag = {W{1'b0}};
+            assign f32w_sgn = 1'b0;
+            assign f32w_exp = 12'd0;
+            assign f32w_cls = 2'd0;
         end
     endgenerate
 endmodule

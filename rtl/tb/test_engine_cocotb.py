@@ -23,6 +23,8 @@ ACC, CLEAR, READ = 0, 1, 2
 #: the engine's PIPE parameter of this build (tests/rtl/test_protocol.py sets RTL_PIPE): the
 #: model's timing (sim.mac.Engine(pipe=...)) follows it
 PIPE = int(os.environ.get("RTL_PIPE", "0"))
+#: the accumulator of the build's non-MX modes (RTL_ACC: exact, fp32, fixed:I:F); block modes: exact
+ACCUM = os.environ.get("RTL_ACC", "exact")
 
 
 class Bench:
@@ -42,7 +44,8 @@ class Bench:
     def engine(self, mode, readout):
         key = (mode, readout)
         if key not in self.engines:
-            self.engines[key] = mac.Engine(mode, lanes=self.lanes, readout=readout, pipe=PIPE)
+            acc = "exact" if mac.Engine(mode).block else ACCUM
+            self.engines[key] = mac.Engine(mode, lanes=self.lanes, readout=readout, pipe=PIPE, accumulator=acc)
         return self.engines[key]
 
     async def start(self):
@@ -248,6 +251,32 @@ async def lanes_disabled(dut):
         beats += out
     await b.run(beats, p_valid=0.9, p_ready=0.9)
 
+
+
+@cocotb.test()
+async def reads_and_clears_in_flight(dut):
+    """Short passes (1 to 6 words) with a second READ right behind the first, or no READ at all
+    (the next CLEAR right behind the last word), random lane enables on the ACC beats, gaps and
+    back-pressure: READs and CLEARs meet words still in the accumulator's pipeline (the fp32
+    accumulator's partial sums at PIPE = 1; every build runs it)."""
+    b = Bench(dut, seed=6)
+    await b.start()
+    rng = np.random.default_rng(6)
+    full = (1 << b.lanes) - 1
+    beats = []
+    for mode in ("posit16_1", "fp8_e5m2", "int4", "posit8_0", "fp4_e2m1") * 3:
+        for readout in ("native", "fp32"):
+            pb = dot_beats(b, mode, int(rng.integers(1, 7)) * b.engine(mode, readout).k, rng, readout)
+            if rng.random() < 0.4:
+                pb = [(op, m, ro, int(rng.integers(0, full + 1)) if op == ACC else en, wa, wb, sa, sb)
+                      for op, m, ro, en, wa, wb, sa, sb in pb]
+            r = rng.random()
+            if r < 0.35:
+                pb = pb + [pb[-1]]              # a second READ of the same sums
+            elif r < 0.55:
+                pb = pb[:-1]                    # abandoned: the next CLEAR follows the last word
+            beats += pb
+    await b.run(beats, p_valid=0.85, p_ready=0.75)
 
 
 @cocotb.test(skip=os.environ.get("RTL_BENCH") is None)

@@ -198,3 +198,36 @@ def fadd32(acc, x):
         if (np.int64(m * TWO53) & 1) == 0:
             s = np.nextafter(s, np.inf if err > 0.0 else -np.inf)
     return np.float32(s)
+
+
+# --- exact sums of FP32 values and products (pipe = 1's fp32 accumulator) -----------------
+#: every finite binary32 value and every product of the engine's modes is an integer multiple
+#: of 2**-F32_LSB (products: of 2**(2*lsb) >= 2**-56); a register of F32_LIMBS limbs at that
+#: LSB holds any sum of two FP32 values and a word's products (< 2**130) exactly
+F32_LSB = 149
+F32_LIMBS = 9
+F32_WIDTH = 32 * F32_LIMBS
+
+
+@njit(cache=True, inline="always")
+def limb_add_f32(limbs, x):
+    """limbs += x for a finite binary32 value ``x`` (a float64), at the LSB 2**-F32_LSB."""
+    if x == 0.0:
+        return
+    m, e = math.frexp(x)
+    s = np.int64(m * 16777216.0)         # the 24-bit significand, exact
+    t = e - 24 + F32_LSB
+    if t < 0:                            # subnormals: the dropped bits are zero
+        s >>= -t
+        t = 0
+    limb_add(limbs, s, t)
+
+
+@njit(cache=True, inline="always")
+def f32_class_flag(x):
+    """The special flag of a float32 value: 1 NaN, 2 +Inf, 4 -Inf, 0 finite."""
+    if math.isnan(x):
+        return np.int64(1)
+    if math.isinf(x):
+        return np.int64(2) if x > 0 else np.int64(4)
+    return np.int64(0)

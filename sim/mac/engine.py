@@ -17,7 +17,8 @@ from . import tensor_scale as TS
 from .accumulator import ACCUMULATORS, FIXED_MAX_WIDTH, Accumulator
 from .modes import MODES, mode_spec, scale_tables, tables
 
-__all__ = ["Engine", "ACCUMULATORS", "READOUTS", "LATENCY", "LATENCIES", "PIPES", "FIXED_MAX_WIDTH"]
+__all__ = ["Engine", "ACCUMULATORS", "READOUTS", "LATENCY", "LATENCIES", "PIPES", "FIXED_MAX_WIDTH",
+           "FP32_PARTIALS"]
 
 READOUTS = ("native", "fp32")
 #: cycles from the READ issue to the result on the output, per accumulator kind: the pipelined
@@ -27,8 +28,13 @@ LATENCY = {"exact": 14, "fixed": 14, "fp32": 14, "mx": 14}
 #: the RTL's pipeline settings (its ``PIPE`` parameter, ``Engine(pipe=...)``): 0 the pipeline
 #: above, 1 the deep pipeline (the multiplier over two stages; docs/mac.md 3)
 PIPES = (0, 1)
-#: ``LATENCY`` per pipeline setting; the results are the same, only the timing differs
+#: ``LATENCY`` per pipeline setting; the results are the same, except the fp32 accumulator's
+#: (``FP32_PARTIALS``)
 LATENCIES = {0: LATENCY, 1: {"exact": 15, "fixed": 15, "fp32": 15, "mx": 15}}
+#: the fp32 accumulator's rounding points per pipeline setting (docs/mac.md 4.2): 1, one FP32
+#: register and one rounding per product (pipe 0); 2, two FP32 partial sums that take the words
+#: in turn, one rounding per word, added exactly at READ (pipe 1)
+FP32_PARTIALS = {0: 1, 1: 2}
 
 
 def parse_accumulator(acc):
@@ -55,7 +61,8 @@ class Engine:
     (timing only); ``accumulator``: ``"exact"`` (default), ``"fp32"`` or
     ``("fixed", int_bits, frac_bits)`` (or ``"fixed:I:F"``; MX modes: ``"exact"`` only,
     the block/FP32 scheme); ``readout``: ``"native"`` or ``"fp32"``; ``pipe``: the RTL's
-    pipeline (``PIPES``: 0 default, 1 the deep pipeline), which sets ``latency`` only.
+    pipeline (``PIPES``: 0 default, 1 the deep pipeline), which sets ``latency`` and, with the
+    fp32 accumulator, its rounding points (``FP32_PARTIALS``, docs/mac.md 4.2).
     """
 
     def __init__(self, mode="posit8_0", lanes=1, accumulator="exact", readout="native", pipe=0):
@@ -124,6 +131,13 @@ class Engine:
     def latency(self) -> int:
         """Cycles from a READ issue to its result on the output."""
         return LATENCIES[self.pipe]["mx" if self.spec.mx else self._acc[0]]
+
+    @property
+    def fp32_partials(self) -> int:
+        """fp32 accumulator: 1 (pipe 0: one FP32 register, rounded after every product) or 2
+        (pipe 1: two FP32 partial sums taking the words in turn, rounded once per word, added
+        exactly at READ); 0 for the other accumulators (docs/mac.md 4.2)."""
+        return FP32_PARTIALS[self.pipe] if self._acc[0] == "fp32" and not self.spec.mx else 0
 
     @property
     def widths(self) -> dict:
@@ -286,6 +300,8 @@ class Engine:
                 else:
                         KN.dot_fixed(A, B, t.sig, t.sh, t.cls, t.sgn, self.k, 2 * t.lsb + fb, ib + fb,
                                  -fb, vals, cls)
+            elif self.fp32_partials == 2:
+                KN.dot_fp32_words(A, B, t.sig, t.sh, t.cls, t.sgn, self.k, 2 * t.lsb, vals, cls)
             else:
                 out32 = np.empty(R, dtype=np.float32)
                 KN.dot_fp32(A, B, t.values, out32)

@@ -15,11 +15,16 @@ import numpy as np
 from numba import njit, prange
 
 from .arith import (  # noqa: F401  (re-exported for tests and lane.py)
+    F32_LIMBS,
+    F32_LSB,
+    F32_WIDTH,
     MASK32,
     fadd32,
+    f32_class_flag,
     flags_class,
     i64_to_f64,
     limb_add,
+    limb_add_f32,
     limbs_normalize,
     limbs_to_f64,
     product_flags,
@@ -87,6 +92,69 @@ def dot_fp32(A, B, fval, out32):
         for j in range(K):
             acc = fadd32(acc, fval[A[r, j]] * fval[B[r, j]])
         out32[r] = acc
+
+
+# --- fp32 accumulator, pipe = 1: one rounding per word, two interleaved partial sums -------
+@njit(cache=True)
+def fp32_word_add(acc, ca, cb, sig, sh, cls, sgn, lsb2, fl, limbs):
+    """RNE_fp32(acc + S) for the exact sum S of the finite products ca[j] * cb[j] (one word),
+    and the flags of its special products; ``limbs``: scratch (F32_LIMBS).  An Inf/NaN ``acc``
+    stays as it is; S = 0 leaves ``acc`` as it is (it is never -0)."""
+    for i in range(limbs.size):
+        limbs[i] = 0
+    nz = False
+    for j in range(ca.size):
+        x = ca[j]
+        y = cb[j]
+        if (cls[x] | cls[y]) != 0:
+            fl |= product_flags(cls[x], cls[y], sgn[x], sgn[y])
+            continue
+        s = sig[x] * sig[y]
+        if s != 0:
+            limb_add(limbs, s, sh[x] + sh[y] + lsb2 + F32_LSB)
+            nz = True
+    if not nz or not math.isfinite(acc):
+        return acc, fl
+    limb_add_f32(limbs, np.float64(acc))
+    return np.float32(limbs_to_f64(limbs, F32_WIDTH, -F32_LSB)), fl
+
+
+@njit(cache=True)
+def fp32_pair_read(p0, p1, fl, limbs):
+    """READ of the two partial sums: their exact sum rounded to odd at 53 bits (the readout
+    rounds it once to the output format) and the special class (flags + Inf/NaN partials)."""
+    fl |= f32_class_flag(p0) | f32_class_flag(p1)
+    c = flags_class(fl)
+    if c != 0:
+        return 0.0, c
+    for i in range(limbs.size):
+        limbs[i] = 0
+    limb_add_f32(limbs, np.float64(p0))
+    limb_add_f32(limbs, np.float64(p1))
+    return limbs_to_f64(limbs, F32_WIDTH, -F32_LSB), c
+
+
+@njit(parallel=True, cache=True)
+def dot_fp32_words(A, B, sig, sh, cls, sgn, k, lsb2, out_val, out_cls):
+    """Word c (elements c*k .. c*k + k-1) adds its exact product sum into partial c % 2 with
+    one rounding; the result is the two partials' exact sum (docs/mac.md 4.2, pipe = 1)."""
+    R, K = A.shape
+    for r in prange(R):
+        limbs = np.zeros(F32_LIMBS, dtype=np.int64)
+        p0 = np.float32(0.0)
+        p1 = np.float32(0.0)
+        fl = np.int64(0)
+        w = 0
+        for c0 in range(0, K, k):
+            c1 = min(c0 + k, K)
+            if w % 2 == 0:
+                p0, fl = fp32_word_add(p0, A[r, c0:c1], B[r, c0:c1], sig, sh, cls, sgn, lsb2, fl, limbs)
+            else:
+                p1, fl = fp32_word_add(p1, A[r, c0:c1], B[r, c0:c1], sig, sh, cls, sgn, lsb2, fl, limbs)
+            w += 1
+        v, c = fp32_pair_read(p0, p1, fl, limbs)
+        out_val[r] = v
+        out_cls[r] = c
 
 
 # --- fixed accumulator ---------------------------------------------------------------------

@@ -47,6 +47,8 @@ class Lane:
         self.limbs = np.zeros(e.t.limbs, dtype=np.int64)
         self.acc = 0                      # fixed accumulator
         self.acc32 = np.float32(0.0)      # fp32 / MX accumulator
+        self.parts = [np.float32(0.0), np.float32(0.0)]   # fp32, pipe 1: the partial sums
+        self._limbs = np.zeros(KN.F32_LIMBS, dtype=np.int64)
         self.block_sum = 0                # MX: exact sum of the open block
         self.block_scales = None          # MX: scales latched at the block's first cycle
 
@@ -91,6 +93,11 @@ class Lane:
             acc, fl = KN.lane_fixed(np.int64(self.acc), ca, cb, t.sig, t.sh, t.cls, t.sgn,
                                     2 * t.lsb + fb, ib + fb, np.int64(self.flags))
             self.acc, self.flags = int(acc), int(fl)
+        elif e.fp32_partials == 2:
+            i = self.steps % 2
+            self.parts[i], fl = KN.fp32_word_add(np.float32(self.parts[i]), ca, cb, t.sig, t.sh, t.cls,
+                                                  t.sgn, 2 * t.lsb, np.int64(self.flags), self._limbs)
+            self.flags = int(fl)
         else:
             self.acc32 = KN.lane_fp32(np.float32(self.acc32), ca, cb, t.values)
         self.steps += 1
@@ -110,7 +117,10 @@ class Lane:
         self._codes(word_b, "word_b")
         t = e.t
         kind = self._kind
-        if kind in ("mx", "fp32"):
+        if kind == "fp32" and e.fp32_partials == 2:
+            v, cls = KN.fp32_pair_read(np.float32(self.parts[0]), np.float32(self.parts[1]),
+                                       np.int64(self.flags), self._limbs)
+        elif kind in ("mx", "fp32"):
             acc32 = np.float32(self.acc32)
             per = e.block // e.k if kind == "mx" else 0
             if kind == "mx" and self.steps % per != 0:  # an open block is added at readout

