@@ -292,7 +292,7 @@ def main(argv=None) -> int:
     p.add_argument("--accumulator", default="exact",
                    help="exact (default), fp32 or fixed:INT_BITS:FRAC_BITS, as in sim.mac")
     p.add_argument("--pipe", type=int, default=0, choices=(0, 1),
-                   help="the engine's pipeline: 0 (default, READ latency 14) or 1 (the deep pipeline, 15)")
+                   help="the engine's pipeline: 0 (default, READ latency 14) or 1 (the deep pipeline, 16)")
     p.add_argument("--check", action="store_true", help="also compare with sim.mac and report")
     args = p.parse_args(argv)
     try:

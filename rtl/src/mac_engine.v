@@ -8,6 +8,9 @@
 // nvfp4: the block's FP32 addition in s6-s9, the READ's in s9-s12, times the tensor scales in
 // s13, rounded in s14 (nv_acc).
 // READ -> out_valid: 14 cycles in every mode, as sim.mac.LATENCY.
+// PIPE = 1 (sim.mac.LATENCIES[1]): the multiplier over two stages (every stage from s3 on one
+// later) and one more READ stage before the out register (each readout result registered
+// before the output's mode multiplexer): 16 cycles in every mode.
 // Back-pressure: while out_valid is high and out_ready low, the whole pipeline holds and
 // in_ready is low.
 module mac_engine #(
@@ -16,7 +19,7 @@ module mac_engine #(
     parameter integer ACC = 0,              // accumulator of the non-MX modes: 0 exact, 1 fp32,
     parameter integer FIX_I = 24,           //   2 ("fixed", FIX_I, FIX_F): FIX_I integer bits (sign
     parameter integer FIX_F = 24,           //   included) and FIX_F fraction bits, 2 <= I, I + F <= 60
-    parameter integer PIPE = 0              // 0: this pipeline (READ latency 14); 1: the deep one
+    parameter integer PIPE = 0              // 0: this pipeline (READ latency 14); 1: the deep one (16)
 ) (
     input  wire                clk,
     input  wire                rst,             // synchronous, active high
@@ -43,7 +46,8 @@ module mac_engine #(
     localparam W = (W_ACC > W_MX) ? W_ACC : W_MX;
     localparam OP_READ = 2'd2;
     localparam integer XM = (PIPE != 0) ? 1 : 0;    // PIPE = 1: stages from s3 on are one later
-    localparam NS = 13 + XM;                // register stages a beat passes before the output
+    localparam integer XR = (PIPE != 0) ? 1 : 0;    // PIPE = 1: one more READ stage before the out register
+    localparam NS = 13 + XM + XR;           // register stages a beat passes before the output
 
     wire adv = ~out_valid | out_ready;
     assign in_ready = adv;

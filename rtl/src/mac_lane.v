@@ -3,8 +3,9 @@
 // ACC; READ: capture), s6/s7 resolve the exact register's carries, s8 wrap + one's complement,
 // s9/s10 |acc|, s11 normalise, s12/s13 encode (readout).  The MX path (exact block sums added into an FP32
 // sum; MX modes use it whatever ACC is) runs in mx_acc.  ld[k]: the beat in stage k moves on
-// for this lane (it loads the stage-(k+1) registers; ld[13] loads the output); a lane whose
-// enable bit is low for a beat keeps every register of that beat still.
+// for this lane (it loads the stage-(k+1) registers; ld[13] loads the output, PIPE = 1: ld[15]);
+// a lane whose enable bit is low for a beat keeps every register of that beat still.
+// op13 and md13 are the op and mode of the last stage (the beat that loads the output).
 // The exact register is segmented (SEG-bit segments, each with a 3-bit carry register into the
 // next): one accumulate step is a SEG-bit addition, and the carries are resolved at READ.
 // nvfp4 (MODES bit 10): the datapath is mxfp4's up to the block sums (the decoders see mode 8,
@@ -25,7 +26,7 @@ module mac_lane #(
     input  wire [15:0] b,
     input  wire [7:0]  scale_a,
     input  wire [7:0]  scale_b,
-    input  wire [13+((PIPE != 0) ? 1 : 0):1] ld,   // PIPE = 1: one stage more
+    input  wire [13+((PIPE != 0) ? 2 : 0):1] ld,   // PIPE = 1: two stages more (s3a, s15)
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: op1 is read by nvfp4 builds only
     input  wire [1:0]  op1,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -57,6 +58,10 @@ module mac_lane #(
     // PIPE = 1: the multiplier takes two stages (s3a, s3), so every stage from s3 on is one later:
     // the beat in (PIPE = 0's) stage k >= 3 is in register stage k + XM
     localparam integer XM = (PIPE != 0) ? 1 : 0;
+    // PIPE = 1: one more READ stage (s15) before the out register: each readout result (the
+    // encoders', MX's, nvfp4's) is registered as the beat leaves s14, and the out register's mode
+    // multiplexer reads those registers (ld[13+XM+XR] loads the output)
+    localparam integer XR = (PIPE != 0) ? 1 : 0;
     // the stage loads as the MX and nvfp4 units count them (PIPE = 0's numbering; nvfp4 also
     // loads the tensor-scale words as the beat leaves s1)
     /* verilator lint_off UNUSEDSIGNAL */  // waiver: each unit reads only some of them
@@ -595,17 +600,37 @@ module mac_lane #(
             nv_acc #(.PIPE(PIPE)) u_nv (.clk(clk), .rst(rst), .ld(ldn), .op1(op1), .md1(md1), .a1(a1), .b1(b1),
                          .add(mo_add), .rdo(mo_rdo), .rdc(mo_rdc), .clr(mo_clr), .bsum(mo_sum),
                          .sa(mo_sa), .sb(mo_sb), .ry(ynv));
-            always @(posedge clk) begin
-                if (rst) y <= 32'd0;
-                else if (ld[13+XM] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv : is_mx13 ? ymx : yd13;
+            if (XR != 0) begin : g_yr
+                // PIPE = 1: the readout results registered in s15 (loaded as the beat leaves s14)
+                wire [31:0] yd15, ymx15, ynv15;
+                pipe_reg #(.W(96)) u_y15 (.clk(clk), .rst(rst), .ce(ld[13+XM]), .d({yd13, ymx, ynv}),
+                                          .q({yd15, ymx15, ynv15}));
+                always @(posedge clk) begin
+                    if (rst) y <= 32'd0;
+                    else if (ld[13+XM+XR] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv15 : is_mx13 ? ymx15 : yd15;
+                end
+            end else begin : g_y
+                always @(posedge clk) begin
+                    if (rst) y <= 32'd0;
+                    else if (ld[13+XM] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv : is_mx13 ? ymx : yd13;
+                end
             end
         end else begin : g_nonv
             assign md1d = md1;
             assign is_mx4 = (HAS_MX != 0) && (md4 == M_MXFP4 || md4 == M_MXINT8);
             assign per_block = (md4 == M_MXFP4) ? 4'd7 : 4'd15;
-            always @(posedge clk) begin
-                if (rst) y <= 32'd0;
-                else if (ld[13+XM] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
+            if (XR != 0) begin : g_yr
+                wire [31:0] yd15, ymx15;
+                pipe_reg #(.W(64)) u_y15 (.clk(clk), .rst(rst), .ce(ld[13+XM]), .d({yd13, ymx}), .q({yd15, ymx15}));
+                always @(posedge clk) begin
+                    if (rst) y <= 32'd0;
+                    else if (ld[13+XM+XR] && op13 == OP_READ) y <= is_mx13 ? ymx15 : yd15;
+                end
+            end else begin : g_y
+                always @(posedge clk) begin
+                    if (rst) y <= 32'd0;
+                    else if (ld[13+XM] && op13 == OP_READ) y <= is_mx13 ? ymx : yd13;
+                end
             end
         end
     endgenerate

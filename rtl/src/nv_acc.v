@@ -143,7 +143,9 @@ module nv_acc #(
         .mag(prod13), .lsbexp(pexp13), .code(code));
     // PIPE = 1: nv_deep does all of the above over stages that fit the deep pipeline's clock
     // (the logic above is then unused, and removed by synthesis)
+    /* verilator lint_off UNDRIVEN */  // waiver: driven by g_deep only (PIPE = 1); PIPE = 0 does not read it
     wire [31:0] ry_deep;
+    /* verilator lint_on UNDRIVEN */
     generate
         if (PIPE != 0) begin : g_deep
             nv_deep u_deep (.clk(clk), .rst(rst), .ld(ld), .op1(op1), .md1(md1), .a1(a1), .b1(b1),
