@@ -331,7 +331,7 @@ def _models(allrows, table, costs) -> list[str]:
 def _deep(deep, shallow) -> list[str]:
     """The deep pipeline's (PIPE = 1) measured rows beside the same build with PIPE = 0."""
     out = ["## The deep pipeline (PIPE = 1)", "",
-           "The engine with `PIPE = 1` (issue 14: READ latency 15 instead of 14, the same results bit for bit; "
+           "The engine with `PIPE = 1` (issue 14: READ latency 16 instead of 14, the same results bit for bit; "
            "docs/mac.md 3). Every table above is PIPE = 0."]
     if deep.empty:
         return out + ["", "No PIPE = 1 build is in the table yet: `python -m dse.costgen --only KEY:pipe1` measures "
