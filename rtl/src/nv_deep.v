@@ -7,7 +7,9 @@
 //   READ    waits s6, s7; s8 to s10: the open block added (fadd_std; acc32 holds every block
 //           closed before the READ in s8); s11: acc * P as a carry-save pair (mul_tree, radix
 //           4, 3P formed in s10); s12: the pair added, normalised by one place at most, the
-//           rounding's exponent and sticky bit (enc_fp32's cut); s13: one RNE rounding
+//           rounding's exponent and sticky bit (enc_fp32's front half, the exponent values
+//           formed for both places beside the addition, the zero test from s11); s13: one RNE
+//           rounding (enc_fp32's back half); the lane registers the result once more (s15)
 //   P       = S_A * S_B: s2 decode, s3 carry-save product, s4 added, s5 normalised (msb set),
 //           then carried to s11
 // Every addend, and so every sum, is a multiple of 2^-20 (docs/mac.md 4.5): acc32 and the read
@@ -148,20 +150,49 @@ module nv_deep (
     mul_tree #(.WA(24), .WB(48), .R4(1)) u_prod (.a(am), .b(p11m), .b3(p11m3), .ps(prs), .pc(prc));
     wire [71:0] prs12, prc12;
     wire signed [11:0] pexp12;
-    wire sg12, nan12, inf12;
-    pipe_reg #(.W(144 + 12 + 3)) u_s12 (.clk(clk), .rst(rst), .ce(ld[11] & rd11),
-        .d({prs, prc, ae + p11e, r11[31], snan, sinf}), .q({prs12, prc12, pexp12, sg12, nan12, inf12}));
+    wire sg12, nan12, inf12, zero12;
+    // the product is zero exactly when acc or P is (both are naturals): known in s11, so the
+    // rounding's zero test does not wait for the s12 addition
+    wire zero11 = (r11[30:0] == 31'd0) || (p11m == 48'd0);
+    pipe_reg #(.W(144 + 12 + 4)) u_s12 (.clk(clk), .rst(rst), .ce(ld[11] & rd11),
+        .d({prs, prc, ae + p11e, r11[31], snan, sinf, zero11}), .q({prs12, prc12, pexp12, sg12, nan12, inf12, zero12}));
     wire [71:0] prod;
     padd #(.W(72)) u_pra (.a(prs12), .b(prc12), .cin(1'b0), .s(prod), .cout(prco));
-    // normalised by one place at most; enc_fp32's normalising half here, its cut is the s13
-    // register, and its rounding half is s13
-    wire [71:0] pnrm = prod[71] ? prod : {prod[70:0], 1'b0};
-    wire signed [11:0] pnexp = prod[71] ? pexp12 : pexp12 - 12'sd1;
-    wire [31:0] code;
-    enc_fp32 #(.WM(72), .EW(12), .NORM(1), .PIPE(1), .FAST(1)) u_round (.clk(clk), .rst(rst), .ce(ld[12] & rd12),
-        .sign(sg12), .mag(pnrm), .lsbexp(pnexp), .code(code));
-    wire sg13, nan13, inf13;
-    pipe_reg #(.W(3)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12] & rd12), .d({sg12, nan12, inf12}), .q({sg13, nan13, inf13}));
-    // ---- s13: one RNE rounding
+    // normalised by one place at most, and enc_fp32's normalising half (WM = 72, NORM, not NOSUB:
+    // acc * P may be subnormal), with every exponent value formed for both places from pexp12
+    // beside the addition and selected by the sum's msb: biased exponent of the leading one
+    // pexp12 + 71 + 127 (msb set) or one less; the cut is the s13 register, the rounding s13
+    wire        n1 = prod[71];
+    wire signed [14:0] bh = $signed({{3{pexp12[11]}}, pexp12}) + 15'sd198;   // msb in bit 71
+    wire signed [14:0] bl = $signed({{3{pexp12[11]}}, pexp12}) + 15'sd197;   // msb in bit 70
+    wire signed [14:0] rh = 15'sd1 - bh, rl = 15'sd1 - bl;
+    wire [4:0]  rsh = (bh >= 15'sd1) ? 5'd0 : (rh > 15'sd26) ? 5'd26 : rh[4:0];
+    wire [4:0]  rsl = (bl >= 15'sd1) ? 5'd0 : (rl > 15'sd26) ? 5'd26 : rl[4:0];
+    wire [7:0]  efh = (bh >= 15'sd1) ? bh[7:0] : 8'd0;
+    wire [7:0]  efl = (bl >= 15'sd1) ? bl[7:0] : 8'd0;
+    wire        ovh = (bh >= 15'sd255), ovl = (bl >= 15'sd255);
+    wire [25:0] top_d = n1 ? prod[71:46] : prod[70:45];                  // 24 bits + guard + one more
+    wire        lst_d = (|prod[44:0]) | (n1 & prod[45]);
+    wire [25:0] top;
+    wire [4:0]  rsq;
+    wire [7:0]  ef;
+    wire        lst, ovf, zero13, sg13, nan13, inf13;
+    pipe_reg #(.W(26 + 1 + 5 + 8 + 1 + 4)) u_s13 (.clk(clk), .rst(rst), .ce(ld[12] & rd12),
+        .d({top_d, lst_d, n1 ? rsh : rsl, n1 ? efh : efl, n1 ? ovh : ovl, zero12, sg12, nan12, inf12}),
+        .q({top, lst, rsq, ef, ovf, zero13, sg13, nan13, inf13}));
+    // ---- s13: one RNE rounding (enc_fp32's rounding half, FAST)
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: the leading one's bit (it is in ef)
+    wire [51:0] shf = {top, 26'd0} >> rsq;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [22:0] mant = shf[50:28];                                       // the leading one is in ef
+    wire        guard = shf[27];
+    wire        sticky = (|shf[26:0]) | lst;
+    wire        rup = guard & (mant[0] | sticky);
+    wire [30:0] q;
+    /* verilator lint_off UNUSEDSIGNAL */  // waiver: q never carries out (ef <= 254)
+    wire        qco;
+    /* verilator lint_on UNUSEDSIGNAL */
+    padd #(.W(31)) u_inc (.a({ef, mant[22:0]}), .b(31'd0), .cin(rup), .s(q), .cout(qco));
+    wire [31:0] code = zero13 ? 32'd0 : (ovf || (&q[30:23])) ? {sg13, 8'hff, 23'd0} : {sg13, q};
     assign ry = nan13 ? 32'h7fc00000 : inf13 ? {sg13, 31'h7f800000} : code;
 endmodule
