@@ -100,6 +100,19 @@ def test_random_long_pipe1(mode, sim):
 
 
 @pytest.mark.rtl
+def test_nvfp4_scales_pipe1():
+    """nvfp4's readout product and rounding at PIPE = 1 (nv_deep: the exponent values formed for
+    both normalisation places, the zero test from s11, the subnormal shift): every element pair in
+    every slot under the UE4M3 codes and tensor scales of test_nvfp4 (results that underflow to
+    subnormals or zero and that overflow), and two tensor scales at the subnormal boundary."""
+    from test_nvfp4 import SCALES, TENSOR, _scaled_pairs
+
+    A, B, SA, SB = _scaled_pairs(SCALES)
+    for ta, tb in TENSOR + [(2.0**-118, 2.0**-8), (1.17e-38, 1.0)]:
+        check("nvfp4", A, B, "verilator", "native", SA, SB, TA=np.float32(ta), TB=np.float32(tb), pipe=1)
+
+
+@pytest.mark.rtl
 @pytest.mark.parametrize("acc", ["fp32", "fixed:16:8", "fixed:4:6"])
 @pytest.mark.parametrize("mode", ["int4", "posit8_0", "posit16_1", "fp8_e5m2", "fp4_e2m1"])
 def test_accumulators_pipe1(mode, acc):
