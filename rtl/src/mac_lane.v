@@ -605,9 +605,11 @@ module mac_lane #(
                 wire [31:0] yd15, ymx15, ynv15;
                 pipe_reg #(.W(96)) u_y15 (.clk(clk), .rst(rst), .ce(ld[13+XM]), .d({yd13, ymx, ynv}),
                                           .q({yd15, ymx15, ynv15}));
+                // MX's NaN made canonical here (mx_acc leaves it to this stage at PIPE = 1)
+                wire [31:0] ymxc = (ymx15[30:23] == 8'hff && ymx15[22:0] != 23'd0) ? 32'h7fc00000 : ymx15;
                 always @(posedge clk) begin
                     if (rst) y <= 32'd0;
-                    else if (ld[13+XM+XR] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv15 : is_mx13 ? ymx15 : yd15;
+                    else if (ld[13+XM+XR] && op13 == OP_READ) y <= (md13 == M_NVFP4) ? ynv15 : is_mx13 ? ymxc : yd15;
                 end
             end else begin : g_y
                 always @(posedge clk) begin
@@ -622,9 +624,10 @@ module mac_lane #(
             if (XR != 0) begin : g_yr
                 wire [31:0] yd15, ymx15;
                 pipe_reg #(.W(64)) u_y15 (.clk(clk), .rst(rst), .ce(ld[13+XM]), .d({yd13, ymx}), .q({yd15, ymx15}));
+                wire [31:0] ymxc = (ymx15[30:23] == 8'hff && ymx15[22:0] != 23'd0) ? 32'h7fc00000 : ymx15;
                 always @(posedge clk) begin
                     if (rst) y <= 32'd0;
-                    else if (ld[13+XM+XR] && op13 == OP_READ) y <= is_mx13 ? ymx15 : yd15;
+                    else if (ld[13+XM+XR] && op13 == OP_READ) y <= is_mx13 ? ymxc : yd15;
                 end
             end else begin : g_y
                 always @(posedge clk) begin

@@ -25,7 +25,7 @@ module mx_acc #(
     input  wire [7:0]         sa,
     input  wire [7:0]         sb,
     input  wire signed [9:0]  lsb2,
-    output wire [31:0]        ry        // the READ's result in stage 13
+    output wire [31:0]        ry        // the READ's result in stage 13 (PIPE = 1: NaN not canonical)
 );
     reg  [31:0] acc32;
     // ---- close adder
@@ -67,5 +67,13 @@ module mx_acc #(
     wire [31:0] r;
     fadd_pipe #(.MW(21), .EW(12), .PIPE(PIPE)) u_read (.clk(clk), .rst(rst), .ce(ld[12:9]), .acc(acc32), .xs(rxs),
         .xm(rxm), .xexp(rxexp), .nan(rnan), .pass(rdc9), .sum(r));
-    assign ry = (r[30:23] == 8'hff && r[22:0] != 0) ? 32'h7fc00000 : r;
+    // PIPE = 1: ry is the sum as it is; the lane registers it (s15) and makes a NaN canonical
+    // after that register, off the rounding's path
+    generate
+        if (PIPE != 0) begin : g_raw
+            assign ry = r;
+        end else begin : g_canon
+            assign ry = (r[30:23] == 8'hff && r[22:0] != 0) ? 32'h7fc00000 : r;
+        end
+    endgenerate
 endmodule
