@@ -240,7 +240,8 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
     if not adf.empty:
         text += ["## Accumulators (one mode compiled, 1 lane)", "",
                  "exact: the wide exact register (docs/mac.md 4.1); fp32: one fused RNE FP32 addition per product "
-                 f"(4.2); {FIXED_REF}: 32-bit register, products truncated toward -inf and clamped, saturating add "
+                 "at pipe = 0, one rounding per word into two alternating FP32 partial sums added exactly at READ at "
+                 f"pipe = 1 (4.2); {FIXED_REF}: 32-bit register, products truncated toward -inf and clamped, saturating add "
                  "(4.3). Area: flat run, cells only, before placement; energy at each row's Fmax (random codes).", "",
                  _md(adf, list(adf.columns)), ""]
     text += _models(allrows, table, costs)

@@ -104,15 +104,15 @@ def write_report(table: Path, path: Path) -> None:
         "## Accumulators",
         "",
         "The same 1-lane single-mode engine with the exact (Kulisch) accumulator, the FP32 accumulator "
-        "(`sim.mac`'s fused FP32 adds, all in one cycle today) and fixed-point ones (`fixed:I:F`). MX modes have one "
+        "(`sim.mac`'s fused FP32 adds, all in one cycle at `PIPE = 0`; at `PIPE = 1` one rounding per word into two partial sums, docs/mac.md 4.2) and fixed-point ones (`fixed:I:F`). MX modes have one "
         "scheme (block sums into FP32) and appear only as exact.",
         "",
         *accumulators(rows),
         "",
-        "Read with `docs/mac.md`: the fp32 accumulator adds each product of a word into FP32 in turn within "
+        "Read with `docs/mac.md`: at `PIPE = 0` the fp32 accumulator adds each product of a word into FP32 in turn within "
         "one cycle (4 chained adds in the 4-bit modes, 2 in the 8-bit ones, 1 in posit16_1), and its Fmax "
-        "falls in that order; the sky130 table shows the same order (the pipelined-engine issue asks for "
-        "pipelined adds or a changed rounding point there). Which path limits the fixed-point builds below "
+        "falls in that order; the sky130 table shows the same order (`PIPE = 1` changes the rounding points "
+        "there, docs/mac.md 4.2). Which path limits the fixed-point builds below "
         "the exact ones on this FPGA is not analysed here.",
         "",
         "## Every build",

@@ -37,7 +37,9 @@ module mul_tree #(
         end
     endfunction
     localparam integer NL = nlevels(0);
-    wire [W*WA*(NL+1)-1:0] rw;              // level l, row r at [(WA*l + r)*W +: W]
+    // level l, row r at rw[WA*l + r]: one net per row (an event simulator then wakes only a
+    // row's readers when it changes, not every reader of one shared vector)
+    wire [W-1:0] rw [0:WA*(NL+1)-1];
     genvar l, r;
     generate
         if (R4 != 0) begin : g_r4
@@ -45,35 +47,35 @@ module mul_tree #(
                 wire [1:0] d = a[2*r +: 2];
                 wire [W-1:0] m = (d == 2'd0) ? {W{1'b0}} : (d == 2'd1) ? {{WA{1'b0}}, b} :
                                  (d == 2'd2) ? {{(WA-1){1'b0}}, b, 1'b0} : {{(WA-2){1'b0}}, b3};
-                assign rw[r*W +: W] = m << (2 * r);
+                assign rw[r] = m << (2 * r);
             end
             for (r = NR; r < WA; r = r + 1) begin : g_zr
-                assign rw[r*W +: W] = {W{1'b0}};
+                assign rw[r] = {W{1'b0}};
             end
         end else begin : g_r2
             for (r = 0; r < WA; r = r + 1) begin : g_row
-                assign rw[r*W +: W] = a[r] ? ({{WA{1'b0}}, b} << r) : {W{1'b0}};
+                assign rw[r] = a[r] ? ({{WA{1'b0}}, b} << r) : {W{1'b0}};
             end
         end
         for (l = 0; l < NL; l = l + 1) begin : g_l
             localparam integer N = nrows(l);
             localparam integer NG = N / 3;
             for (r = 0; r < NG; r = r + 1) begin : g_fa
-                wire [W-1:0] x = rw[(WA*l + 3*r) * W +: W];
-                wire [W-1:0] y = rw[(WA*l + 3*r + 1) * W +: W];
-                wire [W-1:0] z = rw[(WA*l + 3*r + 2) * W +: W];
-                assign rw[(WA*(l+1) + 2*r) * W +: W] = x ^ y ^ z;
-                assign rw[(WA*(l+1) + 2*r + 1) * W +: W] = ((x & y) | (x & z) | (y & z)) << 1;
+                wire [W-1:0] x = rw[WA*l + 3*r];
+                wire [W-1:0] y = rw[WA*l + 3*r + 1];
+                wire [W-1:0] z = rw[WA*l + 3*r + 2];
+                assign rw[WA*(l+1) + 2*r] = x ^ y ^ z;
+                assign rw[WA*(l+1) + 2*r + 1] = ((x & y) | (x & z) | (y & z)) << 1;
             end
             for (r = 3 * NG; r < N; r = r + 1) begin : g_pass
-                assign rw[(WA*(l+1) + 2*NG + r - 3*NG) * W +: W] = rw[(WA*l + r) * W +: W];
+                assign rw[WA*(l+1) + 2*NG + r - 3*NG] = rw[WA*l + r];
             end
             for (r = nrows(l+1); r < WA; r = r + 1) begin : g_z
-                assign rw[(WA*(l+1) + r) * W +: W] = {W{1'b0}};
+                assign rw[WA*(l+1) + r] = {W{1'b0}};
             end
         end
     endgenerate
-    assign ps = rw[(WA*NL) * W +: W];
-    assign pc = rw[(WA*NL + 1) * W +: W];
+    assign ps = rw[WA*NL];
+    assign pc = rw[WA*NL + 1];
 endmodule
 /* verilator lint_on UNUSEDSIGNAL */

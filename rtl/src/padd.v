@@ -1,6 +1,9 @@
 // Parallel-prefix (Sklansky) adder: s = a + b + cin, carry out cout, in ceil(log2 W) levels of
 // generate/propagate combination instead of a W-long carry chain (the deep pipeline, PIPE = 1,
 // uses it on its wide additions; synthesis maps a plain "+" to a carry chain).
+// The levels are computed in one function (not one continuous assignment per bit of a shared
+// vector): the gates are the same, and an event simulator (Icarus) evaluates the whole adder
+// once per input change instead of rippling every bit assignment through the others.
 module padd #(
     parameter integer W = 32
 ) (
@@ -22,37 +25,37 @@ module padd #(
         end
     endfunction
     localparam integer L = (W > 1) ? lg(W) : 1;
-    wire [W-1:0] g0 = a & b;
-    wire [W-1:0] p0 = a ^ b;
-    // level lv of (g, p) at [lv*W +: W]; bit 0 absorbs the carry in
-    wire [(L+1)*W-1:0] G, P;
-    genvar lv, i;
-    generate
-        if (W > 1) begin : g_g0
-            assign G[W-1:0] = {g0[W-1:1], g0[0] | (p0[0] & cin)};
-        end else begin : g_g01
-            assign G[0] = g0[0] | (p0[0] & cin);
-        end
-    endgenerate
-    assign P[W-1:0] = p0;
-    generate
-        for (lv = 0; lv < L; lv = lv + 1) begin : g_lv
-            for (i = 0; i < W; i = i + 1) begin : g_b
-                if (((i >> lv) & 1) == 1) begin : g_c
-                    localparam integer J = ((i >> lv) << lv) - 1;   // last bit of the block below
-                    assign G[(lv+1)*W + i] = G[lv*W + i] | (P[lv*W + i] & G[lv*W + J]);
-                    assign P[(lv+1)*W + i] = P[lv*W + i] & P[lv*W + J];
-                end else begin : g_p
-                    assign G[(lv+1)*W + i] = G[lv*W + i];
-                    assign P[(lv+1)*W + i] = P[lv*W + i];
+
+    // {carry out, sum}: level lv joins each bit whose bit lv of its index is set with the last
+    // bit of the block below it (Sklansky); bit 0 absorbs the carry in
+    function [W:0] sklansky(input [W-1:0] x, input [W-1:0] y, input c);
+        reg [W-1:0] g, p, gn, pn, p0;
+        reg [W-1:0] cs;
+        integer lv, i;
+        begin
+            p0 = x ^ y;
+            g = x & y;
+            g[0] = g[0] | (p0[0] & c);
+            p = p0;
+            for (lv = 0; lv < L; lv = lv + 1) begin
+                for (i = 0; i < W; i = i + 1) begin
+                    if (((i >> lv) & 1) == 1) begin
+                        // with the last bit of the block below, ((i >> lv) << lv) - 1
+                        gn[i] = g[i] | (p[i] & g[((i >> lv) << lv) - 1]);
+                        pn[i] = p[i] & p[((i >> lv) << lv) - 1];
+                    end else begin
+                        gn[i] = g[i];
+                        pn[i] = p[i];
+                    end
                 end
+                g = gn;
+                p = pn;
             end
+            // carries into each bit: the carry in, then the prefix generates below
+            cs[0] = c;
+            for (i = 1; i < W; i = i + 1) cs[i] = g[i-1];
+            sklansky = {g[W-1], p0 ^ cs};
         end
-        if (W > 1) begin : g_s
-            assign s = p0 ^ {G[L*W +: W-1], cin};
-        end else begin : g_s1
-            assign s = p0 ^ cin;
-        end
-    endgenerate
-    assign cout = G[L*W + W - 1];
+    endfunction
+    assign {cout, s} = sklansky(a, b, cin);
 endmodule

@@ -37,35 +37,35 @@ module rmul16p #(
         end
     endfunction
     localparam integer NL = 6;                  // 16 11 8 6 4 3 2
-    wire [32*16*(NL+1)-1:0] rw;                 // level l, row r at [(16*l + r)*32 +: 32]
+    wire [31:0] rw [0:16*(NL+1)-1];             // level l, row r at rw[16*l + r] (one net per row)
     genvar l, r;
     generate
         for (i = 0; i < 4; i = i + 1) begin : g_ri
             for (j = 0; j < 4; j = j + 1) begin : g_rj
-                assign rw[(4*i+j)*32 +: 32] = {24'd0, ppq[8*(4*i+j) +: 8]} << (4 * (i + j));
+                assign rw[4*i+j] = {24'd0, ppq[8*(4*i+j) +: 8]} << (4 * (i + j));
             end
         end
         for (l = 0; l < NL; l = l + 1) begin : g_l
             localparam integer N = nrows(l);
             localparam integer NG = N / 3;
             for (r = 0; r < NG; r = r + 1) begin : g_fa
-                wire [31:0] x = rw[(16*l + 3*r) * 32 +: 32];
-                wire [31:0] y = rw[(16*l + 3*r + 1) * 32 +: 32];
-                wire [31:0] z = rw[(16*l + 3*r + 2) * 32 +: 32];
-                assign rw[(16*(l+1) + 2*r) * 32 +: 32] = x ^ y ^ z;
-                assign rw[(16*(l+1) + 2*r + 1) * 32 +: 32] = ((x & y) | (x & z) | (y & z)) << 1;
+                wire [31:0] x = rw[16*l + 3*r];
+                wire [31:0] y = rw[16*l + 3*r + 1];
+                wire [31:0] z = rw[16*l + 3*r + 2];
+                assign rw[16*(l+1) + 2*r] = x ^ y ^ z;
+                assign rw[16*(l+1) + 2*r + 1] = ((x & y) | (x & z) | (y & z)) << 1;
             end
             for (r = 3 * NG; r < N; r = r + 1) begin : g_pass
-                assign rw[(16*(l+1) + 2*NG + r - 3*NG) * 32 +: 32] = rw[(16*l + r) * 32 +: 32];
+                assign rw[16*(l+1) + 2*NG + r - 3*NG] = rw[16*l + r];
             end
             for (r = nrows(l+1); r < 16; r = r + 1) begin : g_z
-                assign rw[(16*(l+1) + r) * 32 +: 32] = 32'd0;
+                assign rw[16*(l+1) + r] = 32'd0;
             end
         end
     endgenerate
     generate
     endgenerate
     wire co;
-    padd #(.W(32)) u_add (.a(rw[(16*NL) * 32 +: 32]), .b(rw[(16*NL + 1) * 32 +: 32]), .cin(1'b0), .s(p), .cout(co));
+    padd #(.W(32)) u_add (.a(rw[16*NL]), .b(rw[16*NL + 1]), .cin(1'b0), .s(p), .cout(co));
 endmodule
 /* verilator lint_on UNUSEDSIGNAL */
