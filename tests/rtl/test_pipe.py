@@ -7,8 +7,8 @@
 - every operand pair of every mode (posit16_1: random pairs) through cocotb, one word pair per
   pass, results and each READ's output cycle against sim.mac;
 
-On Icarus, CI runs the protocol benches (exact and fp32 accumulators) and nvfp4's random long
-dot products; the exhaustive cocotb sets and the other random long dot products are `slow` and
+On Icarus, CI runs the protocol bench (exact accumulator), the fp32 accumulator's random dot
+products on a three-mode build and nvfp4's random long dot products; the exhaustive cocotb sets and the other random long dot products are `slow` and
 `icarus_full` (``bash scripts/test.sh`` runs them).  (Icarus was once 60x slower on PIPE = 1 than
 on PIPE = 0: the prefix adders and carry-save trees were slices of one shared vector each, so
 every bit woke every reader; padd, mul_tree and rmul16p now avoid that, same gates.)
@@ -20,6 +20,7 @@ import pytest
 from rtl_helpers import check, exhaustive_rows, random_rows, require_sim
 from test_protocol import build_and_test
 
+from rtl import modes as M
 from sim import mac
 
 MODES4 = ["int4", "fp4_e2m1", "posit4_1", "mxfp4", "nvfp4"]
@@ -46,13 +47,26 @@ def test_protocol_pipe1(sim):
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+@pytest.mark.parametrize("sim", ["verilator", pytest.param("icarus", marks=ICARUS_FULL)])
 def test_protocol_pipe1_fp32(sim):
     """The protocol bench on an every-mode build with the fp32 accumulator (PIPE = 1: two partial
     sums, one rounding per word; docs/mac.md 4.2): back-pressure, reset mid-pass, lane enables,
     back-to-back READs and CLEARs right behind words, against sim.mac's Lane."""
     require_sim(sim)
     build_and_test(sim, pipe=1, accumulator="fp32")
+
+
+@pytest.mark.rtl
+def test_fp32_pipe1_icarus():
+    """Icarus in CI for the fp32 accumulator at PIPE = 1 (two partial sums, one rounding per
+    word): random dot products of a 4-bit, an 8-bit and the 16-bit mode on a build of those three
+    (the every-mode protocol bench above is icarus_full: 274 s on Icarus)."""
+    require_sim("icarus")
+    modes = ("fp4_e2m1", "int8", "posit16_1")
+    for mode in modes:
+        for K, seed in ((7, 1), (100, 2)):
+            A, B, _, _ = random_rows(mode, 16, K, seed=seed)
+            check(mode, A, B, "icarus", "native", accumulator="fp32", pipe=1, mask=M.mask_of(modes))
 
 
 def _exhaustive_cases():
