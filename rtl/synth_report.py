@@ -290,7 +290,8 @@ def deep_section(shallow: dict, deep: list[tuple[str, dict]]) -> list[str]:
     single = _costs_rows()
     lines = ["", "## The deep pipeline (PIPE = 1), one lane", "",
              f"`python -m rtl.synth --pipe 1 ...`, the same flow. READ latency {LATENCIES[1]['exact']} cycles "
-             f"(PIPE = 0: {LATENCIES[0]['exact']}); results are the same, bit for bit (docs/mac.md 3). The PIPE = 0 "
+             f"(PIPE = 0: {LATENCIES[0]['exact']}); results are the same, bit for bit, except the fp32 accumulator's, "
+             "whose rounding points differ (one rounding per word into two partial sums; docs/mac.md 3, 4.2). The PIPE = 0 "
              "columns are this report's rows above, or for a mode alone dse/data/costs.csv's one-lane row "
              "(marked †).", "",
              "| modes compiled in | accumulator | area µm² (flat) | Fmax MHz | slack at 10 ns | critical path in | "
