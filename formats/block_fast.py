@@ -44,8 +44,9 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from .block_kernels import (_block_scale, _encode_chunk, _encode_chunk_body, bitcast_f64, rto32_bits, scale_general,
-                            scale_nearest_bits)
+from .block_kernels import _encode_chunk, _encode_chunk_body
+from .block_scale_codes import _block_scale, scale_general, scale_nearest_bits
+from .round_to_odd import bitcast_f64, rto32_bits
 from .scale_rules import FOUR_OVER_SIX, NEAREST, ROUND_NEAREST, mf_value
 from .threads import run_ranges
 

@@ -20,56 +20,30 @@ magnitude, scale code by the rule (:mod:`formats.scale_rules`), then the element
 ``q`` is ``x * 2**-s`` for a power-of-two scale (exact), ``x / d`` for the divide
 recipe (one float64 division) and ``float32(x * r)`` with ``r =
 float32(float32(1/S) / scale)`` for the reciprocal recipe (float32 inputs).
+
+Beside this module: :mod:`formats.block_scale_codes` (a block's scale code by its rule),
+:mod:`formats.round_to_odd` (float64 bits and their round-to-odd narrowing),
+:mod:`formats.block_decode` (decode, amax) and :mod:`formats.block_fast` (the float32 fast
+kernels); the names they export are re-exported here.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 from .base import f32_table_index
-from .threads import run_ranges
 from .block import draw_u, encode_element
-from .scale_rules import (CEIL, EVEN, FLOOR, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_DOWN, ROUND_NEAREST,
-                          ROUND_UP, cmp_prod, mf_value, round_sig_away)
+from .block_decode import amax_of, decode_kernel
+from .block_scale_codes import _block_scale, _scale_nearest, scale_general, scale_nearest_bits
+from .round_to_odd import bitcast_f64, rto32_bits
+from .scale_rules import CEIL, EVEN, FOUR_OVER_SIX, NEAREST, RCEIL, ROUND_NEAREST, mf_value
 
-__all__ = ["TABLE", "KERNEL", "VALUES", "CODEBOOK", "decode_kernel", "amax_of"]
+__all__ = ["TABLE", "KERNEL", "VALUES", "CODEBOOK", "decode_kernel", "amax_of", "bitcast_f64", "rto32_bits",
+           "scale_general", "scale_nearest_bits"]
 
 TABLE, KERNEL, VALUES, CODEBOOK = 0, 1, 2, 3
-_MASK52 = np.uint64((1 << 52) - 1)
-
-
-@intrinsic
-def bitcast_f64(typingctx, x):
-    """The raw bits of a float64 as a uint64 (one LLVM bitcast; no memory round trip)."""
-    if not isinstance(x, types.Float) or x.bitwidth != 64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.uint64(types.float64), codegen
-
-
-@njit(cache=True, inline="always")
-def rto32_bits(b):
-    """uint32 bits of the float64 with bits ``b`` narrowed to float32 by round-to-odd; |q| < 2**-126
-    becomes the smallest subnormal of its sign (or ±0), |q| >= 2**128 float32 max."""
-    sgn = np.uint32((b >> np.uint64(63)) << np.uint64(31))
-    ef = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
-    if ef == 0 and (b & _MASK52) == 0:
-        return sgn
-    e = ef - 1023
-    if e < -126:
-        return sgn | np.uint32(1)
-    if e > 127:
-        return sgn | np.uint32(0x7F7FFFFF)
-    mant = b & _MASK52
-    sticky = np.uint32(1) if (mant & np.uint64((1 << 29) - 1)) != 0 else np.uint32(0)
-    return sgn | np.uint32((e + 127) << 23) | np.uint32(mant >> np.uint64(29)) | sticky
 
 
 @njit(cache=True, inline="always")
@@ -130,92 +104,6 @@ def _divide_table(x, base, block, d, check_zero, table, out_e):
             if check_zero and (b << np.uint64(1)) == 0 and xv != 0.0:
                 b = bitcast_f64(math.copysign(5e-324, xv))
         out_e[base + j] = table[f32_table_index(rto32_bits(b))]
-
-
-@njit(cache=True)
-def scale_general(num, D, dirn, sp, cmax):
-    """Code of ``round(num / D)`` in the scale format (params ``sp``), direction ``dirn``, exact."""
-    r = num / D
-    if r == 0.0:
-        r = 5e-324
-    if r > 1.7976931348623157e308:
-        return cmax
-    c = min(encode_element(bitcast_f64(r), sp, dirn, 0.0), cmax)
-    g = mf_value(c, sp)
-    if dirn == ROUND_DOWN:
-        if r == g and c > 0 and cmp_prod(num, g, D) < 0:
-            c -= 1
-    elif dirn == ROUND_UP:
-        if r == g and c < cmax and cmp_prod(num, g, D) > 0:
-            c += 1
-    else:
-        if c < cmax:
-            hi = 0.5 * (g + mf_value(c + 1, sp))
-            if r == hi and cmp_prod(num, hi, D) > 0:
-                return c + 1
-        if c > 0:
-            lo = 0.5 * (g + mf_value(c - 1, sp))
-            if r == lo and cmp_prod(num, lo, D) < 0:
-                return c - 1
-    return c
-
-
-@njit(cache=True, inline="always")
-def _scale_nearest(num, D, stab, sp, cmax):
-    """:func:`scale_general` (round to nearest even) through the scale format's float32 table: exact
-    unless the correctly rounded quotient lies within 2 of its float32 neighbour's last bits (a
-    midpoint or grid value can only be met there) or outside [2**-100, 2**100]: then scale_general."""
-    r = num / D
-    b = bitcast_f64(r)
-    low = b & np.uint64((1 << 29) - 1)
-    if low < 3 or low > (1 << 29) - 3 or not 7.888609052210118e-31 <= r <= 1.2676506002282294e30:
-        return scale_general(num, D, ROUND_NEAREST, sp, cmax)
-    return min(np.int64(stab[f32_table_index(rto32_bits(b))]), cmax)
-
-
-@njit(cache=True)
-def scale_nearest_bits(num, D, sp, cmax):
-    """:func:`scale_general` (round to nearest even) from the bits of ``r = num / D``: when ``r`` is
-    a normal value of the scale format (params ``sp``) and its dropped bits are not exactly half an
-    ulp, the exact quotient lies on ``r``'s side of every midpoint (``r`` is its correct rounding and
-    the midpoints are float64s), so rounding ``r``'s significand is exact; otherwise scale_general."""
-    r = num / D
-    b = bitcast_f64(r)
-    e = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF)) - 1023
-    m = sp[2]
-    sh = np.uint64(52 - m)
-    low = b & ((np.uint64(1) << sh) - np.uint64(1))
-    half = np.uint64(1) << (sh - np.uint64(1))
-    if e < 1 - sp[3] or e > 1023 or low == half:
-        return scale_general(num, D, ROUND_NEAREST, sp, cmax)
-    c = ((e + sp[3]) << m) + np.int64((b & _MASK52) >> sh) + (1 if low > half else 0)
-    return min(c, cmax)
-
-
-@njit(cache=True)
-def _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, sp, cmax):
-    if amax == 0.0:
-        return np.int64(0)
-    if pow2fast:
-        fr, e = math.frexp(amax)
-        frac = fr * 2.0 - 1.0
-        s = np.int64(e - 1 - pexp)
-        if rule == CEIL:
-            s += 1 if frac != 0.0 else 0
-        elif rule == EVEN:
-            s += 1 if frac >= 1.0 - 2.0 ** (-(m_even + 1)) else 0
-        elif rule == RCEIL:
-            s += 1 if frac > emax_frac else 0
-        return min(max(s, smin), smax) + sbias
-    if rule == FLOOR:
-        return scale_general(amax, P * S, ROUND_DOWN, sp, cmax)
-    if rule == CEIL:
-        return scale_general(amax, P * S, ROUND_UP, sp, cmax)
-    if rule == EVEN:
-        return scale_general(round_sig_away(amax, m_even), P * S, ROUND_DOWN, sp, cmax)
-    if rule == RCEIL:
-        return scale_general(amax, emax * S, ROUND_UP, sp, cmax)
-    return scale_general(amax, emax * S, ROUND_NEAREST, sp, cmax)
 
 
 @njit(cache=True, inline="always")
@@ -398,61 +286,3 @@ def _encode_chunk_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
             _divide_table(x, base, block, d, not f32, table, out_e)
         else:
             _elements(x, base, block, d, sv, recip, rinv, path, table, ep, mode, key, out_e, q_out, fb, ub, thr)
-
-
-@njit(nogil=True, cache=True)
-def _decode_body(etab, e, mult, block, out):
-    for b in range(mult.size):
-        mv = mult[b]
-        base = b * block
-        for j in range(block):
-            out[base + j] = etab[e[base + j]] * mv
-
-
-@njit(nogil=True, cache=True)
-def _decode_range(etab, e, mult, block, out, b0, b1):
-    # on slices, block indices from 0: a loop over range(b0, b1) compiles slower (see block_fast)
-    _decode_body(etab, e[b0 * block:b1 * block], mult[b0:b1], block, out[b0 * block:b1 * block])
-
-
-def decode_kernel(etab, e, mult, block, out):
-    """``out[i] = etab[e[i]] * mult[i // block]`` (one rounding at most, to ``out``'s dtype), blocks
-    split over the threads."""
-    run_ranges(_decode_range, mult.size, etab, e, mult, block, out, grain=max(1, 4096 // block))
-
-
-@njit(nogil=True, cache=True)
-def _amax_range(x, lo, hi):
-    m = 0.0
-    for i in range(lo, hi):
-        a = abs(float(x[i]))
-        if a > m or a != a:
-            m = a
-            if a != a:
-                return a
-    return m
-
-
-@njit(nogil=True, cache=True)
-def _amax_bits_range(xb, lo, hi):
-    """Largest ``|bits|`` of float32s ``xb[lo:hi]`` (a NaN's bits are the largest: > 0x7F800000)."""
-    s = xb[lo:hi]
-    m = np.uint32(0)
-    for i in range(s.size):
-        m = max(m, s[i] & np.uint32(0x7FFFFFFF))
-    return np.uint32(m)
-
-
-def amax_of(x):
-    """Largest magnitude of a float array (NaN if it holds NaN)."""
-    if x.dtype == np.float32 and x.ndim == 1 and x.flags.c_contiguous:
-        m = max(run_ranges(_amax_bits_range, x.size, x.view(np.uint32), grain=1 << 16))
-        return float(np.uint32(m).view(np.float32))
-    m = 0.0
-    for part in run_ranges(_amax_range, x.size, x, grain=1 << 16):
-        if part > m or part != part:
-            m = part
-            if part != part:
-                break
-    return m
-

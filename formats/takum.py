@@ -65,7 +65,7 @@ from numba import njit, prange
 
 from . import bits as B
 from .base import ScalarFormat
-from .block_kernels import bitcast_f64
+from .round_to_odd import bitcast_f64
 from .rounding import Overflow, Rounding, draw32_keyed, round_up, seed_key
 
 __all__ = ["Takum", "takum"]
