@@ -46,6 +46,7 @@ import functools
 import math
 
 import numpy as np
+from numba import njit
 
 from .base import ScalarFormat, as_float_array
 from .block import BlockFormat
@@ -87,6 +88,40 @@ DYN8_VALUES = tuple(float(v) for v in np.array([int(h, 16) for h in _DYN8_HEX.sp
                                                 dtype=np.uint32).view(np.float32))
 SCALE_CODES = ("dyn8", "e4m3")
 
+
+
+@njit(cache=True)
+def _f32_bucket_sums(bits):
+    """Per float32 exponent field (1..254; subnormals counted under 1) the sum of the significands
+    of the non-negative finite float32s with bits ``bits``, and whether every value is one."""
+    acc = np.zeros(256, np.int64)
+    for i in range(bits.size):
+        b = bits[i]
+        if b >= np.uint32(0x7F800000):   # a sign bit, Inf or NaN: not handled here
+            return acc, False
+        e = np.int64(b >> np.uint32(23))
+        m = np.int64(b & np.uint32(0x7FFFFF))
+        if e != 0:
+            m += 1 << 23
+        acc[max(e, 1)] += m   # < 2**24 each: exact for up to 2**39 values
+    return acc, True
+
+
+def f32_fsum(a: np.ndarray) -> float:
+    """``math.fsum(a)`` (the correctly rounded float64 sum) for a float64 array of float32 values,
+    by exact integer sums per exponent (a float32 with field ``e`` is ``m * 2**(max(e, 1) - 150)``):
+    the total is an integer times ``2**-149`` that Python rounds once (``int -> float`` rounds to
+    nearest even) and scales exactly.  Falls back to ``math.fsum`` for any other input."""
+    f = a.astype(np.float32)
+    if a.size >= 1 << 39 or not np.array_equal(f.astype(np.float64), a):
+        return math.fsum(a)
+    acc, ok = _f32_bucket_sums(f.view(np.uint32))
+    if not ok:
+        return math.fsum(a)
+    total = 0
+    for e in np.flatnonzero(acc):
+        total += int(acc[e]) << (int(e) - 1)
+    return math.ldexp(float(total), -149)
 
 @functools.lru_cache(maxsize=None)
 def scale_code(name: str) -> Codebook:
@@ -223,7 +258,7 @@ class DoubleQuant(BlockFormat):
         nb = a.size
         if nb == 0:
             return np.zeros(0, np.uint8), np.zeros(0, np.float32), np.float32(0.0)
-        offset = np.float32(math.fsum(a) / nb)
+        offset = np.float32(f32_fsum(a) / nb)
         d = (a - np.float64(offset)).astype(np.float32)  # exact difference, rounded once (see docs)
         ng = -(-nb // self.scale_block)
         pad = np.zeros(ng * self.scale_block, dtype=np.float32)
