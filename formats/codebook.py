@@ -185,6 +185,21 @@ def _encode_thr_range(x, thr, nan_code, out, lo, hi):
                 out[c0 + j] = nan_code
 
 
+@njit(nogil=True, cache=True)
+def _encode_bisect_range(x, thr, nan_code, out, lo, hi):
+    """``out[i] = #{k: x[i] > thr[k]}`` (``nan_code`` for NaN) by a branch-free binary search over
+    ``thr`` padded with +inf to a power of two (the threshold count of :meth:`Codebook.thresholds`
+    for tables over 16 entries, where counting every threshold costs more)."""
+    for i in range(lo, hi):
+        v = x[i]
+        pos = 0
+        step = thr.size >> 1
+        while step > 0:
+            pos += step if v > thr[pos + step - 1] else 0
+            step >>= 1
+        out[i] = pos if v == v else nan_code
+
+
 @dataclasses.dataclass(frozen=True)
 class Codebook(ScalarFormat):
     """A lookup-table format over ``table``, a strictly increasing tuple of finite values.
@@ -282,6 +297,16 @@ class Codebook(ScalarFormat):
             cache[mode] = t
         return cache[mode]
 
+    def _padded_thresholds(self, mode) -> np.ndarray:
+        """:meth:`thresholds` padded with +inf to a power-of-two length (cached)."""
+        cache = self.__dict__.setdefault("_pthr_cache", {})
+        mode = int(mode)
+        if mode not in cache:
+            t = self.thresholds(mode)
+            p = 1 << int(t.size).bit_length()   # > t.size: at least one +inf
+            cache[mode] = np.concatenate([t, np.full(p - t.size, np.inf)])
+        return cache[mode]
+
     def _zero_code(self) -> int:
         mags = [(abs(v), -v) for v in self.table]
         return mags.index(min(mags))
@@ -293,6 +318,10 @@ class Codebook(ScalarFormat):
             x64 = x.astype(np.float64, copy=False)  # exact; one compiled kernel
         if int(mode) != 5 and table.size <= 16 and x.size:   # deterministic: count the thresholds below
             run_ranges(_encode_thr_range, x.size, x64, self.thresholds(mode), np.int64(nan_code), out,
+                       grain=1 << 14)
+            return out
+        if int(mode) != 5 and x.size:   # deterministic, a larger table: bisect the thresholds
+            run_ranges(_encode_bisect_range, x.size, x64, self._padded_thresholds(mode), np.int64(nan_code), out,
                        grain=1 << 14)
             return out
         _encode_kernel(x64, table, mid_floor, mid_exact, int(mode), seed_key(np.uint64(seed)),
