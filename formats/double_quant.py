@@ -112,7 +112,8 @@ def f32_fsum(a: np.ndarray) -> float:
     by exact integer sums per exponent (a float32 with field ``e`` is ``m * 2**(max(e, 1) - 150)``):
     the total is an integer times ``2**-149`` that Python rounds once (``int -> float`` rounds to
     nearest even) and scales exactly.  Falls back to ``math.fsum`` for any other input."""
-    f = a.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):   # values beyond float32 fall back below
+        f = a.astype(np.float32)
     if a.size >= 1 << 39 or not np.array_equal(f.astype(np.float64), a):
         return math.fsum(a)
     acc, ok = _f32_bucket_sums(f.view(np.uint32))
