@@ -46,6 +46,7 @@ from numba.extending import intrinsic
 
 from .block_kernels import _encode_chunk, _encode_chunk_body
 from .block_scale_codes import _block_scale, scale_general, scale_nearest_bits
+from .element_arith import arith_code, arith_code_pow2
 from .round_to_odd import bitcast_f64, rto32_bits
 from .scale_rules import FOUR_OVER_SIX, NEAREST, ROUND_NEAREST, mf_value
 from .threads import run_ranges
@@ -87,11 +88,17 @@ def _tidx(b):
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax,
-                 table, ep, etab, mode, key, up_thr, out_e, out_s, q_out, stab, nb, gs):
+                 table, ep, etab, mode, key, up_thr, out_e, out_s, q_out, stab, nb, gs, ar):
     """Blocks ``b0 .. b1 - 1`` of a power-of-two-scale format (see the module docstring).  The rule is
     ``s = E - pexp + (fraction bits of amax >= up_thr)``: floor 2**23 (never), ceil 1, even and
-    rceil their thresholds (:func:`mx_up_threshold`)."""
+    rceil their thresholds (:func:`mx_up_threshold`).  ``ar`` (kind ``ar[0] != 0``): the element's
+    :mod:`formats.element_arith` parameters; its codes then come from the formula on ``x``'s bits
+    (:func:`formats.element_arith.arith_code_pow2`, equal to the table on them) in a loop that
+    vectorizes, instead of the table lookups."""
     ublock = np.uint64(block)   # unsigned indices: no wraparound checks, so the loops vectorize
+    kind, am_, aemin, amaxpos, amaxneg, asbit, amask = (np.int32(ar[0]), np.int32(ar[1]), np.int32(ar[2]),
+                                                      np.int32(ar[3]), np.int32(ar[4]), np.int32(ar[5]),
+                                                      np.int32(ar[6]))
     for b in range(nb):
         base = np.uint64(b) * ublock
         am = np.uint32(0)
@@ -109,6 +116,11 @@ def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
                            sp, cmax, False, 0.0, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b, gs)
             continue
         out_s[b] = s + sbias
+        if kind != 0:
+            es = np.int32(127 + s)
+            for j in range(ublock):
+                out_e[base + j] = arith_code_pow2(xb[base + j], es, kind, am_, aemin, amaxpos, amaxneg, asbit, amask)
+            continue
         sh = np.uint32(np.int64(s) << 23)
         for j in range(ublock):
             bb = xb[base + j]
@@ -124,15 +136,37 @@ def mx_up_threshold(rule, even_thr, emax_fbits) -> int:
 
 
 @njit(cache=True, inline="always")
-def _codes_divide(x, xb, base, block, d, rinv, table, out, off):
+def _codes_divide(x, xb, base, block, d, rinv, table, out, off, ar):
     """Element codes of ``x[base:base+block] / d`` (float32 input) into ``out[off:off+block]``, each
     the table entry of round-to-odd-to-float32 of the exact quotient, as ``_divide_table`` gives (a
     float32 over a finite d cannot underflow).  ``rinv`` is ``1/d`` within 3 float64 roundings
     (relative error < 3 * 2**-53), so ``q = x * rinv`` is within 4 ulps of ``x / d``.  First pass
     without branches: if ``q`` is a normal float32 and its low 29 bits are not within 8 of a float32
     (where 4 ulps could cross one), ``q`` and ``x / d`` narrow alike, with the sticky bit set.  If
-    any element breaks that (zeros do), the block is redone element by element with ``x / d``."""
+    any element breaks that (zeros do), the block is redone element by element with ``x / d``.
+    ``ar`` (kind ``ar[0] != 0``): the codes of those bits by :func:`formats.element_arith.arith_code`
+    (equal to the table on every float32) with the checks in the same loop (32-bit lanes): no table
+    lookups, so it vectorizes."""
     base, off, ublock = np.uint64(base), np.uint64(off), np.uint64(block)   # unsigned: the loops vectorize
+    if ar[0] != 0:
+        kind, m, emin, maxpos, maxneg, sbit, mask = (np.int32(ar[0]), np.int32(ar[1]), np.int32(ar[2]),
+                                                     np.int32(ar[3]), np.int32(ar[4]), np.int32(ar[5]),
+                                                     np.int32(ar[6]))
+        wl = np.uint32(0)   # worst_low, worst_ef below in 32 bits (same wraparound tests: both fit)
+        we = np.uint32(0)
+        for j in range(ublock):
+            bq = bitcast_f64(float(x[base + j]) * rinv)
+            hi = np.uint32(bq >> np.uint64(32))
+            wl = max(wl, (np.uint32(bq) & np.uint32((1 << 29) - 1)) - np.uint32(8))
+            we = max(we, ((hi >> np.uint32(20)) & np.uint32(0x7FF)) - np.uint32(897))
+            r = ((hi & np.uint32(0x80000000))
+                 | ((np.uint32(bq >> np.uint64(29)) - np.uint32(896 << 23)) & np.uint32(0x7FFFFFFF)))
+            out[off + j] = arith_code(r | np.uint32(1), kind, m, emin, maxpos, maxneg, sbit, mask)
+        if wl <= np.uint32((1 << 29) - 16) and we <= np.uint32(253):
+            return
+        for j in range(ublock):
+            out[off + j] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + j]) / d)))]
+        return
     worst_low = np.uint64(0)   # max of (low - 8) mod 2**64: > 2**29 - 16 iff some low is within 8 of a float32
     worst_ef = np.uint64(0)    # max of (ef - 897) mod 2**64: > 253 iff some q is outside the normal float32s
     for j in range(ublock):    # the checks alone: a loop that vectorizes
@@ -165,9 +199,22 @@ def _scale_nearest_mul(amax, invD, D, stab, sp, cmax):
 
 
 @njit(cache=True, inline="always")
-def _codes_recip(x, xb, base, block, r32, table, out, off):
-    """Element codes of ``float32(x * r32)`` through the table (the general kernel's reciprocal path)."""
+def _codes_recip(x, xb, base, block, r32, table, out, off, ar):
+    """Element codes of ``float32(x * r32)`` through the table (the general kernel's reciprocal path).
+    ``ar`` (kind ``ar[0] != 0``): :func:`formats.element_arith.arith_code` of the product's bits
+    instead, in a loop that vectorizes.  It equals the table path on every product: on a normal
+    float32 (the table's own entry, fitted), on ±0 (an entry), on a subnormal (both give the signed
+    zero code, as for ``sign | 1``: exponent -127, the shift clamps), and on ±Inf or NaN (both
+    saturate with the sign bit, as for ``sign | 0x7F7FFFFF``)."""
     base, off = np.uint64(base), np.uint64(off)
+    if ar[0] != 0:
+        kind, m, emin, maxpos, maxneg, sbit, mask = (np.int32(ar[0]), np.int32(ar[1]), np.int32(ar[2]),
+                                                     np.int32(ar[3]), np.int32(ar[4]), np.int32(ar[5]),
+                                                     np.int32(ar[6]))
+        for j in range(np.uint64(block)):
+            out[off + j] = arith_code(np.uint32(bitcast_f32_u32(x[base + j] * r32)), kind, m, emin, maxpos,
+                                      maxneg, sbit, mask)
+        return
     for j in range(np.uint64(block)):
         q = x[base + j] * r32
         bq = np.uint32(bitcast_f32_u32(q))
@@ -201,7 +248,7 @@ def _amax_bits(xb, base, block):
 @njit(nogil=True, cache=True, _nrt=False)
 def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan,
                      sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, nb,
-                           svals, sinv, r32tab, gs):
+                           svals, sinv, r32tab, gs, ar):
     """The blocks of a format with a non-power-of-two scale or a tensor scale.  ``svals``, ``sinv``,
     ``r32tab`` (empty when the scale has over 1024 codes): per scale code its value, ``RN(1/value)``
     and the reciprocal recipe's ``float32(rinv / value)``."""
@@ -231,15 +278,16 @@ def _scaled_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac,
         out_s[b] = sc
         if recip:
             _codes_recip(x, xb, base, block, r32tab[sc] if svals.size else np.float32(rinv / sv), table, out_e,
-                         base)
+                         base, ar)
         else:
-            _codes_divide(x, xb, base, block, d, sinv[sc] * invS if svals.size else 1.0 / d, table, out_e, base)
+            _codes_divide(x, xb, base, block, d, sinv[sc] * invS if svals.size else 1.0 / d, table, out_e, base,
+                          ar)
 
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                             snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
-                            nb, svals, sinv, r32tab, scratch, gs):
+                            nb, svals, sinv, r32tab, scratch, gs, ar):
     """The blocks under the four_over_six rule (see the module docstring); tables as for
     :func:`_scaled_f32_range_body`; ``scratch``: ``2 * block`` codes."""
     invS = 1.0 / S
@@ -270,10 +318,10 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
                     scratch[off + j] = 0
             elif recip:
                 _codes_recip(x, xb, base, block, r32tab[c] if svals.size else np.float32(rinv / sv), table,
-                             scratch, off)
+                             scratch, off, ar)
             else:
                 _codes_divide(x, xb, base, block, d, sinv[c] * invS if svals.size else 1.0 / d, table,
-                              scratch, off)
+                              scratch, off, ar)
             err = 0.0
             for j in range(block):
                 diff = float(x[base + j]) - etab[scratch[off + j]] * d
@@ -301,17 +349,17 @@ def _scale_tables(sp, cmax, rinv):
 
 
 @njit(nogil=True, cache=True)
-def mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax, table, ep, etab, mode, key, up_thr, out_e, out_s, q_out, stab, b0, b1):
+def mx_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax, table, ep, etab, mode, key, up_thr, out_e, out_s, q_out, stab, ar, b0, b1):
     """Blocks ``b0 .. b1 - 1`` (power-of-two scales): the body on their slices, block indices from 0 (a loop over
     ``range(b0, b1)`` measured 1.6-2x slower: its indices are not known to be non-negative).  Only
     deterministic table modes come here, so no stochastic draw needs the global index."""
     lo = b0 * block
     hi = b1 * block
-    _mx_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax, table, ep, etab, mode, key, up_thr, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, np.empty(2 * block, np.int64))
+    _mx_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias, snan, sp, cmax, table, ep, etab, mode, key, up_thr, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, np.empty(2 * block, np.int64), ar)
 
 
 @njit(nogil=True, cache=True)
-def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, b0, b1):
+def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, ar, b0, b1):
     """Blocks ``b0 .. b1 - 1`` (other scales or a tensor scale; the four_over_six rule too): the body on
     their slices, block indices from 0 (a loop over ``range(b0, b1)`` measured 1.6-2x slower: its
     indices are not known to be non-negative).  Only deterministic table modes come here, so no
@@ -323,20 +371,20 @@ def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, po
         _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S,
                                       pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode,
                                       key, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab,
-                                      np.empty(2 * block, dtype=out_e.dtype), np.empty(2 * block, np.int64))
+                                      np.empty(2 * block, dtype=out_e.dtype), np.empty(2 * block, np.int64), ar)
     else:
         _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
                                smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
                                out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab,
-                               np.empty(2 * block, np.int64))
+                               np.empty(2 * block, np.int64), ar)
 
 
 def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
                   snan, sp, cmax, recip, path, table, ep, etab, mode, key, chunk, out_e, out_s, q_out,
-                  stab, thr):
+                  stab, thr, ar):
     """Encode ``x`` (float32/float64, C-contiguous, 1-D) block by block; see the module docstring.
     Blocks are split over the threads (:func:`formats.threads.run_ranges`; ``chunk`` blocks at least
-    per thread)."""
+    per thread).  ``ar``: the element's :mod:`formats.element_arith` parameters (kind 0: tables only)."""
     nb = out_s.size
     rinv = float(np.float32(1.0 / S)) if recip else 0.0
     even_thr = (1 << 23) - (1 << max(0, 22 - m_even))
@@ -344,11 +392,11 @@ def encode_kernel(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2f
     if xb.size and pow2fast and path == 0 and not recip and rule <= 3 and emax_fbits >= 0 and m_even <= 22:
         run_ranges(mx_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, smin, smax, sbias,
                    snan, sp, cmax, table, ep, etab, mode, key, mx_up_threshold(rule, even_thr, emax_fbits), out_e,
-                   out_s, q_out, stab, grain=chunk)
+                   out_s, q_out, stab, ar, grain=chunk)
         return
     if xb.size and path == 0 and not pow2fast:   # float32 input, a non-power-of-two or tensor scale
         run_ranges(scaled_f32_range, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,
-                   sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
+                   sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab, ar,
                    grain=chunk)
         return
     run_ranges(_encode_chunk, nb, x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax,

@@ -54,6 +54,7 @@ from .block import BlockCodes, BlockFormat, FixedPoint, element_params
 from .block_fast import encode_kernel
 from .block_kernels import CODEBOOK, KERNEL, TABLE, VALUES, amax_of, decode_kernel
 from .codebook import Codebook
+from .element_arith import NO_ARITH, fit as arith_fit
 from .integer import Integer
 from .minifloat import Minifloat
 from .rounding import Overflow, Rounding, check_seed, parse_rounding, seed_key
@@ -62,6 +63,9 @@ from .scale_rules import canonical_rule, rule_code
 __all__ = ["BlockScaled", "block_scaled", "scale_format", "RECIPES", "encode_blocks"]
 
 RECIPES = ("divide", "reciprocal")
+#: whether the float32 fast kernels code elements by formula where one is fitted (False: tables only,
+#: the A/B reference of tests/formats/test_element_arith_ab.py)
+USE_ARITH = True
 _F32_TINY = float(np.ldexp(1.0, -149))
 _F32_MAX = float(np.finfo(np.float32).max)
 _NAMED_SCALES = {"e8m0": lambda: Minifloat(8, 0, bias=127, special="fn", signed=False, zero=False,
@@ -275,7 +279,8 @@ def _plan(fmt, mode: int):
         t = sf._f32_table(Rounding.RNE, Overflow.SATURATE, max(getattr(sf, "nan_code", -1), 0))
         if t is not None:
             stab = np.ascontiguousarray(t, dtype=np.uint8)
-    return dict(emax=emax, pexp=pexp, P=P, m_even=m_even, emax_frac=emax / P - 1.0, path=path, table=table, ep=ep, thr=thr,
+    ar = arith_fit(table, e.min_positive, e.bits) if path == TABLE else NO_ARITH
+    return dict(ar=ar, emax=emax, pexp=pexp, P=P, m_even=m_even, emax_frac=emax / P - 1.0, path=path, table=table, ep=ep, thr=thr,
                 etab=np.ascontiguousarray(e.values(), dtype=np.float64), sp=sp, cmax=int(sf.max_mag),
                 snan=max(sf.nan_code, 0), pow2=pow2, smin=-sf.bias, smax=int(sf.max_mag) - sf.bias, sbias=sf.bias,
                 stab=stab)
@@ -317,7 +322,7 @@ def encode_blocks(fmt, arr, rounding, overflow, seed, tensor_scale, name) -> Blo
         encode_kernel(flat, xb, fmt.block, rule, p["emax"], p["pexp"], p["P"], p["m_even"], p["emax_frac"], S,
                       pow2fast, p["smin"], p["smax"], p["sbias"], p["snan"], p["sp"], p["cmax"], recip, p["path"],
                       p["table"], p["ep"], p["etab"], int(mode), seed_key(np.uint64(seed)), chunk, out_e, out_s, q,
-                      p["stab"], p["thr"])
+                      p["stab"], p["thr"], p["ar"] if USE_ARITH else NO_ARITH)
         if p["path"] == VALUES:
             out_e = e.encode(q, rounding=rounding, overflow="saturate", seed=seed)
     scale_shape = arr.shape[:-1] + (arr.shape[-1] // fmt.block,)

@@ -1,0 +1,126 @@
+"""An element's code from float32 bits by integer arithmetic, in place of its 2**17-entry table.
+
+The block kernels narrow the scaled value ``q`` to float32 bits ``r`` by round-to-odd and
+look the code up in the element's float32 table (:mod:`formats.block_kernels`).  For
+round-to-nearest-even elements of the two common shapes the code is also a short integer
+formula on ``r`` (no memory access, so the loop vectorizes):
+
+* magnitude: with ``e`` the unbiased exponent of ``r`` and ``sig`` its 24-bit significand,
+  ``c = ((max(e, emin) - emin) << M) + (sig >> sh)`` rounded to nearest even on the
+  ``sh = 23 - M + max(emin - e, 0)`` dropped bits, then ``min(c, maxpos or maxneg)``
+  (saturation).  A minifloat ExMy with bias ``B`` is ``emin = 1 - B``; a fixed-point or
+  integer element with ``f`` fraction bits is ``emin = M - f`` (every ``e >= emin``
+  saturates).
+* sign: ``KIND_SM`` sets bit ``sbit`` (sign-magnitude), ``KIND_2C`` negates modulo
+  ``2**bits`` (two's complement).
+
+:func:`fit` finds the parameters from the table itself and keeps them only if the formula
+equals the table on *every* table entry of a finite float32 (both ends of each entry's
+range of low bits), so a format whose table the formula does not reproduce (other rounding
+modes, codebooks, NaN-coded overflow) keeps its table.  The formula reads ``r``'s low 16
+bits only as "zero or not" and "above, at or below half" at bit 15 or higher (``M <= 6``), so
+agreement on those representatives is agreement on every float32 with a finite exponent.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numba import njit
+
+from .base import f32_table_index
+
+__all__ = ["KIND_SM", "KIND_2C", "arith_code", "arith_code_pow2", "fit", "NO_ARITH"]
+
+KIND_SM, KIND_2C = 1, 2
+NO_ARITH = np.zeros(7, np.int32)   # kind 0: use the table
+_LOWS = (0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF)
+
+
+@njit(cache=True, inline="always")
+def arith_code(r, kind, m, emin, maxpos, maxneg, sbit, mask):
+    """The element code of the float32 bits ``r`` (uint32, exponent field < 255) for the parameters
+    ``ar = (kind, M, emin, maxpos, maxneg, sbit, mask)`` (int32 scalars); see the module docstring."""
+    a = np.int32(r & np.uint32(0x7FFFFFFF))
+    neg = np.int32(r >> np.uint32(31))
+    e = (a >> np.int32(23)) - np.int32(127)
+    sig = (a & np.int32(0x7FFFFF)) | np.int32(0x800000)
+    sh = min(np.int32(23) - m + max(emin - e, np.int32(0)), np.int32(25))
+    c = ((max(e, emin) - emin) << m) + (sig >> sh)
+    rem = sig & ((np.int32(1) << sh) - np.int32(1))
+    half = np.int32(1) << (sh - np.int32(1))
+    c += np.int32((rem > half) | ((rem == half) & ((c & np.int32(1)) != 0)))
+    c = min(c, maxneg if neg else maxpos)
+    if kind == KIND_SM:
+        return c | (neg << sbit)
+    return ((c ^ -neg) + neg) & mask
+
+
+@njit(cache=True, inline="always")
+def arith_code_pow2(bb, es, kind, m, emin, maxpos, maxneg, sbit, mask):
+    """:func:`arith_code` of ``x * 2**-s`` for the float32 bits ``bb`` of ``x`` (a normal float32 or
+    ±0, not a subnormal) and ``es = 127 + s`` (int32), straight from ``x``'s bits: the scaled
+    value's exponent is ``E(x) - s`` and its significand ``x``'s, so this is :func:`arith_code` of
+    the scaled value's float32 bits where they exist, and where they do not (below 2**-126) it is
+    ±0 as :func:`arith_code` gives on the round-to-odd bits ``sign | 1`` (``23 - M + emin + 127 >= 25``
+    for every fitted element: ``sh`` clamps and ``c = 0``).  ±0 gives ``c = 0``.  Integer only,
+    no data-dependent branch: the per-element loop vectorizes."""
+    a = np.int32(bb & np.uint32(0x7FFFFFFF))
+    neg = np.int32(bb >> np.uint32(31))
+    e = (a >> np.int32(23)) - es
+    sig = (a & np.int32(0x7FFFFF)) | np.int32(0x800000)
+    sh = min(np.int32(23) - m + max(emin - e, np.int32(0)), np.int32(25))
+    c = ((max(e, emin) - emin) << m) + (sig >> sh)
+    rem = sig & ((np.int32(1) << sh) - np.int32(1))
+    half = np.int32(1) << (sh - np.int32(1))
+    c += np.int32((rem > half) | ((rem == half) & ((c & np.int32(1)) != 0)))
+    c = min(c, maxneg if neg else maxpos)
+    c = c if a != np.int32(0) else np.int32(0)
+    if kind == KIND_SM:
+        return c | (neg << sbit)
+    return ((c ^ -neg) + neg) & mask
+
+
+@njit(cache=True)
+def _agrees(table, ar, lows):
+    """Whether :func:`arith_code` equals ``table`` on every entry of a finite float32 (each at the
+    low bits ``lows``)."""
+    for top in range(1 << 16):
+        if (top & 0x7F80) == 0x7F80:   # exponent field 255: Inf and NaN never reach the formula
+            continue
+        for k in range(lows.size):
+            r = np.uint32((top << 16) | lows[k])
+            if np.int64(arith_code(r, ar[0], ar[1], ar[2], ar[3], ar[4], ar[5], ar[6])) != np.int64(table[f32_table_index(r)]):
+                return False
+    return True
+
+
+def fit(table: np.ndarray, min_positive: float, bits: int) -> np.ndarray:
+    """The parameters of :func:`arith_code` that reproduce the element's float32 ``table`` (uint8,
+    2**17 entries) of a ``bits``-bit element whose smallest positive value is ``min_positive``
+    (a power of two), or :data:`NO_ARITH` when none does."""
+    return _fit(table.tobytes(), float(min_positive), int(bits))
+
+
+@functools.lru_cache(maxsize=64)
+def _fit(table_bytes, min_positive, bits):
+    table = np.frombuffer(table_bytes, np.uint8)
+    mant, ex = np.frexp(min_positive)
+    if mant != 0.5 or not 2 <= bits <= 8:
+        return NO_ARITH
+    lg = int(ex) - 1   # min_positive = 2**lg
+    lows = np.array(_LOWS, np.int64)
+    top_pos = int(table[f32_table_index(np.uint32(0x7F7FFFFF))])
+    top_neg = int(table[f32_table_index(np.uint32(0xFF7FFFFF))])
+    mask = (1 << bits) - 1
+    sbit = bits - 1
+    for kind in (KIND_SM, KIND_2C):
+        if kind == KIND_SM:
+            maxpos, maxneg = top_pos & ((1 << sbit) - 1), top_neg & ((1 << sbit) - 1)
+        else:
+            maxpos, maxneg = top_pos, (-top_neg) & mask
+        for m in range(0, 8):
+            ar = np.array([kind, m, lg + m, maxpos, maxneg, sbit, mask], np.int32)
+            if _agrees(table, ar, lows):
+                return ar
+    return NO_ARITH
