@@ -103,10 +103,10 @@ def _mx_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, 
         base = np.uint64(b) * ublock
         am = np.uint32(0)
         sub = np.uint32(0xFFFFFFFF)   # min over elements of |bits| - 1: < 0x7FFFFF iff a nonzero subnormal
-        for j in range(ublock):
-            v = xb[base + j] & np.uint32(0x7FFFFFFF)
-            am = max(am, v)
-            sub = min(sub, np.uint32(v - np.uint32(1)))
+        for j in range(ublock):   # (cast back to uint32: Numba would widen to 64-bit lanes)
+            v = np.uint32(xb[base + j] & np.uint32(0x7FFFFFFF))
+            am = np.uint32(max(am, v))
+            sub = np.uint32(min(sub, np.uint32(v - np.uint32(1))))
         ef = np.int64(am >> np.uint32(23))
         fr = np.int64(am & np.uint32(0x7FFFFF))
         s = ef - 127 - pexp + (1 if fr >= up_thr else 0)
@@ -157,11 +157,13 @@ def _codes_divide(x, xb, base, block, d, rinv, table, out, off, ar):
         for j in range(ublock):
             bq = bitcast_f64(float(x[base + j]) * rinv)
             hi = np.uint32(bq >> np.uint64(32))
-            wl = max(wl, (np.uint32(bq) & np.uint32((1 << 29) - 1)) - np.uint32(8))
-            we = max(we, ((hi >> np.uint32(20)) & np.uint32(0x7FF)) - np.uint32(897))
-            r = ((hi & np.uint32(0x80000000))
-                 | ((np.uint32(bq >> np.uint64(29)) - np.uint32(896 << 23)) & np.uint32(0x7FFFFFFF)))
-            out[off + j] = arith_code(r | np.uint32(1), kind, m, emin, maxpos, maxneg, sbit, mask)
+            wl = np.uint32(max(wl, np.uint32(np.uint32(np.uint32(bq) & np.uint32((1 << 29) - 1)) - np.uint32(8))))
+            we = np.uint32(max(we, np.uint32(np.uint32(np.uint32(hi >> np.uint32(20)) & np.uint32(0x7FF))
+                                             - np.uint32(897))))
+            r = np.uint32(np.uint32(hi & np.uint32(0x80000000))
+                          | np.uint32(np.uint32(np.uint32(bq >> np.uint64(29)) - np.uint32(896 << 23))
+                                      & np.uint32(0x7FFFFFFF)))
+            out[off + j] = arith_code(np.uint32(r | np.uint32(1)), kind, m, emin, maxpos, maxneg, sbit, mask)
         if wl <= np.uint32((1 << 29) - 16) and we <= np.uint32(253):
             return
         for j in range(ublock):
@@ -241,7 +243,7 @@ def _amax_bits(xb, base, block):
     am = np.uint32(0)
     base = np.uint64(base)
     for j in range(np.uint64(block)):
-        am = max(am, xb[base + j] & np.uint32(0x7FFFFFFF))
+        am = np.uint32(max(am, np.uint32(xb[base + j] & np.uint32(0x7FFFFFFF))))
     return np.uint32(am)
 
 

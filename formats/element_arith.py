@@ -26,7 +26,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .base import f32_table_index
 
@@ -37,23 +39,37 @@ NO_ARITH = np.zeros(7, np.int32)   # kind 0: use the table
 _LOWS = (0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF)
 
 
+_I, _U = np.int32, np.uint32
+
+
+def _shift32(op):
+    @intrinsic
+    def shift(typingctx, a, b):
+        """``a`` shifted by ``b`` as one 32-bit LLVM shift (``0 <= b < 32``; Numba would widen the
+        operands to int64, and LLVM cannot narrow a variable shift back, which halves the lanes)."""
+        if not (isinstance(a, types.Integer) and a.bitwidth == 32 and isinstance(b, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            v, n = args
+            n = builder.trunc(n, ir.IntType(32)) if signature.args[1].bitwidth > 32 else (
+                builder.zext(n, ir.IntType(32)) if signature.args[1].bitwidth < 32 else n)
+            return getattr(builder, op)(v, n)
+
+        return a(a, b), codegen
+    return shift
+
+
+_shl, _lshr, _ashr = _shift32("shl"), _shift32("lshr"), _shift32("ashr")
+
+
 @njit(cache=True, inline="always")
 def arith_code(r, kind, m, emin, maxpos, maxneg, sbit, mask):
     """The element code of the float32 bits ``r`` (uint32, exponent field < 255) for the parameters
-    ``ar = (kind, M, emin, maxpos, maxneg, sbit, mask)`` (int32 scalars); see the module docstring."""
-    a = np.int32(r & np.uint32(0x7FFFFFFF))
-    neg = np.int32(r >> np.uint32(31))
-    e = (a >> np.int32(23)) - np.int32(127)
-    sig = (a & np.int32(0x7FFFFF)) | np.int32(0x800000)
-    sh = min(np.int32(23) - m + max(emin - e, np.int32(0)), np.int32(25))
-    c = ((max(e, emin) - emin) << m) + (sig >> sh)
-    rem = sig & ((np.int32(1) << sh) - np.int32(1))
-    half = np.int32(1) << (sh - np.int32(1))
-    c += np.int32((rem > half) | ((rem == half) & ((c & np.int32(1)) != 0)))
-    c = min(c, maxneg if neg else maxpos)
-    if kind == KIND_SM:
-        return c | (neg << sbit)
-    return ((c ^ -neg) + neg) & mask
+    ``ar = (kind, M, emin, maxpos, maxneg, sbit, mask)`` (int32 scalars); see the module docstring.
+    (:func:`arith_code_pow2` with ``es = 127``: the same formula; there ±0 is selected to 0, which
+    the formula gives anyway, exponent -127 clamping the shift.)"""
+    return arith_code_pow2(r, _I(127), kind, m, emin, maxpos, maxneg, sbit, mask)
 
 
 @njit(cache=True, inline="always")
@@ -63,22 +79,24 @@ def arith_code_pow2(bb, es, kind, m, emin, maxpos, maxneg, sbit, mask):
     value's exponent is ``E(x) - s`` and its significand ``x``'s, so this is :func:`arith_code` of
     the scaled value's float32 bits where they exist, and where they do not (below 2**-126) it is
     ±0 as :func:`arith_code` gives on the round-to-odd bits ``sign | 1`` (``23 - M + emin + 127 >= 25``
-    for every fitted element: ``sh`` clamps and ``c = 0``).  ±0 gives ``c = 0``.  Integer only,
-    no data-dependent branch: the per-element loop vectorizes."""
-    a = np.int32(bb & np.uint32(0x7FFFFFFF))
-    neg = np.int32(bb >> np.uint32(31))
-    e = (a >> np.int32(23)) - es
-    sig = (a & np.int32(0x7FFFFF)) | np.int32(0x800000)
-    sh = min(np.int32(23) - m + max(emin - e, np.int32(0)), np.int32(25))
-    c = ((max(e, emin) - emin) << m) + (sig >> sh)
-    rem = sig & ((np.int32(1) << sh) - np.int32(1))
-    half = np.int32(1) << (sh - np.int32(1))
-    c += np.int32((rem > half) | ((rem == half) & ((c & np.int32(1)) != 0)))
-    c = min(c, maxneg if neg else maxpos)
-    c = c if a != np.int32(0) else np.int32(0)
+    for every fitted element: ``sh`` clamps and ``c = 0``).  ±0 gives ``c = 0``.
+
+    Every step is cast back to int32 (Numba widens int32 arithmetic to int64, which halves the
+    vector lanes) and nothing branches on the data, so a loop of it vectorizes in 32-bit lanes."""
+    a = _I(bb & _U(0x7FFFFFFF))
+    neg = _I(_lshr(bb, 31))
+    e = _I(_ashr(a, 23) - es)
+    sig = _I(_I(a & _I(0x7FFFFF)) | _I(0x800000))
+    sh = _I(min(_I(_I(_I(23) - m) + _I(max(_I(emin - e), _I(0)))), _I(25)))   # 16 .. 25
+    c = _I(_shl(_I(max(e, emin) - emin), m) + _ashr(sig, sh))
+    rem = _I(sig & _I(_shl(_I(1), sh) - _I(1)))
+    half = _shl(_I(1), _I(sh - _I(1)))
+    c = _I(c + _I((rem > half) | ((rem == half) & (_I(c & _I(1)) != _I(0)))))
+    c = _I(min(c, maxneg if neg else maxpos))
+    c = c if a != _I(0) else _I(0)
     if kind == KIND_SM:
-        return c | (neg << sbit)
-    return ((c ^ -neg) + neg) & mask
+        return _I(c | _shl(neg, sbit))
+    return _I(_I(_I(c ^ _I(-neg)) + neg) & mask)
 
 
 @njit(cache=True)
@@ -90,7 +108,8 @@ def _agrees(table, ar, lows):
             continue
         for k in range(lows.size):
             r = np.uint32((top << 16) | lows[k])
-            if np.int64(arith_code(r, ar[0], ar[1], ar[2], ar[3], ar[4], ar[5], ar[6])) != np.int64(table[f32_table_index(r)]):
+            c = arith_code(r, _I(ar[0]), _I(ar[1]), _I(ar[2]), _I(ar[3]), _I(ar[4]), _I(ar[5]), _I(ar[6]))
+            if np.int64(c) != np.int64(table[f32_table_index(r)]):
                 return False
     return True
 
