@@ -46,7 +46,7 @@ from numba.extending import intrinsic
 
 from .block_kernels import _encode_chunk, _encode_chunk_body
 from .block_scale_codes import _block_scale, scale_general, scale_nearest_bits
-from .element_arith import arith_code, arith_code_pow2
+from .element_arith import KIND_SM, KIND_2C, arith_code, arith_code_pow2
 from .round_to_odd import bitcast_f64, rto32_bits
 from .scale_rules import FOUR_OVER_SIX, NEAREST, ROUND_NEAREST, mf_value
 from .threads import run_ranges
@@ -335,6 +335,134 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
                     out_e[base + j] = scratch[off + j]
 
 
+@njit(cache=True, inline="always")
+def _q32_unsafe(qb, xbits):
+    """Whether the float32 ``q`` (bits ``qb``: ``RN32(x * RN32(1/d))``, within 3 ulps of ``x / d``)
+    may code differently from the exact quotient: ``x`` nonzero and ``q`` not a normal float32, or
+    its low 15 bits within 16 of a multiple of 2**15 (an element rounding boundary has <= 9
+    significant bits, so its low 15 bits are 0: every boundary then lies on the side of ``q`` the
+    exact quotient has it, ``q`` itself being none).  0 (safe) or 1, as uint32."""
+    t = np.uint32(np.uint32(qb & np.uint32(0x7FFF)) - np.uint32(16))
+    ef = np.uint32(np.uint32(np.uint32(qb >> np.uint32(23)) & np.uint32(0xFF)) - np.uint32(1))
+    bad = np.uint32(np.uint32(t > np.uint32((1 << 15) - 32)) | np.uint32(ef > np.uint32(253)))
+    return bad if np.uint32(xbits << np.uint32(1)) != np.uint32(0) else np.uint32(0)
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _codes_flat32(x, xb, base, n, m32, check, ar, out_e, flags):
+    """``out_e[base + i]`` = :func:`formats.element_arith.arith_code` of ``float32(x[base + i] * m32[i])``
+    for ``i < n``; with ``check``, ``flags[i]`` = :func:`_q32_unsafe` (0/1) and the return value
+    whether some element failed it.  A
+    function of its own (not inlined) and one loop per sign kind: the loop vectorizes in 32-bit lanes
+    without spills."""
+    kind, m, emin, maxpos, maxneg, sbit, mask = (np.int32(ar[0]), np.int32(ar[1]), np.int32(ar[2]), np.int32(ar[3]),
+                                                 np.int32(ar[4]), np.int32(ar[5]), np.int32(ar[6]))
+    ubase = np.uint64(base)
+    worst = np.uint32(0)
+    if kind == KIND_SM:
+        if check:
+            for i in range(np.uint64(n)):
+                qb = np.uint32(bitcast_f32_u32(x[ubase + i] * m32[i]))
+                f = _q32_unsafe(qb, xb[ubase + i])
+                flags[i] = np.uint8(f)
+                worst = np.uint32(worst | f)
+                out_e[ubase + i] = arith_code(qb, np.int32(KIND_SM), m, emin, maxpos, maxneg, sbit, mask)
+        else:
+            for i in range(np.uint64(n)):
+                qb = np.uint32(bitcast_f32_u32(x[ubase + i] * m32[i]))
+                out_e[ubase + i] = arith_code(qb, np.int32(KIND_SM), m, emin, maxpos, maxneg, sbit, mask)
+    else:
+        if check:
+            for i in range(np.uint64(n)):
+                qb = np.uint32(bitcast_f32_u32(x[ubase + i] * m32[i]))
+                f = _q32_unsafe(qb, xb[ubase + i])
+                flags[i] = np.uint8(f)
+                worst = np.uint32(worst | f)
+                out_e[ubase + i] = arith_code(qb, np.int32(KIND_2C), m, emin, maxpos, maxneg, sbit, mask)
+        else:
+            for i in range(np.uint64(n)):
+                qb = np.uint32(bitcast_f32_u32(x[ubase + i] * m32[i]))
+                out_e[ubase + i] = arith_code(qb, np.int32(KIND_2C), m, emin, maxpos, maxneg, sbit, mask)
+    return worst != 0
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _scaled_arith_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                                 snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
+                                 nb, svals, sinv, r32tab, gs, ar, am_buf, d_buf, m32, gen_buf, flags):
+    """:func:`_scaled_f32_range_body` for an element with a fitted formula (``ar[0] != 0``; rules but
+    four_over_six), in chunks of ``am_buf.size`` blocks and passes over each, so that the
+    per-element pass does not depend on a block's size (a loop over a short block, 16 for NVFP4,
+    runs scalar) and runs in float32/int32 lanes only:
+
+    1. every block's amax (bits), then every block's scale code and multiplier (the same functions
+       and order of operations as :func:`_scaled_f32_range_body`), the multiplier written out per
+       element into ``m32``: the reciprocal recipe's ``r32``, the divide recipe's ``float32(rinv)``
+       (``rinv`` within 3 float64 roundings of ``1/d``);
+    2. one flat loop over the chunk's elements (:func:`_codes_flat32`): the float32 product coded by
+       :func:`formats.element_arith.arith_code` (``±0`` gives the code of ±0, as ``x / d`` does);
+    3. the blocks the general kernel takes (zero, NaN/Inf amax; a zero divisor) by it, and, divide
+       recipe, when some element of the chunk failed the check of :func:`_q32_unsafe`, those
+       elements by ``x / d`` exactly as :func:`_codes_divide` recodes them.
+
+    The reciprocal recipe's product is coded as :func:`_codes_recip` codes it (see there).  Divide
+    recipe: ``q = RN32(x * RN32(rinv))`` is within ``2**-23 (1 + 2**-28)`` relative of ``x / d``, under
+    3 ulps; where the check passes, no element rounding boundary lies within 16 ulps of ``q``, so
+    ``q``, ``x / d``, its float64 rounding and ``_codes_divide``'s value code alike."""
+    D = emax * S
+    invD = 1.0 / D
+    invS = 1.0 / S
+    CB = am_buf.size
+    ublock = np.uint64(block)
+    for c0 in range(0, nb, CB):
+        ncb = min(CB, nb - c0)
+        for k in range(ncb):
+            am_buf[k] = _amax_bits(xb, (c0 + k) * block, block)
+        for k in range(ncb):
+            am = am_buf[k]
+            gen = am == 0 or am >= np.uint32(0x7F800000)
+            mul32 = np.float32(0.0)
+            if not gen:
+                amax = float(bitcast_u32_f32(np.uint32(am)))
+                if rule == NEAREST and stab.size:
+                    sc = _scale_nearest_mul(amax, invD, D, stab, sp, cmax)
+                elif rule == NEAREST:
+                    sc = scale_nearest_bits(amax, D, sp, cmax)
+                else:
+                    sc = _block_scale(amax, rule, emax, pexp, P, m_even, emax_frac, S, False, smin, smax, sbias, sp,
+                                      cmax)
+                sv = svals[sc] if svals.size else mf_value(sc, sp)
+                d = sv * S
+                gen = d == 0.0
+                if not gen:
+                    out_s[c0 + k] = sc
+                    d_buf[k] = d
+                    if recip:
+                        mul32 = r32tab[sc] if svals.size else np.float32(rinv / sv)
+                    else:
+                        mul32 = np.float32(sinv[sc] * invS if svals.size else 1.0 / d)
+            gen_buf[k] = gen
+            kb = np.uint64(k) * ublock
+            for j in range(ublock):
+                m32[kb + j] = mul32
+        base = c0 * block
+        n = ncb * block
+        if _codes_flat32(x, xb, base, n, m32, not recip, ar, out_e, flags):
+            words = flags.view(np.uint64)   # the flagged elements, 8 flags a word
+            for w in range((n + 7) // 8):
+                if words[w] == 0:
+                    continue
+                for i in range(8 * w, min(8 * w + 8, n)):
+                    if flags[i] != 0 and not gen_buf[i // block]:
+                        out_e[base + i] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + i]) / d_buf[i // block])))]
+            flags[:] = 0   # (the tail past n stays 0 for the word scan)
+        for k in range(ncb):
+            if gen_buf[k]:
+                _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
+                               snan, sp, cmax, recip, rinv, table, ep, etab, mode, key, out_e, out_s, q_out, stab,
+                               c0 + k, gs)
+
+
 @njit(cache=True)
 def _scale_tables(sp, cmax, rinv):
     """Per scale code (when the scale has <= 1024 codes; else empty): its value, ``RN(1/value)`` and
@@ -369,7 +497,15 @@ def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, po
     lo = b0 * block
     hi = b1 * block
     svals, sinv, r32tab = _scale_tables(sp, cmax, rinv)
-    if rule == FOUR_OVER_SIX:
+    if rule != FOUR_OVER_SIX and ar[0] != 0:
+        cb = max(1, 2048 // block)
+        _scaled_arith_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
+                                     smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
+                                     out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab,
+                                     np.empty(2 * block, np.int64), ar, np.empty(cb, np.uint32),
+                                     np.empty(cb, np.float64), np.empty(cb * block, np.float32), np.empty(cb, np.bool_),
+                                     np.zeros((cb * block + 7) // 8 * 8, np.uint8))
+    elif rule == FOUR_OVER_SIX:
         _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S,
                                       pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode,
                                       key, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab,
