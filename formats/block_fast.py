@@ -441,6 +441,11 @@ def _scaled_arith_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax
                         mul32 = r32tab[sc] if svals.size else np.float32(rinv / sv)
                     else:
                         mul32 = np.float32(sinv[sc] * invS if svals.size else 1.0 / d)
+                        # a multiplier outside the normal float32s (1/d beyond their range) breaks the
+                        # error bound: such a block goes the general way
+                        gen = not (np.float32(1.1754944e-38) <= mul32 <= np.float32(3.4028235e38))
+                        if gen:
+                            mul32 = np.float32(0.0)
             gen_buf[k] = gen
             kb = np.uint64(k) * ublock
             for j in range(ublock):
