@@ -1,4 +1,13 @@
-"""Fast encode kernels for the common block-format cases on float32 input (elements through a table).
+"""Fast encode kernels for the common block-format cases on float32 input (elements through a table,
+or by formula where one is fitted).
+
+Element codes by formula: where :func:`formats.element_arith.fit` fits the element's RNE table
+(every MX/NVFP4 element, int4/int8, fp6, fp8), the kernels code elements with
+:mod:`formats.element_arith` instead of the table, in loops that vectorize (32-bit lanes, no
+gathers): ``mx_f32_range`` per block on ``x``'s bits; ``scaled_f32_range`` in chunks of blocks
+(:func:`_scaled_arith_f32_range_body`: amax and scale per block, then one flat float32 loop,
+:func:`_codes_flat32`).  The codes are the table paths' codes (see those functions; A/B test
+``tests/formats/test_element_arith_ab.py``, switch ``formats.scaled.USE_ARITH``).
 
 :func:`encode_kernel` (the entry point of every block encode) sends float32 input whose
 elements go through the element's float32 table (deterministic rounding) to the kernels

@@ -18,8 +18,17 @@ formula on ``r`` (no memory access, so the loop vectorizes):
 equals the table on *every* table entry of a finite float32 (both ends of each entry's
 range of low bits), so a format whose table the formula does not reproduce (other rounding
 modes, codebooks, NaN-coded overflow) keeps its table.  The formula reads ``r``'s low 16
-bits only as "zero or not" and "above, at or below half" at bit 15 or higher (``M <= 6``), so
-agreement on those representatives is agreement on every float32 with a finite exponent.
+bits only as "zero or not" and "above, at or below half" at bit 15 or higher (``M <= 7``,
+so ``sh >= 16``), so agreement on those representatives is agreement on every float32 with a
+finite exponent.
+
+Where it is used (:mod:`formats.block_fast`, RNE only: :func:`fit` refuses every other mode's
+table): the MX kernel on ``x``'s own bits and the block's shift (:func:`arith_code_pow2`), the
+scaled kernels on the float32 product ``x * m`` (:func:`arith_code`).  Written so that a loop of
+it vectorizes: int32 throughout (Numba widens int32 arithmetic to int64; every step is cast back,
+and the variable shifts are 32-bit LLVM shifts, :func:`_shift32`), no table, no data-dependent
+branch.  Measured (2**24 float32, one thread): mxfp4 encode 450 -> 1200 M/s, with the loops
+vectorized in 8/16 32-bit lanes; the first version, in int64 lanes, measured no gain at 2**22.
 """
 from __future__ import annotations
 
