@@ -348,12 +348,15 @@ def _four_over_six_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, ema
 def _q32_unsafe(qb, xbits):
     """Whether the float32 ``q`` (bits ``qb``: ``RN32(x * RN32(1/d))``, within 3 ulps of ``x / d``)
     may code differently from the exact quotient: ``x`` nonzero and ``q`` not a normal float32, or
-    its low 15 bits within 16 of a multiple of 2**15 (an element rounding boundary has <= 9
-    significant bits, so its low 15 bits are 0: every boundary then lies on the side of ``q`` the
-    exact quotient has it, ``q`` itself being none).  0 (safe) or 1, as uint32."""
-    t = np.uint32(np.uint32(qb & np.uint32(0x7FFF)) - np.uint32(16))
+    its low 15 bits within 3 of a multiple of 2**15.  An element rounding boundary (a point where
+    the fitted formula's code changes: it reads bits 15 and up, ``sh >= 16``) has its low 15 bits
+    0, so a ``q`` that passes is at least 4 of its ulps from every boundary (in its binade, or the
+    binade edges above and below, themselves such points), while ``|q - x/d| <= (2**-23 + 2**-47)
+    |q|`` is under 2.01 of those ulps: every boundary lies on the side of ``q`` the exact quotient
+    has it, and ``q`` is none.  0 (safe) or 1, as uint32."""
+    t = np.uint32(np.uint32(qb & np.uint32(0x7FFF)) - np.uint32(4))
     ef = np.uint32(np.uint32(np.uint32(qb >> np.uint32(23)) & np.uint32(0xFF)) - np.uint32(1))
-    bad = np.uint32(np.uint32(t > np.uint32((1 << 15) - 32)) | np.uint32(ef > np.uint32(253)))
+    bad = np.uint32(np.uint32(t > np.uint32((1 << 15) - 8)) | np.uint32(ef > np.uint32(253)))
     return bad if np.uint32(xbits << np.uint32(1)) != np.uint32(0) else np.uint32(0)
 
 
@@ -462,14 +465,17 @@ def _scaled_arith_f32_range_body(x, xb, block, rule, emax, pexp, P, m_even, emax
         base = c0 * block
         n = ncb * block
         if _codes_flat32(x, xb, base, n, m32, not recip, ar, out_e, flags):
-            words = flags.view(np.uint64)   # the flagged elements, 8 flags a word
+            words = flags.view(np.uint64)   # the flagged elements, 8 flags a word (the tail past n stays 0)
             for w in range((n + 7) // 8):
                 if words[w] == 0:
                     continue
+                words[w] = 0
                 for i in range(8 * w, min(8 * w + 8, n)):
-                    if flags[i] != 0 and not gen_buf[i // block]:
-                        out_e[base + i] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + i]) / d_buf[i // block])))]
-            flags[:] = 0   # (the tail past n stays 0 for the word scan)
+                    k = i // block
+                    if not gen_buf[k]:
+                        qb = np.uint32(bitcast_f32_u32(x[base + i] * m32[i]))
+                        if _q32_unsafe(qb, xb[base + i]) != 0:
+                            out_e[base + i] = table[_tidx(rto32_bits(bitcast_f64(float(x[base + i]) / d_buf[k])))]
         for k in range(ncb):
             if gen_buf[k]:
                 _general_block(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast, smin, smax, sbias,
@@ -523,7 +529,8 @@ def scaled_f32_range(x, xb, block, rule, emax, pexp, P, m_even, emax_frac, S, po
         _four_over_six_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S,
                                       pow2fast, smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode,
                                       key, out_e[lo:hi], out_s[b0:b1], q_out, stab, b1 - b0, svals, sinv, r32tab,
-                                      np.empty(2 * block, dtype=out_e.dtype), np.empty(2 * block, np.int64), ar)
+                                      np.empty(2 * block, dtype=out_e.dtype), np.empty(2 * block, np.int64),
+                                      np.zeros(7, np.int32))   # tables: the per-block formula loop measured slower here
     else:
         _scaled_f32_range_body(x[lo:hi], xb[lo:hi], block, rule, emax, pexp, P, m_even, emax_frac, S, pow2fast,
                                smin, smax, sbias, snan, sp, cmax, recip, rinv, table, ep, etab, mode, key,
