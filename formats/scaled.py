@@ -51,6 +51,7 @@ import numpy as np
 
 from .base import ScalarFormat, as_float_array
 from .block import BlockCodes, BlockFormat, FixedPoint, element_params
+from .block import decode_blocks as block_decode_blocks
 from .block_fast import encode_kernel
 from .block_kernels import CODEBOOK, KERNEL, TABLE, VALUES, amax_of, decode_kernel
 from .codebook import Codebook
@@ -66,6 +67,9 @@ RECIPES = ("divide", "reciprocal")
 #: whether the float32 fast kernels code elements by formula where one is fitted (False: tables only,
 #: the A/B reference of tests/formats/test_element_arith_ab.py)
 USE_ARITH = True
+#: decode with the scale format's value table inside the kernel (scales of <= 16 bits; False: the
+#: scale codes decoded to an array first, as before; same values)
+DECODE_SCALE_TABLE = True
 _F32_TINY = float(np.ldexp(1.0, -149))
 _F32_MAX = float(np.finfo(np.float32).max)
 _NAMED_SCALES = {"e8m0": lambda: Minifloat(8, 0, bias=127, special="fn", signed=False, zero=False,
@@ -336,8 +340,16 @@ def decode_blocks(fmt, codes: BlockCodes, dtype=np.float64) -> np.ndarray:
         raise ValueError(f"{fmt.name}: decode dtype must be float32 or float64, got {dtype}")
     e = np.ascontiguousarray(codes.elements).reshape(-1)
     s = np.ascontiguousarray(codes.scales).reshape(-1)
-    mult = fmt.scale_format.decode(s) * fmt._tensor_multiplier(codes)
     out = np.empty(e.size, dtype=dtype)
+    if fmt.scale_format.bits <= 16 and DECODE_SCALE_TABLE:
+        # the scale's value by its table inside the kernel (the MX/NVFP4 classes' kernel): the same
+        # float64 products (stab[s] * tensor multiplier, exact; then element value * that), without
+        # decoding the scale codes into an array first
+        if e.size:
+            block_decode_blocks(fmt.element._value_table, fmt.scale_format._value_table, e, s, fmt.block,
+                                fmt._tensor_multiplier(codes), out)
+        return out.reshape(codes.elements.shape)
+    mult = fmt.scale_format.decode(s) * fmt._tensor_multiplier(codes)
     if e.size:
         decode_kernel(fmt.element._value_table, e, mult, fmt.block, out)
     return out.reshape(codes.elements.shape)

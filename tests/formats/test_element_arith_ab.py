@@ -146,3 +146,28 @@ def test_fit_refuses_what_the_formula_cannot_code():
     f = formats.get("mxfp4")
     assert scaled._plan(f, 1)["ar"][0] == 0
     assert scaled._plan(formats.get("block_nf4_fp32_g64"), 0)["ar"][0] == NO_ARITH[0]
+
+
+@pytest.mark.parametrize("name", ["nvfp4_recip", "block_fp4_e2m1_ue5m3_g16_t", "block_int4_bf16_g128",
+                                  "block_fp4_e2m1_e8m0_g32", "block_int8_fp16_g32_floor", "nvfp4_four_over_six",
+                                  "block_fp8_e4m3_ue4m3_g16_t_recip", "block_nf4_fp32_g64"])
+def test_decode_scale_table_equals_decoded_scales(name):
+    """BlockScaled decode with the scale's value table in the kernel (``DECODE_SCALE_TABLE``, scales
+    of <= 16 bits) gives the values of decoding the scale codes first, bit for bit (NaN blocks too)."""
+    f = formats.get(name)
+    rng = np.random.default_rng(sum(map(ord, name)) + 1)
+    for x in _edge_inputs(f, rng):
+        c = _encode(f, x, True)
+        for dt in (np.float64, np.float32):
+            old = scaled.DECODE_SCALE_TABLE
+            try:
+                scaled.DECODE_SCALE_TABLE = False
+                a = f.decode(c, dtype=dt)
+                scaled.DECODE_SCALE_TABLE = True
+                b = f.decode(c, dtype=dt)
+            finally:
+                scaled.DECODE_SCALE_TABLE = old
+            assert np.array_equal(np.isnan(a), np.isnan(b))
+            keep = ~np.isnan(a)
+            np.testing.assert_array_equal(a[keep], b[keep])
+            assert np.array_equal(np.signbit(a[keep]), np.signbit(b[keep]))   # -0.0 too
