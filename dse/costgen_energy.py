@@ -105,7 +105,8 @@ def energy_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
     top = res.get("top", "mac_engine")
     # same shape as the real set (8 dot products per lane of K = 128) so overheads match
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
-    kw = dict(lanes=lanes, period_ns=res["critical_path_ns"], accumulator=acc, top=top, sim=sim)
+    kw = dict(lanes=lanes, period_ns=res["critical_path_ns"], accumulator=acc, top=top, sim=sim,
+              pipe=res.get("pipe", 0))
     out["random"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, **kw,
                                          **tensor_scales(mode))
     out["real"] = power.energy_per_mac(Path(res["net_dir"]), lib, mode, *real_operands(mode, 8 * lanes), **kw,
@@ -120,7 +121,7 @@ def timed_one(res: dict, lanes: int, mode: str, lib: Path, rng) -> dict:
     A, B, SA, SB = random_operands(mode, 8 * lanes, 128, rng)
     return timedsim.energy_per_mac(Path(res["net_dir"]), lib, mode, A, B, SA, SB, lanes=lanes,
                                    period_ns=res["critical_path_ns"], accumulator=res.get("accumulator", "exact"),
-                                   top=res.get("top", "mac_engine"), **tensor_scales(mode))
+                                   top=res.get("top", "mac_engine"), pipe=res.get("pipe", 0), **tensor_scales(mode))
 
 
 def pj_at(run: dict, mhz: float) -> float:

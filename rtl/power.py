@@ -166,20 +166,36 @@ def liberty_energy(lib: Path, netlist: Path, toggles: dict, seconds: float, slew
             "total_pj": internal + switching + leakage, "cells": len(insts), "slew_defaults": missing}
 
 
+def check_outputs(e, outs, A, B, SA=None, SB=None, TA=None, TB=None, what: str = "gate-level netlist") -> None:
+    """Raise unless a simulation's outputs ``outs`` ((cycle, packed lanes) pairs) are sim.mac
+    engine ``e``'s results for rows A . B, bit for bit (a missing result counts as a mismatch).
+    ``e`` must be built like the netlist: mode, lanes, accumulator and pipeline (``pipe = 1``
+    rounds the fp32 accumulator at other points than ``pipe = 0``)."""
+    kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
+    kw.update({"tensor_scale_a": TA, "tensor_scale_b": TB} if e.tensor_scale else {})
+    ref = e.dot(A, B, **kw).astype(np.uint64)
+    obits = e.output_format.bits
+    got = [(y >> (32 * l)) & ((1 << obits) - 1) for _, y in outs for l in range(e.lanes)][:len(ref)]
+    bad = int(np.sum(np.asarray(got, dtype=np.uint64) != ref[:len(got)])) + max(0, len(ref) - len(got))
+    if bad:
+        raise RuntimeError(f"{what} disagrees with sim.mac (pipe={e.pipe}, accumulator {e.accumulator}) "
+                           f"on {bad} of {len(ref)} rows")
+
+
 def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, lanes: int = 1,
                    mask: int | None = None, period_ns: float = 10.0, check: bool = True,
                    accumulator="exact", sim: str = "icarus", top: str = "mac_engine",
-                   TA=None, TB=None) -> dict:
+                   TA=None, TB=None, pipe: int = 0) -> dict:
     """pJ per MAC of the netlist in ``net_dir`` running rows A . B (codes) in ``mode``, quoted at
     a clock of ``period_ns`` (which also sets the OpenSTA constraints the slews are taken under).
 
-    ``accumulator`` is the one the netlist was synthesized with (the check against sim.mac
-    uses it); ``top`` its module (``mac_engine`` or a baseline of rtl/src/baseline/)."""
+    ``accumulator`` and ``pipe`` are those the netlist was synthesized with (the check against
+    sim.mac uses them); ``top`` its module (``mac_engine`` or a baseline of rtl/src/baseline/)."""
     from sim import mac
 
     from .gatesim import _file_hash
 
-    e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
+    e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator, pipe=pipe)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
     beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, TA=TA, TB=TB)   # TA, TB: nvfp4's tensor scales
     passes = -(-A.shape[0] // lanes)
@@ -191,14 +207,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
                              build_dir=(Path(net_dir) / f"gl_verilator_{_file_hash(Path(net_dir) / 'net.v')}"
                                         if sim == "verilator" else None))
         if check:
-            kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
-            kw.update({"tensor_scale_a": TA, "tensor_scale_b": TB} if e.tensor_scale else {})
-            ref = e.dot(A, B, **kw).astype(np.uint64)
-            obits = e.output_format.bits
-            got = [(y >> (32 * l)) & ((1 << obits) - 1) for _, y in outs for l in range(lanes)][:len(ref)]
-            bad = int(np.sum(np.asarray(got, dtype=np.uint64) != ref))
-            if bad:
-                raise RuntimeError(f"gate-level netlist disagrees with sim.mac on {bad} of {len(ref)} rows")
+            check_outputs(e, outs, A, B, SA, SB, TA, TB)
         t_from = 3 * SIM_PERIOD_PS                       # skip reset
         stats, span = toggle_stats(vcd, t_from)
         cycles = span / SIM_PERIOD_PS

@@ -92,12 +92,13 @@ def fix_sdf(src: Path, dst: Path) -> Path:
 
 def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, lanes: int = 1,
                    period_ns: float = 10.0, accumulator="exact", top: str = "mac_engine",
-                   TA=None, TB=None) -> dict:
+                   TA=None, TB=None, pipe: int = 0) -> dict:
     """pJ per MAC of the netlist in ``net_dir`` with cell delays (glitches counted), quoted at
-    ``period_ns`` (the build's minimum period); same fields as :func:`rtl.power.energy_per_mac`."""
+    ``period_ns`` (the build's minimum period); same fields as :func:`rtl.power.energy_per_mac`
+    (``accumulator`` and ``pipe``: the netlist's, for the check against sim.mac)."""
     from sim import mac
 
-    e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator)
+    e = mac.Engine(mode=mode, lanes=lanes, accumulator=accumulator, pipe=pipe)
     A, B = np.atleast_2d(A), np.atleast_2d(B)
     beats = beats_for_rows(e, A, B, SA, SB, lanes=lanes, TA=TA, TB=TB)   # TA, TB: nvfp4's tensor scales
     passes = -(-A.shape[0] // lanes)
@@ -144,14 +145,7 @@ def energy_per_mac(net_dir: Path, lib: Path, mode: str, A, B, SA=None, SB=None, 
             raise RuntimeError(f"SDF annotation failed: {warn[:5]}")
         outs = [(int(p[0]), int(p[1], 16)) for p in (l.split() for l in fout.read_text().splitlines())
                 if p[0] != "done"]
-        kw = {"scale_a": SA, "scale_b": SB} if e.block else {}
-        kw.update({"tensor_scale_a": TA, "tensor_scale_b": TB} if e.tensor_scale else {})
-        ref = e.dot(A, B, **kw).astype(np.uint64)
-        obits = e.output_format.bits
-        got = [(y >> (32 * l)) & ((1 << obits) - 1) for _, y in outs for l in range(lanes)][:len(ref)]
-        bad = int(np.sum(np.asarray(got, dtype=np.uint64) != ref)) + max(0, len(ref) - len(got))
-        if bad:
-            raise RuntimeError(f"timed netlist disagrees with sim.mac on {bad} of {len(ref)} rows")
+        power.check_outputs(e, outs, A, B, SA, SB, TA, TB, what="timed netlist")
         period_ps = 2 * half_ps
         stats, span = toggle_stats(vcd, 3 * period_ps)
         cycles = span / period_ps

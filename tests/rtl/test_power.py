@@ -46,3 +46,24 @@ def test_timed_simulation_counts_glitches(tmp_path):
     assert timed["leakage_nw"] == zero["leakage_nw"]
     # the model prices the same netlist: with the zero-delay toggles it gives the zero-delay energy
     assert zero["slew_defaults"] == 0
+
+
+def test_the_netlist_check_uses_the_netlists_pipeline():
+    """The check against sim.mac takes the netlist's pipeline: with the fp32 accumulator PIPE = 1
+    rounds once per word into two partial sums, so a PIPE = 1 netlist's results differ from the
+    PIPE = 0 model's on some streams (costgen's energy runs of the PIPE = 1 fp8_e4m3 build failed on
+    one of them while the check used the PIPE = 0 model)."""
+    from sim import mac
+
+    rng = np.random.default_rng(11)
+    A = rng.integers(0, 256, size=(16, 128)).astype(np.uint8)
+    B = rng.integers(0, 256, size=(16, 128)).astype(np.uint8)
+    deep, shallow = (mac.Engine(mode="fp8_e4m3", accumulator="fp32", pipe=p) for p in (1, 0))
+    y1, y0 = deep.dot(A, B), shallow.dot(A, B)
+    assert (y1 != y0).any()                       # the stream tells the two pipelines apart
+    outs = [(i, int(y)) for i, y in enumerate(y1)]  # what a PIPE = 1 netlist gives
+    power.check_outputs(deep, outs, A, B)
+    with pytest.raises(RuntimeError, match=r"disagrees with sim.mac \(pipe=0, accumulator fp32\) on \d+ of 16"):
+        power.check_outputs(shallow, outs, A, B)
+    with pytest.raises(RuntimeError, match="on 1 of 16 rows"):  # a result missing counts
+        power.check_outputs(deep, outs[:-1], A, B)
