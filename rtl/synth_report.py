@@ -89,13 +89,15 @@ def stage_of(nets) -> str:
 
 
 def _reused(folder: Path, modes, acc, version: str):
-    """A one-lane result of the same build and flow in ``folder`` (JSON files such as dse.costgen's)."""
+    """A one-lane PIPE = 0 result of the same build and flow in ``folder`` (JSON files such as
+    dse.costgen's; its PIPE = 1 builds share the flow version and are not the same design)."""
     for jf in sorted(Path(folder).glob("*.json")) if folder else []:
         try:
             res = json.loads(jf.read_text())
         except (OSError, ValueError):
             continue
         if (res.get("flow_version") == version and res.get("lanes") == 1 and res.get("modes") == list(modes)
+                and int(res.get("pipe") or 0) == 0
                 and res.get("target_period_ns") == 10.0
                 and res.get("accumulator") == acc and res.get("top", "mac_engine") == "mac_engine"
                 and res.get("blocks")):

@@ -67,3 +67,18 @@ def test_results_from_before_design_hashes_are_backfilled(tmp_path, monkeypatch)
     done.clear()
     S.measure(tmp_path, work=tmp_path, rows=ROWS[:1], pipe=0, log=lambda *a: None)
     assert done == [] and json.loads(jf.read_text())["design_hash"] == "d-int8"
+
+
+def test_reuse_takes_a_pipe0_result_only(tmp_path):
+    """dse.costgen's folder holds PIPE = 0 and PIPE = 1 builds of the same modes under one flow
+    version; a PIPE = 0 row of this report must never take a PIPE = 1 result."""
+    import json
+
+    from rtl import synth_report
+
+    base = {"flow_version": "fv", "lanes": 1, "modes": ["int8"], "target_period_ns": 10.0, "accumulator": "exact",
+            "blocks": {"decoders": 1.0}}
+    (tmp_path / "a_deep.json").write_text(json.dumps({**base, "pipe": 1, "total": 2.0}))
+    assert synth_report._reused(tmp_path, ["int8"], "exact", "fv") is None
+    (tmp_path / "b_shallow.json").write_text(json.dumps({**base, "total": 1.0}))      # no key: PIPE = 0
+    assert synth_report._reused(tmp_path, ["int8"], "exact", "fv")["total"] == 1.0
