@@ -85,8 +85,9 @@ def xr_npe_claim(df) -> tuple[list[str], dict]:
         f"Both builds: the XR-NPE mode set ({a['compiled_modes']}), 1 lane, exact accumulator, same readout; "
         "the baseline (`rtl/src/baseline/sep_engine.v`) is one single-mode engine per mode with isolated "
         "operands and a muxed output. Equal throughput: both take one operand word pair per cycle, both are "
-        f"synthesized for the same clock (abc -D {a['target_period_ns']:g} ns: the period the reconfigurable build "
-        f"reaches; builds `{bx}`, `{bs}`), and energy per MAC is compared at one clock, {f:g} MHz (both reach it).", "",
+        f"synthesized for the same clock (abc -D {a['target_period_ns']:g} ns: "
+        + ("the period the reconfigurable build reaches" if eq else "the table's common target, which both reach")
+        + f"; builds `{bx}`, `{bs}`), and energy per MAC is compared at one clock, {f:g} MHz (both reach it).", "",
         "| | reconfigurable (xr-npe) | separate units | difference | paper |", "|---|---|---|---|---|",
         f"| area, flat run (cells only, before placement) | {a['area_um2']:.0f} µm² | {b['area_um2']:.0f} µm² | "
         f"{out['area']:+.1f} % | {PAPER['area']:+.0f} % |",
@@ -146,7 +147,9 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
     if "pipe" not in allrows:
         allrows["pipe"] = 0
     allrows["pipe"] = allrows["pipe"].fillna(0).astype(int)
-    deep, allrows = allrows[allrows["pipe"] == 1], allrows[allrows["pipe"] == 0]
+    # the tables show the default pipeline: PIPE = 1 (dse/default.toml) once the table has its rows
+    main_pipe = 1 if (allrows["pipe"] == 1).any() else 0
+    other, allrows = allrows[allrows["pipe"] != main_pipe], allrows[allrows["pipe"] == main_pipe]
     df = allrows[allrows.accumulator == "exact"]
     s1 = df[(df.build == "single") & (df.lanes == 1)]
     single = s1.set_index("mode").reindex([m for m in MODES if m in set(s1["mode"])]).reset_index()
@@ -176,6 +179,10 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
         "The table is `dse/data/costs.csv`; its header says how it was made:", "",
         provenance.stamp("costs"), "",
         "```", "".join(head).rstrip(), "```", "",
+        (f"**Every table below is the engine with PIPE = 1** (the deep pipeline of issue 14, READ latency 16; "
+         "the sweep's default, `pipe = 1` in dse/default.toml; docs/mac.md 3). The same builds with PIPE = 0 "
+         "(READ latency 14) are compared in \"PIPE = 1 against PIPE = 0\" at the end."
+         if main_pipe == 1 else "Every table below is the engine with PIPE = 0 (READ latency 14)."), "",
         "## Flow and constraints", "",
         f"- Synthesis: one flattened, timing-driven run per build gives the totals and Fmax: `synth -flatten`, "
         f"`dfflibmap`, `abc -D {PERIOD_NS * 1000:.0f} -constr` (the driving cell and output load below). A second "
@@ -244,9 +251,10 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
                  f"pipe = 1 (4.2); {FIXED_REF}: 32-bit register, products truncated toward -inf and clamped, saturating add "
                  "(4.3). Area: flat run, cells only, before placement; energy at each row's Fmax (random codes).", "",
                  _md(adf, list(adf.columns)), ""]
-    text += _models(allrows, table, costs)
+    text += _models(allrows, table, costs, main_pipe)
     text += _old_vs_new(allrows)
-    text += _deep(deep, allrows)
+    deep, shallow = (allrows, other) if main_pipe == 1 else (other, allrows)
+    text += _deep(deep, shallow, main_pipe)
     text += [
         "## Orientation: the XR-NPE paper (28 nm)", "",
         "The paper reports 0.016 mm², 1.72 GHz and \"14 pJ\" for its whole NPE at 28 nm. sky130 is a 130 nm "
@@ -271,13 +279,13 @@ def report(table: Path = OUT, out_dir: Path = ROOT / "reports") -> Path:
     return md_path
 
 
-def _models(allrows, table, costs) -> list[str]:
-    """The lane and fixed-width models checked against rows not used in their fits."""
+def _models(allrows, table, costs, pipe: int = 0) -> list[str]:
+    """The lane and fixed-width models (of pipeline ``pipe``) checked against rows not used in their fits."""
     import pandas as pd
 
     text = []
     df = allrows[allrows.accumulator == "exact"]
-    fit = costs.lane_model(table)
+    fit = costs.lane_model(table, pipe)
     if fit:
         val = []
         for _, r in df.drop_duplicates(["build", "compiled_modes", "lanes", "mode"]).iterrows():
@@ -305,7 +313,7 @@ def _models(allrows, table, costs) -> list[str]:
                  f"{fit['energy_shared']:.3f}; Fmax(L) = Fmax(1). Checked against rows not used in the fit:", "",
                  _md(vdf, list(vdf.columns)) if not vdf.empty else "(none measured)", ""]
     fx = allrows[(allrows.build == "single") & (allrows.lanes == 1) & allrows.accumulator.str.startswith("fixed")]
-    fmod = costs.fixed_model(table)
+    fmod = costs.fixed_model(table, pipe)
     if fmod:
         fval = []
         for _, r in fx.iterrows():
@@ -315,7 +323,7 @@ def _models(allrows, table, costs) -> list[str]:
             with tempfile.TemporaryDirectory(prefix="costs-holdout-") as td:
                 tmp = Path(td) / "costs.csv"              # the table without the checked row
                 sub.to_csv(tmp, index=False)
-                pred = costs.lookup(r["mode"], 1, r["accumulator"], path=tmp)
+                pred = costs.lookup(r["mode"], 1, r["accumulator"], path=tmp, pipe=pipe)
             fval.append({"config": f"{r['mode']} {r['accumulator']}", "measured_um2": r["area_um2"],
                          "model_um2": pred["area_um2"], "area_err_pct": 100 * (pred["area_um2"] / r["area_um2"] - 1),
                          "measured_pj": r["pj_per_mac"], "model_pj": pred["pj_per_mac"],
@@ -329,11 +337,18 @@ def _models(allrows, table, costs) -> list[str]:
     return text
 
 
-def _deep(deep, shallow) -> list[str]:
-    """The deep pipeline's (PIPE = 1) measured rows beside the same build with PIPE = 0."""
-    out = ["## The deep pipeline (PIPE = 1)", "",
-           "The engine with `PIPE = 1` (issue 14: READ latency 16 instead of 14, the same results bit for bit; "
-           "docs/mac.md 3). Every table above is PIPE = 0."]
+def _deep(deep, shallow, main_pipe: int = 0) -> list[str]:
+    """The deep pipeline's (PIPE = 1) measured rows beside the same build with PIPE = 0, and which
+    rows miss issue 14's clock targets."""
+    if main_pipe == 1:
+        out = ["## PIPE = 1 against PIPE = 0", "",
+               "Each PIPE = 1 row (the tables above) beside the same build with PIPE = 0 (READ latency 14; the "
+               "same results bit for bit except the fp32 accumulator's rounding points, docs/mac.md 4.2). "
+               "Fmax and energy are each build's own; energy is quoted at that Fmax."]
+    else:
+        out = ["## The deep pipeline (PIPE = 1)", "",
+               "The engine with `PIPE = 1` (issue 14: READ latency 16 instead of 14; docs/mac.md 3). "
+               "Every table above is PIPE = 0."]
     if deep.empty:
         return out + ["", "No PIPE = 1 build is in the table yet: `python -m dse.costgen --only KEY:pipe1` measures "
                       "one (keys: `python -m dse.costgen --help`); reports/rtl_synth.md has the one-lane synthesis "
@@ -352,10 +367,18 @@ def _deep(deep, shallow) -> list[str]:
                         f"{ratio(r['area_um2'], t['area_um2'])} | {ratio(r['fmax_mhz'], t['fmax_mhz'])} |"
                         if t is not None else "– | – | – | – | – |"))
     slow = deep[deep.fmax_mhz < deep.accumulator.map(lambda a: 50 if a == "fp32" else 100)]
-    return out + ["", *lines, "",
-                  "Rows below issue 14's targets (100 MHz; 50 MHz with the fp32 accumulator): "
-                  + (", ".join(f"{r['build']} {r['mode']} x{r['lanes']} {r['accumulator']} ({r['fmax_mhz']:g} MHz)"
-                               for _, r in slow.iterrows()) or "none") + ".", ""]
+    out += ["", *lines, "",
+            "PIPE = 1 rows below issue 14's targets (100 MHz with the exact and fixed accumulators; 50 MHz with "
+            "the fp32 accumulator): "
+            + (", ".join(f"{r['build']} {r['mode']} x{r['lanes']} {r['accumulator']} ({r['fmax_mhz']:g} MHz)"
+                         for _, r in slow.iterrows()) or "none") + ".", ""]
+    if main_pipe == 1:
+        eq = shallow[shallow.build.str.endswith("-eq")]
+        if not eq.empty:
+            claim, _ = xr_npe_claim(shallow)
+            out += ["### XR-NPE's claim at PIPE = 0 (both builds synthesized for one clock)", "",
+                    "The equal-clock pair (`xr-npe-eq`, `separate-eq`) exists at PIPE = 0 only.", "", *claim, ""]
+    return out
 
 
 def _old_vs_new(allrows) -> list[str]:
