@@ -83,15 +83,16 @@ def test_the_project_table_has_measured_rows_for_every_mode():
 @pytest.mark.skipif(shutil.which("yosys") is None or shutil.which("sta") is None
                     or not costgen.LIBERTY.exists(), reason="needs yosys, OpenSTA and the sky130 Liberty file")
 def test_regenerated_smallest_row_matches_the_table(tmp_path):
-    """Synthesize the cheapest configuration (int4 alone, 1 lane, ~20 s) and compare with its row."""
+    """Synthesize the cheapest configuration (int4 alone, 1 lane, ~20 s) with the default pipeline
+    (PIPE = 1, dse/default.toml) and compare with its row."""
     assert costgen.OUT.exists(), "dse/data/costs.csv is missing: python -m dse.costgen writes it"
-    rows = {(r["mode"], r["lanes"], r["build"]): r
+    rows = {(r["mode"], r["lanes"], r["build"], r.get("pipe") or "0"): r
             for r in csv.DictReader(l for l in open(costgen.OUT) if not l.startswith("#"))
             if r["accumulator"] == "exact"}
-    want = rows[("int4", "1", "single")]
+    want = rows[("int4", "1", "single", "1")]
     # the table was made by this flow on these sources (else: python -m dse.costgen)
     assert want["flow_version"].split("/")[0] == costgen.flow_version(), "dse/data/costs.csv predates the flow"
-    res = costgen.synth_one("single", ("int4",), 1, tmp_path, breakdown=False)
+    res = costgen.synth_one("single", ("int4",), 1, tmp_path, breakdown=False, pipe=1)
     assert res["total"] == pytest.approx(float(want["area_um2"]), rel=0.005)
     assert res["fmax_mhz"] == pytest.approx(float(want["fmax_mhz"]), rel=0.02)
 

@@ -76,7 +76,7 @@ def test_grid_sweep_writes_table_and_report(tmp_path):
     from dse import costs
     for row in parquet.itertuples():
         want = costs.lookup(costs.engine_mode(None if row.weights == "fp32" else row.weights),
-                            row.lanes, row.accumulator)
+                            row.lanes, row.accumulator, pipe=row.pipe)
         assert row.cost_source == want["source"]
         for k in ("area_um2", "fmax_mhz", "pj_per_mac"):
             got = getattr(row, k)

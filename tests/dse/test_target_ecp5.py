@@ -13,7 +13,7 @@ from dse.results import point_row
 from dse.space import expand, point_id, run_for
 
 SPACE = load(overrides=["workload=digits/mlp", "method=ptq", "weights=int4,posit4_1,mxfp4,nvfp4",
-                        "target=sky130,ecp5", "lanes=1", "seeds=0,1"])["space"]
+                        "target=sky130,ecp5", "lanes=1", "pipe=0", "seeds=0,1"])["space"]
 
 
 def _csv_row(modes, lanes, acc="exact", build="single"):
@@ -78,6 +78,9 @@ def test_target_is_a_cost_key_and_an_ecp5_row_claims_no_energy():
     assert math.isnan(row["area_um2"]) and math.isnan(row["pj_per_mac"]) and math.isnan(row["energy_per_inference_pj"])
     assert row["lut_equiv"] == costs_ecp5.lookup("int4", 1, "exact")["lut_equiv"]
     assert row["macs_per_cycle"] == 4   # 4 x 4-bit operands per 16-bit word, 1 lane
+    # the ECP5 table has PIPE = 0 builds only: a PIPE = 1 point says so instead of borrowing them
+    deep = point_row({**fpga, "pipe": 1}, [rec(0.9, 0.95), rec(0.92, 0.96)])
+    assert math.isnan(deep["lut_equiv"]) and "no ECP5 row with PIPE = 1" in deep["cost_source"]
     assert row["inference_us"] == pytest.approx(4000 / (4 * row["fmax_mhz"]))
     srow = point_row(sky, [rec(0.9, 0.95), rec(0.92, 0.96)])
     assert srow["area_um2"] > 0 and math.isnan(srow["lut_equiv"])
